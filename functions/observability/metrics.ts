@@ -1,0 +1,30 @@
+/**
+ * The CloudWatch metrics both Lambdas emit (Powertools Metrics, EMF). The stack's alarms and
+ * dashboard refer to these names, so they live in one place.
+ */
+export const METRICS_NAMESPACE = "FinapiConfigSync";
+
+/** The dimension that names the finAPI client a metric is about. */
+export const CLIENT_DIMENSION = "client";
+
+/** One metric per reconcile outcome, each with the client dimension. */
+export const SyncMetric = {
+  InSync: "SyncInSync",
+  Applied: "SyncApplied",
+  DriftReported: "SyncDriftReported",
+  Invalid: "SyncInvalid",
+  Rejected: "SyncRejected",
+  Failed: "SyncFailed",
+  ParameterDeleted: "SyncParameterDeleted",
+} as const;
+
+/** The user-sync-callback's counters; unauthenticated calls carry no client dimension (the path is untrusted). */
+export const CallbackMetric = {
+  Forwarded: "CallbackForwarded",
+  Duplicate: "CallbackDuplicate",
+  Unauthenticated: "CallbackUnauthenticated",
+  Invalid: "CallbackInvalid",
+  IgnoredEvent: "CallbackIgnoredEvent",
+  ForwardFailed: "CallbackForwardFailed",
+  DeadLetterFailed: "CallbackDeadLetterFailed",
+} as const;
