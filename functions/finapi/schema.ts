@@ -1,0 +1,238 @@
+import { z } from "zod";
+import { nearestName } from "./nearest-name.ts";
+
+/** finAPI's environments. Only `live` insists on https callback URLs. */
+export const finapiEnvironmentSchema = z.enum(["sandbox", "live", "alpha"]);
+export type FinapiEnvironment = z.infer<typeof finapiEnvironmentSchema>;
+
+export const CALLBACK_URL_FIELDS = ["userNotificationCallbackUrl", "userSynchronizationCallbackUrl"] as const;
+export const VALIDITY_PERIOD_FIELDS = [
+  "refreshTokensValidityPeriod",
+  "userAccessTokensValidityPeriod",
+  "clientAccessTokensValidityPeriod",
+] as const;
+/** The five fields of `ClientConfigurationParams`: the only ones this tool manages. */
+export const MANAGED_FIELDS = [...CALLBACK_URL_FIELDS, ...VALIDITY_PERIOD_FIELDS] as const;
+export type ManagedField = (typeof MANAGED_FIELDS)[number];
+
+export const CALLBACK_URL_MAX_LENGTH = 512;
+export const VALIDITY_PERIOD_MIN_SECONDS = 60;
+export const VALIDITY_PERIOD_MAX_SECONDS = 2_147_483_647;
+
+/** A machine-readable name for each rule, so that callers and tests can tell violations apart. */
+export type Rule =
+  | "json"
+  | "object"
+  | "unknown-key"
+  | "not-null"
+  | "type"
+  | "url"
+  | "https-on-live"
+  | "max-length"
+  | "integer"
+  | "range";
+
+export interface Violation {
+  /** The field path, `$` for the document itself. */
+  readonly path: string;
+  readonly rule: Rule;
+  readonly message: string;
+}
+
+const ruleIssue = (rule: Rule, message: string) => ({ code: "custom" as const, message, params: { rule } });
+
+/*
+ * Messages never repeat the offending value: a callback URL may carry a secret in its path, and
+ * validation errors end up in logs and CI output.
+ */
+function callbackUrl(environment: FinapiEnvironment) {
+  return z
+    .string({
+      error: (issue) =>
+        issue.input === null
+          ? 'must not be null: use "" to clear it, or leave the field out to keep finAPI\'s value'
+          : 'must be a string: an absolute http(s) URL, or "" to clear it',
+    })
+    .check((ctx) => {
+      const url = ctx.value;
+      if (url === "") return;
+      if (url.length > CALLBACK_URL_MAX_LENGTH) {
+        ctx.issues.push({
+          ...ruleIssue(
+            "max-length",
+            `must be at most ${CALLBACK_URL_MAX_LENGTH} characters (it has ${url.length})`,
+          ),
+          input: url,
+        });
+      }
+      const parsed = /[\s\u0000-\u001f\u007f]/.test(url) ? undefined : URL.parse(url);
+      if (
+        !parsed ||
+        (parsed.protocol !== "http:" && parsed.protocol !== "https:") ||
+        parsed.hostname === ""
+      ) {
+        ctx.issues.push({
+          ...ruleIssue("url", 'must be an absolute http:// or https:// URL, or "" to clear it'),
+          input: url,
+        });
+        return;
+      }
+      if (environment === "live" && parsed.protocol !== "https:") {
+        ctx.issues.push({
+          ...ruleIssue(
+            "https-on-live",
+            "must use https on finAPI's live environment (http is allowed on sandbox and alpha only)",
+          ),
+          input: url,
+        });
+      }
+    });
+}
+
+const validityPeriod = z
+  .number({
+    error: (issue) =>
+      issue.input === null
+        ? "must not be null: leave the field out to keep finAPI's value, or use 0 for tokens that never expire"
+        : "must be a JSON number of seconds (not a string)",
+  })
+  .check((ctx) => {
+    const seconds = ctx.value;
+    if (!Number.isInteger(seconds)) {
+      ctx.issues.push({ ...ruleIssue("integer", "must be a whole number of seconds"), input: seconds });
+      return;
+    }
+    if (seconds !== 0 && (seconds < VALIDITY_PERIOD_MIN_SECONDS || seconds > VALIDITY_PERIOD_MAX_SECONDS)) {
+      ctx.issues.push({
+        ...ruleIssue(
+          "range",
+          `must be 0 (never expires) or ${VALIDITY_PERIOD_MIN_SECONDS}..${VALIDITY_PERIOD_MAX_SECONDS} seconds (it is ${seconds})`,
+        ),
+        input: seconds,
+      });
+    }
+  });
+
+/**
+ * finAPI's `ClientConfigurationParams` as the seeds define it. A field left out is unmanaged: finAPI's
+ * value stays. Validation depends on the environment because live accepts only https callback URLs.
+ */
+export function clientConfigurationParamsSchema(environment: FinapiEnvironment) {
+  const url = callbackUrl(environment);
+  return z.strictObject({
+    userNotificationCallbackUrl: url.optional(),
+    userSynchronizationCallbackUrl: url.optional(),
+    refreshTokensValidityPeriod: validityPeriod.optional(),
+    userAccessTokensValidityPeriod: validityPeriod.optional(),
+    clientAccessTokensValidityPeriod: validityPeriod.optional(),
+  });
+}
+
+export type ClientConfigurationParams = z.infer<ReturnType<typeof clientConfigurationParamsSchema>>;
+
+export type ParseResult =
+  | { readonly ok: true; readonly value: ClientConfigurationParams }
+  | { readonly ok: false; readonly violations: readonly Violation[] };
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? "$" : path.map(String).join(".");
+}
+
+function violationsOf(issues: readonly z.core.$ZodIssue[], document: Record<string, unknown>): Violation[] {
+  return issues.flatMap((issue): Violation[] => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => {
+        const suggestion = nearestName(key, MANAGED_FIELDS);
+        return {
+          path: formatPath([...issue.path, key]),
+          rule: "unknown-key",
+          message: suggestion
+            ? `is not a field of ClientConfigurationParams; did you mean "${suggestion}"?`
+            : `is not a field of ClientConfigurationParams (the fields are ${MANAGED_FIELDS.join(", ")})`,
+        };
+      });
+    }
+    const path = formatPath(issue.path);
+    if (issue.code === "custom") {
+      return [{ path, rule: (issue.params?.rule as Rule | undefined) ?? "type", message: issue.message }];
+    }
+    if (issue.code === "invalid_type") {
+      const isNull = issue.path.length === 1 && document[String(issue.path[0])] === null;
+      return [{ path, rule: isNull ? "not-null" : "type", message: issue.message }];
+    }
+    return [{ path, rule: "type", message: issue.message }];
+  });
+}
+
+/** Validates a value that is already parsed JSON. */
+export function validateDesiredState(value: unknown, environment: FinapiEnvironment): ParseResult {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const kind = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+    return {
+      ok: false,
+      violations: [
+        {
+          path: "$",
+          rule: "object",
+          message: `must be a JSON object with some of the fields ${MANAGED_FIELDS.join(", ")} (it is ${kind})`,
+        },
+      ],
+    };
+  }
+  const result = clientConfigurationParamsSchema(environment).safeParse(value);
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, violations: violationsOf(result.error.issues, value as Record<string, unknown>) };
+}
+
+function lineAndColumn(text: string, position: number): string {
+  const before = text.slice(0, position);
+  const line = before.split("\n").length;
+  const column = position - before.lastIndexOf("\n");
+  return `line ${line}, column ${column}`;
+}
+
+/*
+ * JSON.parse's own messages quote a slice of the input, which could be a secret; only the position is
+ * taken from them.
+ */
+function jsonViolation(text: string, error: unknown): Violation {
+  const message = error instanceof Error ? error.message : "";
+  const position = /at position (\d+)/.exec(message)?.[1];
+  const where = position === undefined ? "" : ` at ${lineAndColumn(text, Number(position))}`;
+  if (message.includes("non-whitespace character after JSON")) {
+    return { path: "$", rule: "json", message: `has unexpected text after the JSON object${where}` };
+  }
+  const endsEarly =
+    message.includes("Unexpected end of JSON input") ||
+    (position !== undefined && Number(position) >= text.trimEnd().length);
+  if (endsEarly)
+    return { path: "$", rule: "json", message: "is not valid JSON: it ends before the JSON object does" };
+  return { path: "$", rule: "json", message: `is not valid JSON${where}` };
+}
+
+/** Parses and validates a desired-state document (the text of an SSM parameter or a file). */
+export function parseDesiredDocument(text: string, environment: FinapiEnvironment): ParseResult {
+  const json = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  if (json.trim() === "") {
+    return {
+      ok: false,
+      violations: [{ path: "$", rule: "json", message: "is empty: expected a JSON object such as {}" }],
+    };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    return { ok: false, violations: [jsonViolation(json, error)] };
+  }
+  return validateDesiredState(value, environment);
+}
+
+/** One line per violation, `source: path: message [rule]`, for logs and CLI output. */
+export function formatViolations(violations: readonly Violation[], source?: string): string {
+  const prefix = source ? `${source}: ` : "";
+  return violations
+    .map((violation) => `${prefix}${violation.path} ${violation.message} [${violation.rule}]`)
+    .join("\n");
+}
