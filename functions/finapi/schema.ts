@@ -39,6 +39,17 @@ export interface Violation {
   readonly message: string;
 }
 
+/* URL.parse would silently trim or percent-encode these; a document that has them holds a typo. */
+function hasSpaceOrControlCharacter(text: string): boolean {
+  return (
+    /\s/.test(text) ||
+    [...text].some((character) => {
+      const code = character.charCodeAt(0);
+      return code < 0x20 || code === 0x7f;
+    })
+  );
+}
+
 const ruleIssue = (rule: Rule, message: string) => ({ code: "custom" as const, message, params: { rule } });
 
 /*
@@ -65,7 +76,7 @@ function callbackUrl(environment: FinapiEnvironment) {
           input: url,
         });
       }
-      const parsed = /[\s\u0000-\u001f\u007f]/.test(url) ? undefined : URL.parse(url);
+      const parsed = hasSpaceOrControlCharacter(url) ? undefined : URL.parse(url);
       if (
         !parsed ||
         (parsed.protocol !== "http:" && parsed.protocol !== "https:") ||

@@ -209,12 +209,10 @@ const urlArbitrary: fc.Arbitrary<Tagged> = fc.oneof(
   fc
     .tuple(hostArbitrary, pathArbitrary)
     .map(([host, path]) => ({ value: `https://${host}/${path}`, validOn: always })),
-  fc
-    .tuple(hostArbitrary, pathArbitrary)
-    .map(([host, path]) => ({
-      value: `http://${host}/${path}`,
-      validOn: (env: FinapiEnvironment) => env !== "live",
-    })),
+  fc.tuple(hostArbitrary, pathArbitrary).map(([host, path]) => ({
+    value: `http://${host}/${path}`,
+    validOn: (env: FinapiEnvironment) => env !== "live",
+  })),
   fc.tuple(hostArbitrary, fc.integer({ min: 513, max: 700 })).map(([host, length]) => {
     const prefix = `https://${host}/`;
     return { value: prefix + "x".repeat(Math.max(0, length - prefix.length)), validOn: never };
