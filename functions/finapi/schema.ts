@@ -20,24 +20,27 @@ export const VALIDITY_PERIOD_MIN_SECONDS = 60;
 export const VALIDITY_PERIOD_MAX_SECONDS = 2_147_483_647;
 
 /** A machine-readable name for each rule, so that callers and tests can tell violations apart. */
-export type Rule =
-  | "json"
-  | "object"
-  | "unknown-key"
-  | "not-null"
-  | "type"
-  | "url"
-  | "https-on-live"
-  | "max-length"
-  | "integer"
-  | "range";
+export const RULES = [
+  "json",
+  "object",
+  "unknown-key",
+  "not-null",
+  "type",
+  "url",
+  "https-on-live",
+  "max-length",
+  "integer",
+  "range",
+] as const;
+export type Rule = (typeof RULES)[number];
 
-export interface Violation {
+export const violationSchema = z.object({
   /** The field path, `$` for the document itself. */
-  readonly path: string;
-  readonly rule: Rule;
-  readonly message: string;
-}
+  path: z.string(),
+  rule: z.enum(RULES),
+  message: z.string(),
+});
+export type Violation = z.infer<typeof violationSchema>;
 
 /* URL.parse would silently trim or percent-encode these; a document that has them holds a typo. */
 function hasSpaceOrControlCharacter(text: string): boolean {

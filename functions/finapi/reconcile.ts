@@ -1,0 +1,138 @@
+import { z } from "zod";
+import type { FinapiClient } from "./client.ts";
+import { FinapiError, FinapiRejectedError } from "./errors.ts";
+import { type Log, silentLog } from "./log.ts";
+import { fieldChangeSchema, patchFor, planChanges, redactChanges } from "./plan.ts";
+import { redactSecrets } from "./redact.ts";
+import {
+  type ClientConfigurationParams,
+  type FinapiEnvironment,
+  parseDesiredDocument,
+  validateDesiredState,
+  violationSchema,
+} from "./schema.ts";
+
+export const syncModeSchema = z.enum(["apply", "report-only"]);
+export type SyncMode = z.infer<typeof syncModeSchema>;
+
+const finapiErrorDetailSchema = z.object({
+  message: z.string(),
+  code: z.string().optional(),
+  type: z.string().optional(),
+});
+
+/**
+ * What one reconcile of one client came to. Every value in it is already redacted: it is logged,
+ * stored as the client's last status and printed as it is.
+ */
+export const reconcileOutcomeSchema = z.discriminatedUnion("outcome", [
+  z.object({ outcome: z.literal("in-sync"), finapiRequestId: z.string() }),
+  z.object({
+    outcome: z.literal("applied"),
+    changes: z.array(fieldChangeSchema),
+    finapiRequestId: z.string(),
+  }),
+  z.object({
+    outcome: z.literal("drift-reported"),
+    changes: z.array(fieldChangeSchema),
+    /** True when a manual dry run asked not to patch; false when the client is report-only. */
+    dryRun: z.boolean(),
+    finapiRequestId: z.string(),
+  }),
+  z.object({ outcome: z.literal("invalid"), violations: z.array(violationSchema) }),
+  z.object({
+    outcome: z.literal("rejected"),
+    message: z.string(),
+    status: z.number().optional(),
+    finapiErrors: z.array(finapiErrorDetailSchema),
+    finapiRequestId: z.string(),
+  }),
+  z.object({
+    outcome: z.literal("failed"),
+    message: z.string(),
+    /** Whether running again later may succeed (finAPI unavailable) rather than repeat the failure. */
+    retryable: z.boolean(),
+    finapiRequestId: z.string().optional(),
+  }),
+]);
+export type ReconcileOutcome = z.infer<typeof reconcileOutcomeSchema>;
+export type OutcomeName = ReconcileOutcome["outcome"];
+
+export interface ReconcileRequest {
+  /** The desired-state document as text (an SSM parameter's value or a file's content). */
+  readonly document: string;
+  readonly environment: FinapiEnvironment;
+  readonly client: FinapiClient;
+  /** @default "apply" */
+  readonly mode?: SyncMode;
+  /** Compute and report the changes without patching. @default false */
+  readonly dryRun?: boolean;
+  /**
+   * Values the sync manages for fields the document leaves out (the hosted callback URL). A value in
+   * the document wins. @default {}
+   */
+  readonly defaults?: ClientConfigurationParams;
+  /** Values masked wherever they would appear in the outcome (the callback path secret). @default [] */
+  readonly secrets?: readonly string[];
+  /** @default silentLog */
+  readonly log?: Log;
+}
+
+function failureOutcome(error: unknown, secrets: readonly string[]): ReconcileOutcome {
+  const message = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
+  if (error instanceof FinapiRejectedError) {
+    return {
+      outcome: "rejected",
+      message,
+      ...(error.status === undefined ? {} : { status: error.status }),
+      finapiErrors: error.details.map((detail) => ({
+        ...detail,
+        message: redactSecrets(detail.message, secrets),
+      })),
+      finapiRequestId: error.requestId,
+    };
+  }
+  if (error instanceof FinapiError) {
+    return { outcome: "failed", message, retryable: error.retryable, finapiRequestId: error.requestId };
+  }
+  return { outcome: "failed", message, retryable: true };
+}
+
+/**
+ * Makes finAPI match the document: validate (an invalid document never reaches finAPI), GET the current
+ * configuration, PATCH only the fields that differ (nothing when in sync), then check that finAPI's
+ * answer holds the desired values. Never throws: every failure is an outcome.
+ */
+export async function reconcile(request: ReconcileRequest): Promise<ReconcileOutcome> {
+  const { client, environment, mode = "apply", dryRun = false, secrets = [], log = silentLog } = request;
+  const parsed = parseDesiredDocument(request.document, environment);
+  if (!parsed.ok) return { outcome: "invalid", violations: [...parsed.violations] };
+  const merged = validateDesiredState({ ...request.defaults, ...parsed.value }, environment);
+  if (!merged.ok) return { outcome: "invalid", violations: [...merged.violations] };
+  const desired = merged.value;
+
+  try {
+    const current = await client.getClientConfiguration();
+    const changes = planChanges(desired, current.body);
+    if (changes.length === 0) return { outcome: "in-sync", finapiRequestId: current.requestId };
+    const shown = redactChanges(changes, secrets);
+    if (mode === "report-only" || dryRun) {
+      return { outcome: "drift-reported", changes: shown, dryRun, finapiRequestId: current.requestId };
+    }
+    log.info("patching finAPI client configuration", { changes: shown });
+    const patched = await client.patchClientConfiguration(patchFor(changes));
+    const remaining = planChanges(desired, patched.body);
+    if (remaining.length > 0) {
+      const fields = remaining.map((change) => change.field).join(", ");
+      return {
+        outcome: "failed",
+        message: `finAPI accepted the PATCH but still reports different values for ${fields}`,
+        retryable: false,
+        finapiRequestId: patched.requestId,
+      };
+    }
+    return { outcome: "applied", changes: shown, finapiRequestId: patched.requestId };
+  } catch (error) {
+    return failureOutcome(error, secrets);
+  }
+}
