@@ -1,0 +1,86 @@
+import { z } from "zod";
+import {
+  type ClientConfiguration,
+  clientConfigurationParamsSchema,
+  type Drift,
+  emulatedEnvironmentSchema,
+} from "./client-configuration.ts";
+
+/** A finAPI client the emulator knows: its credentials, environment and starting configuration. */
+export const emulatedClientSpecSchema = z.strictObject({
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  environment: emulatedEnvironmentSchema.default("sandbox"),
+  /** Applied through finAPI's PATCH rules for the environment; the rest is finAPI's defaults. */
+  configuration: clientConfigurationParamsSchema.optional(),
+});
+export type EmulatedClientSpec = z.input<typeof emulatedClientSpecSchema>;
+
+const faultMatchSchema = z.strictObject({
+  /** Compared case-insensitively with the request's method and with its X-HTTP-Method-Override. */
+  method: z.string().optional(),
+  /** The exact path, without the query string. */
+  path: z.string().optional(),
+});
+
+/** Served instead of (or, for `delay`, before) normal handling, once, to the next matching request. */
+export const faultSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    match: faultMatchSchema.optional(),
+    kind: z.literal("status"),
+    status: z.int().min(200).max(599),
+    headers: z.record(z.string(), z.string()).optional(),
+    /** A string is sent as it is (text/plain unless `headers` say otherwise), anything else as JSON. */
+    body: z.unknown().optional(),
+  }),
+  z.strictObject({ match: faultMatchSchema.optional(), kind: z.literal("hang") }),
+  z.strictObject({ match: faultMatchSchema.optional(), kind: z.literal("reset") }),
+  z.strictObject({
+    match: faultMatchSchema.optional(),
+    kind: z.literal("delay"),
+    ms: z.number().nonnegative(),
+  }),
+]);
+export type Fault = z.input<typeof faultSchema>;
+
+/** A request as the emulator received it, and the status it answered (0: no answer, see faults). */
+export const recordedRequestSchema = z.object({
+  method: z.string(),
+  /** The request target as sent: path and query string. */
+  path: z.string(),
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: z.record(z.string(), z.string()),
+  body: z.string(),
+  status: z.int(),
+  /** The client the request authenticated as (token or credentials), when it did. */
+  clientId: z.string().optional(),
+});
+export type RecordedRequest = z.infer<typeof recordedRequestSchema>;
+
+export const finapiEmulatorOptionsSchema = z.strictObject({
+  port: z.int().min(0).max(65_535).default(0),
+  host: z.string().min(1).default("127.0.0.1"),
+  /** Added to every response, for benchmarks. */
+  latencyMs: z.number().nonnegative().default(0),
+  clients: z.array(emulatedClientSpecSchema).default([]),
+  /** ms epoch, for token expiry. */
+  clock: z.custom<() => number>((value) => typeof value === "function").default(() => Date.now),
+});
+export type FinapiEmulatorOptions = z.input<typeof finapiEmulatorOptionsSchema>;
+
+export interface FinapiEmulator {
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  readonly url: string;
+  addClient(spec: EmulatedClientSpec): void;
+  /** The full object GET /api/v1/clientConfiguration would return for the client. */
+  configurationOf(clientId: string): ClientConfiguration;
+  /** Changes finAPI's state by hand, bypassing the API and its rules. */
+  drift(clientId: string, values: Drift): void;
+  /** Every issued token becomes invalid: the next API call with one gets 401. */
+  expireTokens(): void;
+  /** Every request, in the order received. */
+  readonly requests: readonly RecordedRequest[];
+  clearRequests(): void;
+  enqueueFault(fault: Fault): void;
+  close(): Promise<void>;
+}

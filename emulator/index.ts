@@ -1,0 +1,15 @@
+export type {
+  ClientConfiguration,
+  ClientConfigurationParams,
+  Drift,
+  EmulatedEnvironment,
+} from "./client-configuration.ts";
+export type {
+  EmulatedClientSpec,
+  Fault,
+  FinapiEmulator,
+  FinapiEmulatorOptions,
+  RecordedRequest,
+} from "./contract.ts";
+export { recordedRequestSchema } from "./contract.ts";
+export { startFinapiEmulator } from "./server.ts";
