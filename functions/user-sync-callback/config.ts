@@ -1,0 +1,86 @@
+import { z } from "zod";
+
+export const CLIENT_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 60 * 60;
+/* A shorter window would let a fan-out delivery that was held up (a cold start, an outage) count as new. */
+const MIN_IDEMPOTENCY_TTL_SECONDS = 60 * 60;
+
+export const callbackClientNameSchema = z
+  .string()
+  .regex(CLIENT_NAME_PATTERN, { error: "a client name is 1..64 characters of a-z A-Z 0-9 - _" });
+
+export const callbackClientSchema = z.strictObject({
+  name: callbackClientNameSchema,
+  secretId: z.string().min(1, { error: "secretId must name a Secrets Manager secret (name or ARN)" }),
+});
+export type CallbackClient = z.infer<typeof callbackClientSchema>;
+
+const jsonText = z.string().transform((text, context) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    context.addIssue({ code: "custom", message: "is not valid JSON" });
+    return z.NEVER;
+  }
+});
+
+const required = (rule: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? "is required" : rule) })
+    .min(1, { error: "is required" });
+
+/** The Lambda's environment, as the CDK stack sets it. */
+export const callbackEnvironmentSchema = z
+  .object({
+    CALLBACK_CLIENTS: required("must be a JSON array")
+      .pipe(jsonText)
+      .pipe(
+        z
+          .array(callbackClientSchema, { error: 'must be a JSON array of {"name", "secretId"}' })
+          .min(1, { error: "must name at least one client" })
+          .refine((clients) => new Set(clients.map((client) => client.name)).size === clients.length, {
+            error: "client names must be unique",
+          }),
+      ),
+    IDEMPOTENCY_TABLE_NAME: required("must be a DynamoDB table name"),
+    IDEMPOTENCY_TTL_SECONDS: z
+      .string()
+      .regex(/^\d+$/, { error: "must be a whole number of seconds" })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(MIN_IDEMPOTENCY_TTL_SECONDS, { error: `must be at least ${MIN_IDEMPOTENCY_TTL_SECONDS}` }),
+      )
+      .default(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+    EVENT_BUS_NAME: required("must be an EventBridge bus name or ARN"),
+    DEAD_LETTER_QUEUE_URL: required("must be an SQS queue URL").pipe(
+      z.url({ error: "must be an SQS queue URL" }),
+    ),
+  })
+  .transform((environment) => ({
+    clients: environment.CALLBACK_CLIENTS,
+    idempotencyTableName: environment.IDEMPOTENCY_TABLE_NAME,
+    idempotencyTtlSeconds: environment.IDEMPOTENCY_TTL_SECONDS,
+    eventBusName: environment.EVENT_BUS_NAME,
+    deadLetterQueueUrl: environment.DEAD_LETTER_QUEUE_URL,
+  }));
+export type CallbackConfig = z.output<typeof callbackEnvironmentSchema>;
+
+/**
+ * Reads the configuration from the environment, or fails with one message that names every bad
+ * variable and its rule (never a value: CALLBACK_CLIENTS holds only names, but habits matter).
+ */
+export function loadCallbackConfig(
+  environment: Readonly<Record<string, string | undefined>>,
+): CallbackConfig {
+  const result = callbackEnvironmentSchema.safeParse(environment);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const [variable, ...rest] = issue.path.map(String);
+    const where = rest.length > 0 ? `${variable} [${rest.join(".")}]` : variable;
+    return `${where}: ${issue.message}`;
+  });
+  throw new Error(`user-sync-callback configuration is invalid: ${problems.join("; ")}`);
+}
