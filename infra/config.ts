@@ -1,0 +1,319 @@
+import { readFileSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+import { z } from "zod";
+import { FINAPI_BASE_URLS } from "../functions/finapi/client.ts";
+import { nearestName } from "../functions/finapi/nearest-name.ts";
+import {
+  finapiEnvironmentSchema,
+  formatViolations,
+  parseDesiredDocument,
+} from "../functions/finapi/schema.ts";
+import { CLIENT_NAME_PATTERN } from "../functions/user-sync-callback/config.ts";
+
+/** Every CDK context key the app reads; cdk.json sets them, `-c key=value` overrides them. */
+export const CONTEXT_KEYS = {
+  stackName: "finapi:stackName",
+  clients: "finapi:clients",
+  reconcileSchedule: "finapi:reconcileSchedule",
+  hostCallback: "finapi:hostCallback",
+  alarmEmail: "finapi:alarmEmail",
+  callbackReservedConcurrency: "finapi:callbackReservedConcurrency",
+  unauthenticatedAlarmThreshold: "finapi:unauthenticatedAlarmThreshold",
+  logRetentionDays: "finapi:logRetentionDays",
+  logLevel: "finapi:logLevel",
+} as const;
+
+const CONTEXT_PREFIX = "finapi:";
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** A problem with the CDK context or a repository-owned document; the message lists every problem. */
+export class StackConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(
+      `The CDK context is invalid (cdk.json "context", or -c key=value):\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
+    );
+    this.name = "StackConfigError";
+    this.problems = problems;
+  }
+}
+
+/*
+ * `-c key=value` always hands the app a string, while cdk.json holds real JSON: values that are not
+ * strings in cdk.json (arrays, booleans, numbers) are therefore also accepted as their JSON text.
+ */
+function fromCommandLine(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/* The name appears in the callback path, in metric dimensions and in resource names. */
+const clientNameSchema = z
+  .string({ error: "must be a string" })
+  .regex(
+    CLIENT_NAME_PATTERN,
+    "must be 1 to 64 characters of a-z A-Z 0-9 - _ (it appears in the callback URL path and in metric dimensions)",
+  );
+
+const parameterNameSchema = z
+  .string({ error: "must be a string" })
+  .min(1, "must not be empty")
+  .max(2048, "must be at most 2048 characters")
+  .regex(/^[A-Za-z0-9_.\-/]+$/, "may contain only letters, digits and _ . - /")
+  .refine((name) => !name.includes("/") || name.startsWith("/"), {
+    message: 'must start with "/" when it is a path (e.g. /finapi/sandbox)',
+  })
+  .refine((name) => !/\/\/|\/$/.test(name), { message: 'must not contain "//" or end with "/"' })
+  .refine((name) => !/^\/?(aws|ssm)/i.test(name), {
+    message: 'must not begin with "aws" or "ssm" (reserved)',
+  });
+
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+
+const secretIdSchema = z
+  .string({ error: "must be a string" })
+  .min(1, "must not be empty")
+  .refine((id) => (id.startsWith("arn:") ? SECRET_ARN.test(id) : /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(id)), {
+    message:
+      "must be a secret name (letters, digits and /_+=.@-) or a secret's complete ARN, including the six-character suffix Secrets Manager appends",
+  });
+
+const kmsKeyArnSchema = z
+  .string({ error: "must be a string" })
+  .regex(
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+    "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>); an alias cannot be granted kms:Decrypt",
+  );
+
+const clientFieldsSchema = z.strictObject({
+  name: clientNameSchema,
+  environment: finapiEnvironmentSchema,
+  baseUrl: z
+    .url({ protocol: /^https$/, error: "must be an https:// URL" })
+    .transform((url) => url.replace(/\/+$/, ""))
+    .optional(),
+  parameterName: parameterNameSchema,
+  document: z.string({ error: "must be a path in the repository" }).min(1, "must not be empty").optional(),
+  credentialsSecretId: secretIdSchema,
+  mode: z.enum(["apply", "report-only"]).default("apply"),
+  parameterKeyArn: kmsKeyArnSchema.optional(),
+  credentialsKeyArn: kmsKeyArnSchema.optional(),
+});
+
+const clientSchema = clientFieldsSchema
+  .superRefine((client, ctx) => {
+    if (client.document !== undefined && client.parameterKeyArn !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["parameterKeyArn"],
+        message:
+          "cannot be combined with document: a parameter the stack writes is a String (CloudFormation cannot create SecureString parameters)",
+      });
+    }
+  })
+  .transform((client, ctx) => {
+    const baseUrl =
+      client.baseUrl ?? (client.environment === "alpha" ? undefined : FINAPI_BASE_URLS[client.environment]);
+    if (baseUrl === undefined) {
+      ctx.issues.push({
+        code: "custom",
+        path: ["baseUrl"],
+        message: "is required for an alpha client: finAPI publishes no alpha URL",
+        input: client,
+      });
+      return z.NEVER;
+    }
+    return { ...client, baseUrl };
+  });
+
+const duplicates = (values: readonly string[]) => [
+  ...new Set(values.filter((value, index) => values.indexOf(value) !== index)),
+];
+
+const clientsSchema = z
+  .array(clientSchema, { error: "must be a JSON array of clients" })
+  .min(1, "must name at least one finAPI client")
+  .superRefine((clients, ctx) => {
+    for (const name of duplicates(clients.map((client) => client.name))) {
+      ctx.addIssue({ code: "custom", message: `name "${name}" is used by more than one client` });
+    }
+    for (const name of duplicates(clients.map((client) => client.parameterName))) {
+      ctx.addIssue({
+        code: "custom",
+        message: `parameterName "${name}" is used by more than one client (one parameter per finAPI client)`,
+      });
+    }
+  });
+
+const scheduleSchema = z
+  .string({ error: "must be a string" })
+  .regex(
+    /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
+    'must be an EventBridge schedule expression such as "rate(15 minutes)" or "cron(0/15 * * * ? *)"',
+  );
+
+const contextSchema = z
+  .object({
+    [CONTEXT_KEYS.stackName]: z
+      .string({ error: "must be a string" })
+      .regex(
+        /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
+        "must be a CloudFormation stack name: a letter, then letters, digits and hyphens",
+      )
+      .default("FinapiConfigSync"),
+    [CONTEXT_KEYS.clients]: z.preprocess(fromCommandLine, clientsSchema),
+    [CONTEXT_KEYS.reconcileSchedule]: scheduleSchema.default("rate(15 minutes)"),
+    [CONTEXT_KEYS.hostCallback]: z
+      .preprocess(fromCommandLine, z.boolean({ error: "must be true or false" }))
+      .default(true),
+    [CONTEXT_KEYS.alarmEmail]: z.email({ error: "must be an e-mail address" }).optional(),
+    [CONTEXT_KEYS.callbackReservedConcurrency]: z
+      .preprocess(
+        fromCommandLine,
+        z
+          .int({ error: "must be a whole number" })
+          .min(1, "must be at least 1")
+          .max(1000, "must be at most 1000"),
+      )
+      .default(10),
+    [CONTEXT_KEYS.unauthenticatedAlarmThreshold]: z
+      .preprocess(fromCommandLine, z.int({ error: "must be a whole number" }).min(1, "must be at least 1"))
+      .default(10),
+    [CONTEXT_KEYS.logRetentionDays]: z
+      .preprocess(
+        fromCommandLine,
+        z.literal(LOG_RETENTION_DAYS, {
+          error: `must be one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
+        }),
+      )
+      .default(30),
+    [CONTEXT_KEYS.logLevel]: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
+  })
+  .transform((context) => ({
+    stackName: context[CONTEXT_KEYS.stackName],
+    clients: context[CONTEXT_KEYS.clients],
+    reconcileSchedule: context[CONTEXT_KEYS.reconcileSchedule],
+    hostCallback: context[CONTEXT_KEYS.hostCallback],
+    alarmEmail: context[CONTEXT_KEYS.alarmEmail],
+    callbackReservedConcurrency: context[CONTEXT_KEYS.callbackReservedConcurrency],
+    unauthenticatedAlarmThreshold: context[CONTEXT_KEYS.unauthenticatedAlarmThreshold],
+    logRetentionDays: context[CONTEXT_KEYS.logRetentionDays],
+    logLevel: context[CONTEXT_KEYS.logLevel],
+  }));
+
+/** A desired-state document kept in the repository, validated at synth time, written by the stack. */
+export interface OwnedDocument {
+  /** The path relative to the repository root. */
+  readonly path: string;
+  /** The validated document, serialized compactly: the parameter's value. */
+  readonly value: string;
+}
+
+type ParsedConfig = z.output<typeof contextSchema>;
+export type ClientConfig = ParsedConfig["clients"][number] & { readonly ownedDocument?: OwnedDocument };
+export type StackConfig = Omit<ParsedConfig, "clients"> & { readonly clients: readonly ClientConfig[] };
+export type FinapiClientMode = ClientConfig["mode"];
+
+function formatPath(path: readonly PropertyKey[]): string {
+  const [key, ...rest] = path;
+  return `${String(key)}${rest.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("")}`;
+}
+
+function problemsOf(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      const fields = Object.keys(clientFieldsSchema.shape);
+      return issue.keys.map((key) => {
+        const suggestion = nearestName(key, fields);
+        const hint = suggestion ? `did you mean "${suggestion}"?` : `the fields are ${fields.join(", ")}`;
+        return `${formatPath([...issue.path, key])}: is not a client field; ${hint}`;
+      });
+    }
+    if (issue.code === "invalid_value" && issue.path.at(-1) === "environment") {
+      return [`${formatPath(issue.path)}: must be one of ${finapiEnvironmentSchema.options.join(", ")}`];
+    }
+    if (issue.code === "invalid_value" && issue.path.at(-1) === "mode") {
+      return [`${formatPath(issue.path)}: must be "apply" or "report-only"`];
+    }
+    if (issue.code === "invalid_type" && issue.input === undefined) {
+      return [`${formatPath(issue.path)}: is required`];
+    }
+    return [`${formatPath(issue.path)}: ${issue.message}`];
+  });
+}
+
+function unknownContextKeys(context: Readonly<Record<string, unknown>>): string[] {
+  const known: readonly string[] = Object.values(CONTEXT_KEYS);
+  return Object.keys(context)
+    .filter((key) => key.startsWith(CONTEXT_PREFIX) && !known.includes(key))
+    .map((key) => {
+      const suggestion = nearestName(key, known);
+      return `${key}: is not a setting of this app${suggestion ? `; did you mean "${suggestion}"?` : ` (the settings are ${known.join(", ")})`}`;
+    });
+}
+
+function loadOwnedDocument(
+  client: ParsedConfig["clients"][number],
+  index: number,
+  repoRoot: string,
+): OwnedDocument | string[] {
+  const where = `${CONTEXT_KEYS.clients}[${index}].document`;
+  const document = client.document as string;
+  const absolute = resolve(repoRoot, document);
+  const path = relative(repoRoot, absolute);
+  if (isAbsolute(path) || path.startsWith("..")) {
+    return [`${where}: ${document} is outside the repository; documents live in the repository (GitOps)`];
+  }
+  let text: string;
+  try {
+    text = readFileSync(absolute, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    return [`${where}: cannot read ${path} (${code})`];
+  }
+  const parsed = parseDesiredDocument(text, client.environment);
+  if (!parsed.ok) {
+    return [
+      `${where}: ${path} is not a valid finAPI client configuration for ${client.environment}:\n${formatViolations(
+        parsed.violations,
+        path,
+      )
+        .split("\n")
+        .map((line) => `      ${line}`)
+        .join("\n")}`,
+    ];
+  }
+  return { path, value: JSON.stringify(parsed.value) };
+}
+
+/**
+ * Validates the app's CDK context and the repository-owned documents it points at. Throws a
+ * StackConfigError that lists every problem, so that one `cdk synth` shows them all.
+ */
+export function parseStackConfig(context: Readonly<Record<string, unknown>>, repoRoot: string): StackConfig {
+  const problems = unknownContextKeys(context);
+  const parsed = contextSchema.safeParse(context);
+  if (!parsed.success) throw new StackConfigError([...problems, ...problemsOf(parsed.error.issues)]);
+
+  const clients = parsed.data.clients.map((client, index): ClientConfig => {
+    if (client.document === undefined) return client;
+    const owned = loadOwnedDocument(client, index, repoRoot);
+    if (Array.isArray(owned)) {
+      problems.push(...owned);
+      return client;
+    }
+    return { ...client, ownedDocument: owned };
+  });
+  if (problems.length > 0) throw new StackConfigError(problems);
+  return { ...parsed.data, clients };
+}

@@ -1,0 +1,34 @@
+import { Duration } from "aws-cdk-lib";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { acknowledgeFinding } from "../nag.ts";
+
+export interface DeadLetterQueueProps {
+  /** What lands in the queue, for its acknowledgements and for whoever reads the template. */
+  readonly holds: string;
+  /**
+   * How long a message waits for inspection and redrive.
+   * @default Duration.days(14), SQS's maximum
+   */
+  readonly retentionPeriod?: Duration;
+}
+
+/**
+ * An SQS queue that is the last stop for something that failed: encrypted (SSE-SQS), TLS only, kept
+ * as long as SQS allows. It is a dead-letter queue itself, so it has none of its own.
+ */
+export class DeadLetterQueue extends Construct {
+  readonly queue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: DeadLetterQueueProps) {
+    super(scope, id);
+    this.queue = new sqs.Queue(this, "Queue", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: props.retentionPeriod ?? Duration.days(14),
+    });
+    const reason = `This queue is the dead-letter queue (${props.holds}); messages wait here for inspection and redrive, and an alarm fires on the first one.`;
+    acknowledgeFinding(this.queue, "AwsSolutions-SQS3", reason);
+    acknowledgeFinding(this.queue, "Serverless-SQSRedrivePolicy", reason);
+  }
+}

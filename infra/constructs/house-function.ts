@@ -1,0 +1,137 @@
+import { join } from "node:path";
+import { type Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
+import { acknowledgeFinding } from "../nag.ts";
+
+/** The repository root: the esbuild project root and where package-lock.json lives. */
+export const REPOSITORY_ROOT = join(import.meta.dirname, "..", "..");
+
+/*
+ * Some bundled dependencies are CommonJS and call require() (for Node built-ins among others); an ESM
+ * bundle has no require of its own, so one is created from the bundle's URL.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+export interface HouseFunctionProps {
+  /** The handler's TypeScript entry file, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /** Powertools' service name: the `service` of every log line and metric. */
+  readonly serviceName: string;
+  /** Chosen per function: there is no house default for how long a function may run. */
+  readonly timeout: Duration;
+  /**
+   * Memory in MB (CPU grows with it).
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /** How many instances may run at once; chosen per function (1 serializes all runs). */
+  readonly reservedConcurrentExecutions: number;
+  /**
+   * Function-specific environment variables, added to the house ones (service name, metrics
+   * namespace, log level, source maps).
+   * @default - only the house variables
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * How long the function's log group keeps its events.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Powertools' LOG_LEVEL.
+   * @default "INFO"
+   */
+  readonly logLevel?: string;
+  /**
+   * Where Lambda sends an asynchronous invocation that failed all its attempts.
+   * @default - no destination (a synchronously invoked function)
+   */
+  readonly onFailure?: lambda.IDestination;
+  /**
+   * Lambda's retries of a failed asynchronous invocation (0 to 2).
+   * @default - Lambda's default, 2
+   */
+  readonly retryAttempts?: number;
+  /**
+   * The oldest asynchronous event Lambda still runs.
+   * @default - Lambda's default, 6 hours
+   */
+  readonly maxEventAge?: Duration;
+}
+
+/**
+ * A Lambda function with the house defaults: Node.js 24 on arm64, an ESM bundle made by the local
+ * esbuild (minified, with source maps, AWS SDK included rather than taken from the runtime), X-Ray
+ * tracing, its own log group with retention, and a role that may write only that log group — every
+ * other permission is granted explicitly by the caller.
+ */
+export class HouseFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, "Logs", {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `${props.description} (execution role)`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, "Function", {
+      entry: join(REPOSITORY_ROOT, props.entry),
+      handler: "handler",
+      projectRoot: REPOSITORY_ROOT,
+      depsLockFilePath: join(REPOSITORY_ROOT, "package-lock.json"),
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        LOG_LEVEL: props.logLevel ?? "INFO",
+        NODE_OPTIONS: "--enable-source-maps",
+        ...props.environment,
+      },
+      onFailure: props.onFailure,
+      retryAttempts: props.retryAttempts,
+      maxEventAge: props.maxEventAge,
+      bundling: {
+        format: OutputFormat.ESM,
+        target: "node24",
+        mainFields: ["module", "main"],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        bundleAwsSDK: true,
+        externalModules: [],
+        banner: ESM_REQUIRE_BANNER,
+        forceDockerBundling: false,
+      },
+    });
+    acknowledgeFinding(
+      this.role.node.findChild("DefaultPolicy"),
+      "AwsSolutions-IAM5[Resource::*]",
+      "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource can only be *.",
+    );
+  }
+}

@@ -1,0 +1,278 @@
+import { Duration, Stack } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as sns from "aws-cdk-lib/aws-sns";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import {
+  CallbackMetric,
+  CLIENT_DIMENSION,
+  METRICS_NAMESPACE,
+  SyncMetric,
+} from "../../functions/observability/metrics.ts";
+import type { FinapiClientMode } from "../config.ts";
+import { acknowledgeFinding } from "../nag.ts";
+
+/** The metrics' period: alarms and dashboard look at 5-minute sums. */
+const PERIOD = Duration.minutes(5);
+
+/** A dead-letter queue on the dashboard and under an alarm. */
+export interface WatchedQueue {
+  /** Short, for alarm names and graph labels. */
+  readonly label: string;
+  readonly queue: sqs.IQueue;
+  /** What its messages mean and what to do about them, for the alarm's description. */
+  readonly meaning: string;
+}
+
+export interface WatchedFunction {
+  readonly label: string;
+  readonly function: lambda.IFunction;
+}
+
+export interface MonitoringProps {
+  /** Prefixes every alarm name and names the dashboard. */
+  readonly name: string;
+  /** The clients config-sync manages, with their modes (drift alarms only where drift is not fixed). */
+  readonly clients: readonly { readonly name: string; readonly mode: FinapiClientMode }[];
+  readonly functions: readonly WatchedFunction[];
+  readonly queues: readonly WatchedQueue[];
+  /**
+   * The hosted callback's function, for its throttling alarm and the callback metrics.
+   * @default - the stack hosts no callback: no callback alarms or widgets
+   */
+  readonly callbackFunction?: lambda.IFunction;
+  /** Unauthenticated callback requests per 5 minutes at which someone is probably guessing. */
+  readonly unauthenticatedAlarmThreshold: number;
+  /**
+   * Subscribed to the alarm topic.
+   * @default - no subscription: subscribe to the topic (output AlarmTopicArn) yourself
+   */
+  readonly alarmEmail?: string;
+}
+
+interface AlarmSpec {
+  readonly metric: cloudwatch.IMetric;
+  readonly description: string;
+  /** @default 1 */
+  readonly threshold?: number;
+}
+
+/* Powertools Metrics adds the service name as a dimension of every metric it emits. */
+const syncMetric = (metricName: string, client: string) =>
+  new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: "config-sync", [CLIENT_DIMENSION]: client },
+    statistic: cloudwatch.Stats.SUM,
+    period: PERIOD,
+    label: client,
+  });
+
+const callbackMetric = (metricName: string) =>
+  new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: "user-sync-callback" },
+    statistic: cloudwatch.Stats.SUM,
+    period: PERIOD,
+    label: metricName.replace(/^Callback/, ""),
+  });
+
+/**
+ * One SNS topic for every alarm (dead-letter queues, sync outcomes that need a human, callback
+ * failures and guessing, function errors) and a dashboard with sync outcomes per client, drift,
+ * callback volume and the queues.
+ */
+export class Monitoring extends Construct {
+  readonly topic: sns.Topic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
+  private readonly props: MonitoringProps;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    this.props = props;
+
+    this.topic = new sns.Topic(this, "AlarmTopic", {
+      displayName: `${props.name} alarms`,
+      enforceSSL: true,
+    });
+    acknowledgeFinding(
+      this.topic,
+      "AwsSolutions-SNS2",
+      "Alarm notifications carry only alarm names, states and metric values; encrypting them would need a customer-managed KMS key whose policy lets CloudWatch publish, for no confidentiality gain.",
+    );
+    if (props.alarmEmail) {
+      const subscription = new sns.Subscription(this, "AlarmEmail", {
+        topic: this.topic,
+        protocol: sns.SubscriptionProtocol.EMAIL,
+        endpoint: props.alarmEmail,
+      });
+      acknowledgeFinding(
+        subscription,
+        "Serverless-SNSRedrivePolicy",
+        "An e-mail notification that cannot be delivered has no one to be redriven to; the alarm's state stays visible in CloudWatch and on the dashboard.",
+      );
+    }
+
+    for (const queue of props.queues) {
+      this.addAlarm(`DeadLetters-${queue.label}`, {
+        metric: queue.queue.metricApproximateNumberOfMessagesVisible({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: PERIOD,
+        }),
+        description: `A message is waiting in the ${queue.label} dead-letter queue: ${queue.meaning}`,
+      });
+    }
+
+    for (const client of props.clients) {
+      this.addAlarm(`SyncInvalid-${client.name}`, {
+        metric: syncMetric(SyncMetric.Invalid, client.name),
+        description: `The document of finAPI client ${client.name} is invalid, so nothing was applied. The config-sync log lists every violation; fix the document (finapi-config validate) and write it again.`,
+      });
+      this.addAlarm(`SyncRejected-${client.name}`, {
+        metric: syncMetric(SyncMetric.Rejected, client.name),
+        description: `finAPI rejected the configuration of client ${client.name} (a 4xx such as an invalid callback URL). The config-sync log has finAPI's message and request id.`,
+      });
+      this.addAlarm(`SyncFailed-${client.name}`, {
+        metric: syncMetric(SyncMetric.Failed, client.name),
+        description: `Syncing finAPI client ${client.name} failed (finAPI or AWS unreachable, or credentials unreadable). Lambda retries; see the config-sync log.`,
+      });
+      if (client.mode === "report-only") {
+        this.addAlarm(`Drift-${client.name}`, {
+          metric: syncMetric(SyncMetric.DriftReported, client.name),
+          description: `finAPI client ${client.name} (report-only) differs from its document. The config-sync log shows the difference; apply it or change the document.`,
+        });
+      }
+    }
+
+    if (props.callbackFunction) {
+      this.addAlarm("CallbackForwardFailed", {
+        metric: callbackMetric(CallbackMetric.ForwardFailed),
+        description:
+          "A user deletion could not be put on the event bus; it was written to the callback dead-letter queue instead. See the user-sync-callback log.",
+      });
+      this.addAlarm("CallbackDeadLetterFailed", {
+        metric: callbackMetric(CallbackMetric.DeadLetterFailed),
+        description:
+          "A user deletion could be neither forwarded nor dead-lettered: it is only in the user-sync-callback log, which has the user id. Forward it by hand.",
+      });
+      this.addAlarm("CallbackUnauthenticated", {
+        metric: callbackMetric(CallbackMetric.Unauthenticated),
+        threshold: props.unauthenticatedAlarmThreshold,
+        description: `At least ${props.unauthenticatedAlarmThreshold} callback requests in 5 minutes had a wrong or missing secret: someone may be guessing, or finAPI holds an outdated URL.`,
+      });
+      this.addAlarm("CallbackThrottled", {
+        metric: props.callbackFunction.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: PERIOD }),
+        description:
+          "The callback hit its reserved concurrency and refused requests; finAPI never retries, so those deletions were lost. Raise finapi:callbackReservedConcurrency.",
+      });
+    }
+
+    for (const watched of props.functions) {
+      this.addAlarm(`Errors-${watched.label}`, {
+        metric: watched.function.metricErrors({ statistic: cloudwatch.Stats.SUM, period: PERIOD }),
+        description: `The ${watched.label} function failed (an uncaught error or a timeout). See its log group.`,
+      });
+    }
+
+    this.dashboard = this.buildDashboard();
+  }
+
+  private addAlarm(id: string, spec: AlarmSpec): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      alarmName: `${this.props.name}-${id}`,
+      alarmDescription: spec.description,
+      metric: spec.metric,
+      threshold: spec.threshold ?? 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    alarm.addOkAction(new actions.SnsAction(this.topic));
+    this.alarms.push(alarm);
+  }
+
+  private buildDashboard(): cloudwatch.Dashboard {
+    const { clients, queues, functions, callbackFunction } = this.props;
+    const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
+      dashboardName: this.props.name,
+      defaultInterval: Duration.days(1),
+    });
+
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms: this.alarms, width: 24, height: 4 }),
+    );
+    dashboard.addWidgets(
+      ...clients.map(
+        (client) =>
+          new cloudwatch.GraphWidget({
+            title: `Sync outcomes: ${client.name} (${client.mode})`,
+            stacked: true,
+            width: 12,
+            left: Object.values(SyncMetric).map((metricName) =>
+              syncMetric(metricName, client.name).with({ label: metricName.replace(/^Sync/, "") }),
+            ),
+          }),
+      ),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: "Drift reported (report-only clients)",
+        width: 12,
+        left: clients.map((client) => syncMetric(SyncMetric.DriftReported, client.name)),
+      }),
+      new cloudwatch.GraphWidget({
+        title: "Dead-letter queues: messages waiting",
+        width: 12,
+        left: queues.map((queue) =>
+          queue.queue.metricApproximateNumberOfMessagesVisible({
+            statistic: cloudwatch.Stats.MAXIMUM,
+            period: PERIOD,
+            label: queue.label,
+          }),
+        ),
+      }),
+    );
+    if (callbackFunction) {
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: "Callback volume",
+          stacked: true,
+          width: 12,
+          left: Object.values(CallbackMetric).map(callbackMetric),
+        }),
+        new cloudwatch.GraphWidget({
+          title: "Callback invocations and throttles",
+          width: 12,
+          left: [
+            callbackFunction.metricInvocations({ statistic: cloudwatch.Stats.SUM, period: PERIOD }),
+            callbackFunction.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: PERIOD }),
+          ],
+        }),
+      );
+    }
+    dashboard.addWidgets(
+      ...functions.map(
+        (watched) =>
+          new cloudwatch.GraphWidget({
+            title: `${watched.label}: errors and duration`,
+            width: 12,
+            left: [watched.function.metricErrors({ statistic: cloudwatch.Stats.SUM, period: PERIOD })],
+            right: [watched.function.metricDuration({ statistic: cloudwatch.Stats.p(99), period: PERIOD })],
+          }),
+      ),
+    );
+    return dashboard;
+  }
+
+  /** The dashboard's address in the CloudWatch console. */
+  dashboardUrl(): string {
+    const region = Stack.of(this).region;
+    return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.dashboard.dashboardName}`;
+  }
+}

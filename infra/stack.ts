@@ -1,0 +1,121 @@
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import type * as logs from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import type { StackConfig } from "./config.ts";
+import { ConfigSync } from "./constructs/config-sync.ts";
+import { Monitoring, type WatchedFunction, type WatchedQueue } from "./constructs/monitoring.ts";
+import { UserSyncCallback } from "./constructs/user-sync-callback.ts";
+
+export interface FinapiConfigSyncStackProps extends StackProps {
+  /** The validated CDK context (see config.ts). */
+  readonly config: StackConfig;
+}
+
+/**
+ * finAPI client configuration as code: config-sync keeps each client's configuration equal to its
+ * document in Parameter Store; the optional hosted callback forwards finAPI's user deletions to an
+ * EventBridge bus. Everything alarms to one topic and shows on one dashboard.
+ */
+export class FinapiConfigSyncStack extends Stack {
+  readonly configSync: ConfigSync;
+  readonly callback?: UserSyncCallback;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: FinapiConfigSyncStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    this.callback = config.hostCallback
+      ? new UserSyncCallback(this, "UserSyncCallback", {
+          clientNames: config.clients.map((client) => client.name),
+          reservedConcurrency: config.callbackReservedConcurrency,
+          logRetention,
+          logLevel: config.logLevel,
+        })
+      : undefined;
+
+    this.configSync = new ConfigSync(this, "ConfigSync", {
+      clients: config.clients,
+      reconcileSchedule: config.reconcileSchedule,
+      hostedCallback: this.callback && { baseUrl: this.callback.baseUrl, secrets: this.callback.secrets },
+      logRetention,
+      logLevel: config.logLevel,
+    });
+
+    const functions: WatchedFunction[] = [
+      { label: "config-sync", function: this.configSync.handler.function },
+    ];
+    const queues: WatchedQueue[] = [
+      {
+        label: "config-sync-failed-invocations",
+        queue: this.configSync.failedInvocations.queue,
+        meaning:
+          "a config-sync run failed after Lambda's retries. The message holds the event and the error; fix the cause, then invoke config-sync again (the next scheduled run also catches up).",
+      },
+      {
+        label: "config-sync-undelivered-events",
+        queue: this.configSync.undeliveredEvents.queue,
+        meaning:
+          "EventBridge could not invoke config-sync (permissions, throttling beyond the retry window). The next scheduled run catches up; check the function's resource policy.",
+      },
+    ];
+    if (this.callback) {
+      functions.push({ label: "user-sync-callback", function: this.callback.handler.function });
+      queues.push({
+        label: "user-sync-callback",
+        queue: this.callback.deadLetters.queue,
+        meaning:
+          "a user deletion from finAPI could not be put on the event bus. Each message holds the deletion; put it on the bus again (or hand it to the consumers) and delete the message.",
+      });
+    }
+
+    this.monitoring = new Monitoring(this, "Monitoring", {
+      name: this.stackName,
+      clients: config.clients,
+      functions,
+      queues,
+      callbackFunction: this.callback?.handler.function,
+      unauthenticatedAlarmThreshold: config.unauthenticatedAlarmThreshold,
+      alarmEmail: config.alarmEmail,
+    });
+
+    this.addOutputs(queues);
+  }
+
+  private addOutputs(queues: readonly WatchedQueue[]): void {
+    if (this.callback) {
+      new CfnOutput(this, "CallbackBaseUrl", {
+        description:
+          "The hosted callback's base URL. A client's callback URL is <base>/user-sync/<client>/<secret>, the secret being the value of its CallbackSecret output; config-sync registers it with finAPI.",
+        value: this.callback.baseUrl,
+      });
+      for (const [name, secret] of this.callback.secrets) {
+        new CfnOutput(this, `CallbackSecret-${name}`, {
+          description: `The Secrets Manager secret holding the path secret of client ${name}'s callback URL (the ARN, never the value)`,
+          value: secret.secretArn,
+        });
+      }
+      new CfnOutput(this, "EventBusName", {
+        description: "The EventBridge bus carrying finAPI User Deleted events (source finapi.user-sync)",
+        value: this.callback.bus.eventBusName,
+      });
+      new CfnOutput(this, "EventBusArn", { value: this.callback.bus.eventBusArn });
+    }
+    for (const queue of queues) {
+      new CfnOutput(this, `DeadLetterQueueUrl-${queue.label}`, {
+        description: `Dead-letter queue: ${queue.meaning}`,
+        value: queue.queue.queueUrl,
+      });
+    }
+    new CfnOutput(this, "StatusTableName", {
+      description: "The last sync outcome per client (finapi-config status reads it)",
+      value: this.configSync.statusTable.tableName,
+    });
+    new CfnOutput(this, "AlarmTopicArn", {
+      description: "Every alarm notifies this SNS topic",
+      value: this.monitoring.topic.topicArn,
+    });
+    new CfnOutput(this, "DashboardUrl", { value: this.monitoring.dashboardUrl() });
+  }
+}
