@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { FinapiEmulator } from "../../emulator/index.ts";
+import type { EmulatedClientSpec, FinapiEmulator } from "../../emulator/index.ts";
 import { assertFinapiResponseConformsToOpenApi } from "../support/openapi-conformance.ts";
 
 export interface CallInit {
@@ -94,4 +94,16 @@ export function getConfigurationRequest(token: string): CallInit {
 
 export function fixture(name: string): unknown {
   return JSON.parse(readFileSync(new URL(`../fixtures/finapi/${name}`, import.meta.url), "utf8"));
+}
+
+/** Registers a client with unique credentials, so that no test sees another's state or tokens. */
+export function addFreshClient(
+  emulator: FinapiEmulator,
+  spec: Partial<EmulatedClientSpec> = {},
+  secrets?: Set<string>,
+): { clientId: string; clientSecret: string } {
+  const client = { clientId: `client-${randomUUID()}`, clientSecret: `secret-${randomUUID()}`, ...spec };
+  secrets?.add(client.clientSecret);
+  emulator.addClient(client);
+  return client;
 }

@@ -1,9 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmulatedClientSpec, type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
 import { assertConformsToFinapiOpenApi } from "../support/openapi-conformance.ts";
 import {
   accessTokenOf,
+  addFreshClient,
   call,
   FORM,
   getConfigurationRequest,
@@ -19,13 +19,7 @@ describe("POST /oauth/token", () => {
   const secrets = new Set<string>();
   const output = watchProcessOutput();
 
-  /** A fresh client, so that no test sees another's tokens. */
-  function newClient(spec: Partial<EmulatedClientSpec> = {}): { clientId: string; clientSecret: string } {
-    const client = { clientId: `client-${randomUUID()}`, clientSecret: `secret-${randomUUID()}`, ...spec };
-    secrets.add(client.clientSecret);
-    emulator.addClient(client);
-    return client;
-  }
+  const newClient = (spec: Partial<EmulatedClientSpec> = {}) => addFreshClient(emulator, spec, secrets);
 
   beforeAll(async () => {
     emulator = await startFinapiEmulator({ clock: () => now });
