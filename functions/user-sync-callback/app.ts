@@ -1,0 +1,167 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import middy from "@middy/core";
+import httpErrorHandler from "@middy/http-error-handler";
+import httpHeaderNormalizer from "@middy/http-header-normalizer";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { USER_DELETED_EVENT } from "../finapi/user.ts";
+import { CallbackMetric, CLIENT_DIMENSION } from "../observability/metrics.ts";
+import { authenticateCallback } from "./authenticate.ts";
+import type { CallbackConfig } from "./config.ts";
+import { decideForward, describeError } from "./decide.ts";
+import type { UserDeletedDetail } from "./events.ts";
+import type { DeadLetterWriter } from "./forward.ts";
+import type { OnceForwarder } from "./forward-once.ts";
+import { HttpRejection, notFound, readCallbackPayload, readHttpEvent } from "./request.ts";
+import { maskedRoute, parseCallbackPath } from "./route.ts";
+import type { CallbackSecretSource } from "./secret-source.ts";
+
+export interface CallbackDependencies {
+  readonly config: CallbackConfig;
+  readonly secrets: CallbackSecretSource;
+  readonly forwardOnce: OnceForwarder;
+  readonly writeDeadLetter: DeadLetterWriter;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => Date;
+}
+
+type CallbackMetricName = (typeof CallbackMetric)[keyof typeof CallbackMetric];
+
+const MAX_LOGGED_EVENT_NAME = 64;
+
+/* Left of the invocation, when publishing is given up, for releasing the record and writing the dead letter. */
+const DEAD_LETTER_RESERVE_MS = 4_000;
+
+const publishDeadline = (context: Context): AbortSignal | undefined =>
+  typeof context.getRemainingTimeInMillis === "function"
+    ? AbortSignal.timeout(Math.max(1, context.getRemainingTimeInMillis() - DEAD_LETTER_RESERVE_MS))
+    : undefined;
+
+const accepted = (): APIGatewayProxyStructuredResultV2 => ({ statusCode: 202 });
+
+/**
+ * The user-sync-callback as a middy handler: authenticate the path, validate the request, forward the
+ * deletion once, and keep it in the dead-letter queue when forwarding fails. Every outcome is one log
+ * line and one metric; the request path (it holds the secret) and the event are never logged.
+ */
+export function createCallbackHandler(dependencies: CallbackDependencies) {
+  const { config, secrets, forwardOnce, writeDeadLetter, logger, metrics } = dependencies;
+  const now = dependencies.now ?? (() => new Date());
+
+  /* Each count is emitted per client and, as a second dimension set, service-wide: alarms watch the total. */
+  const count = (name: CallbackMetricName, client?: string) => {
+    const metric = metrics.singleMetric();
+    if (client !== undefined) metric.addDimension(CLIENT_DIMENSION, client).addDimensions({});
+    metric.addMetric(name, MetricUnit.Count, 1);
+  };
+
+  const keepDeadLetter = async (detail: UserDeletedDetail, reason: string) => {
+    try {
+      await writeDeadLetter({ ...detail, reason });
+      logger.error("deletion not forwarded; kept in the dead-letter queue", {
+        userId: detail.userId,
+        reason,
+      });
+    } catch (error) {
+      count(CallbackMetric.DeadLetterFailed, detail.client);
+      logger.critical("deletion not forwarded and not kept: the dead-letter write failed", {
+        userId: detail.userId,
+        reason,
+        deadLetterError: describeError(error),
+      });
+      throw new HttpRejection(500, JSON.stringify({ message: "the deletion could not be kept" }));
+    }
+  };
+
+  const handle = async (
+    event: APIGatewayProxyEventV2,
+    context: Context,
+  ): Promise<APIGatewayProxyStructuredResultV2> => {
+    const receivedAt = now();
+    const request = readHttpEvent(event);
+    const route = parseCallbackPath(request.rawPath);
+    const client = route && (await authenticateCallback(route, config.clients, secrets));
+    if (!client) {
+      logger.warn("callback refused: unknown path, client or secret", {
+        route: route ? "/user-sync/?/***" : "unrecognised",
+      });
+      count(CallbackMetric.Unauthenticated);
+      throw notFound();
+    }
+    logger.appendKeys({ client: client.name, route: maskedRoute(client.name) });
+
+    let payload: ReturnType<typeof readCallbackPayload>;
+    try {
+      payload = readCallbackPayload(request);
+    } catch (error) {
+      if (error instanceof HttpRejection) {
+        logger.warn("callback rejected", { statusCode: error.statusCode, reason: error.reason });
+        count(CallbackMetric.Invalid, client.name);
+      }
+      throw error;
+    }
+    if (payload.event !== USER_DELETED_EVENT) {
+      logger.info("callback event ignored: only DELETED is forwarded", {
+        userId: payload.userId,
+        event: payload.event.slice(0, MAX_LOGGED_EVENT_NAME),
+      });
+      count(CallbackMetric.IgnoredEvent, client.name);
+      return accepted();
+    }
+
+    const detail: UserDeletedDetail = {
+      userId: payload.userId,
+      event: USER_DELETED_EVENT,
+      client: client.name,
+      receivedAt: receivedAt.toISOString(),
+    };
+    const decision = decideForward(await forwardOnce(detail, context, publishDeadline(context)));
+    switch (decision.outcome) {
+      case "forwarded":
+        logger.info("deletion forwarded", { userId: detail.userId, eventId: decision.eventId });
+        count(CallbackMetric.Forwarded, client.name);
+        return accepted();
+      case "forwarded-unrecorded":
+        logger.warn("deletion forwarded, but its idempotency record was not completed", {
+          userId: detail.userId,
+          eventId: decision.eventId,
+          problem: decision.problem,
+        });
+        count(CallbackMetric.Forwarded, client.name);
+        return accepted();
+      case "duplicate":
+        logger.info("duplicate deletion not forwarded again", {
+          userId: detail.userId,
+          duplicateOf: decision.of,
+        });
+        count(CallbackMetric.Duplicate, client.name);
+        return accepted();
+      case "dead-letter":
+        count(CallbackMetric.ForwardFailed, client.name);
+        if (!decision.recordReleased) {
+          logger.warn("idempotency record not released; repeats wait for its in-progress expiry", {
+            userId: detail.userId,
+          });
+        }
+        await keepDeadLetter(detail, decision.reason);
+        return accepted();
+    }
+  };
+
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
+    .use(httpHeaderNormalizer())
+    .use(
+      httpErrorHandler({
+        fallbackMessage: JSON.stringify({ message: "internal error" }),
+        logger: (error) => {
+          if (!(error instanceof HttpRejection)) {
+            logger.error("callback failed unexpectedly", { error: describeError(error) });
+          }
+        },
+      }),
+    )
+    .handler(handle);
+}

@@ -1,0 +1,327 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { CallbackMetric } from "../../functions/observability/metrics.ts";
+import {
+  allSecrets,
+  type CallbackHandler,
+  type CallbackRequest,
+  type CallbackStandIns,
+  deletionBody,
+  invoke,
+  pathOf,
+  secrets,
+  startCallbackStandIns,
+} from "./support/harness.ts";
+import { type CapturedOutput, captureOutput, expectNoSecretIn } from "./support/output.ts";
+
+const json = { "content-type": "application/json" };
+const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+
+interface StatusCase {
+  readonly name: string;
+  readonly request: (userId: string) => CallbackRequest;
+  readonly statusCode: number;
+  /** The metric counted, and for which client (none: an unauthenticated call). */
+  readonly metric: [string, string | undefined];
+  readonly reason?: string;
+}
+
+const cases: StatusCase[] = [
+  {
+    name: "a deletion with acme's current secret",
+    request: (userId) => ({ body: deletionBody(userId) }),
+    statusCode: 202,
+    metric: [CallbackMetric.Forwarded, "acme"],
+  },
+  {
+    name: "a deletion with acme's previous secret (mid-rotation)",
+    request: (userId) => ({ path: pathOf("acme", secrets.acme.previous), body: deletionBody(userId) }),
+    statusCode: 202,
+    metric: [CallbackMetric.Forwarded, "acme"],
+  },
+  {
+    name: "a deletion through globex",
+    request: (userId) => ({ path: pathOf("globex", secrets.globex.current), body: deletionBody(userId) }),
+    statusCode: 202,
+    metric: [CallbackMetric.Forwarded, "globex"],
+  },
+  {
+    name: "a deletion at an API Gateway stage path",
+    request: (userId) => ({
+      path: `/prod${pathOf("acme", secrets.acme.current)}`,
+      body: deletionBody(userId),
+    }),
+    statusCode: 202,
+    metric: [CallbackMetric.Forwarded, "acme"],
+  },
+  {
+    name: "a base64-encoded body",
+    request: (userId) => ({ body: base64(deletionBody(userId)), isBase64Encoded: true }),
+    statusCode: 202,
+    metric: [CallbackMetric.Forwarded, "acme"],
+  },
+  {
+    name: "an upper-case Content-Type header",
+    request: (userId) => ({ headers: { "CONTENT-TYPE": "application/json" }, body: deletionBody(userId) }),
+    statusCode: 202,
+    metric: [CallbackMetric.Forwarded, "acme"],
+  },
+  {
+    name: "a mixed-case Content-Type header with a charset",
+    request: (userId) => ({
+      headers: { "Content-Type": "Application/Json; Charset=UTF-8" },
+      body: deletionBody(userId),
+    }),
+    statusCode: 202,
+    metric: [CallbackMetric.Forwarded, "acme"],
+  },
+  {
+    name: "extra keys in the body",
+    request: (userId) => ({ body: JSON.stringify({ userId, event: "DELETED", note: "ignored" }) }),
+    statusCode: 202,
+    metric: [CallbackMetric.Forwarded, "acme"],
+  },
+  {
+    name: "an event other than DELETED",
+    request: (userId) => ({ body: deletionBody(userId, "LOCKED") }),
+    statusCode: 202,
+    metric: [CallbackMetric.IgnoredEvent, "acme"],
+  },
+  {
+    name: "a wrong secret",
+    request: (userId) => ({ path: pathOf("acme", secrets.guesses[0] ?? ""), body: deletionBody(userId) }),
+    statusCode: 404,
+    metric: [CallbackMetric.Unauthenticated, undefined],
+  },
+  {
+    name: "a secret one character short",
+    request: (userId) => ({ path: pathOf("acme", secrets.guesses[1] ?? ""), body: deletionBody(userId) }),
+    statusCode: 404,
+    metric: [CallbackMetric.Unauthenticated, undefined],
+  },
+  {
+    name: "another client's secret",
+    request: (userId) => ({ path: pathOf("acme", secrets.globex.current), body: deletionBody(userId) }),
+    statusCode: 404,
+    metric: [CallbackMetric.Unauthenticated, undefined],
+  },
+  {
+    name: "no secret",
+    request: (userId) => ({ path: "/user-sync/acme", body: deletionBody(userId) }),
+    statusCode: 404,
+    metric: [CallbackMetric.Unauthenticated, undefined],
+  },
+  {
+    name: "an unknown client",
+    request: (userId) => ({ path: pathOf("initech", secrets.acme.current), body: deletionBody(userId) }),
+    statusCode: 404,
+    metric: [CallbackMetric.Unauthenticated, undefined],
+  },
+  {
+    name: "another path",
+    request: (userId) => ({ path: "/", body: deletionBody(userId) }),
+    statusCode: 404,
+    metric: [CallbackMetric.Unauthenticated, undefined],
+  },
+  {
+    name: "a GET with a wrong secret (nothing is revealed before authentication)",
+    request: (userId) => ({
+      method: "GET",
+      path: pathOf("acme", secrets.guesses[0] ?? ""),
+      body: deletionBody(userId),
+    }),
+    statusCode: 404,
+    metric: [CallbackMetric.Unauthenticated, undefined],
+  },
+  {
+    name: "a GET",
+    request: () => ({ method: "GET", body: undefined }),
+    statusCode: 405,
+    metric: [CallbackMetric.Invalid, "acme"],
+    reason: "method must be POST",
+  },
+  {
+    name: "a PUT",
+    request: (userId) => ({ method: "PUT", body: deletionBody(userId) }),
+    statusCode: 405,
+    metric: [CallbackMetric.Invalid, "acme"],
+    reason: "method must be POST",
+  },
+  {
+    name: "a form body",
+    request: (userId) => ({
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: `userId=${userId}&event=DELETED`,
+    }),
+    statusCode: 415,
+    metric: [CallbackMetric.Invalid, "acme"],
+    reason: "content-type must be application/json",
+  },
+  {
+    name: "no Content-Type",
+    request: (userId) => ({ headers: {}, body: deletionBody(userId) }),
+    statusCode: 415,
+    metric: [CallbackMetric.Invalid, "acme"],
+    reason: "content-type must be application/json",
+  },
+  {
+    name: "a body over 4 KiB",
+    request: (userId) => ({ body: JSON.stringify({ userId, event: "DELETED", pad: "x".repeat(4096) }) }),
+    statusCode: 413,
+    metric: [CallbackMetric.Invalid, "acme"],
+    reason: "at most 4096 bytes",
+  },
+  {
+    name: "a base64 body over 4 KiB",
+    request: (userId) => ({
+      body: base64(JSON.stringify({ userId, event: "DELETED", pad: "x".repeat(4096) })),
+      isBase64Encoded: true,
+    }),
+    statusCode: 413,
+    metric: [CallbackMetric.Invalid, "acme"],
+    reason: "at most 4096 bytes",
+  },
+  {
+    name: "a body that is not JSON",
+    request: () => ({ headers: json, body: "{" }),
+    statusCode: 400,
+    metric: [CallbackMetric.Invalid, "acme"],
+    reason: "body must be JSON",
+  },
+  {
+    name: "a base64 body that is not JSON",
+    request: () => ({ body: base64("not json"), isBase64Encoded: true }),
+    statusCode: 400,
+    metric: [CallbackMetric.Invalid, "acme"],
+    reason: "body must be JSON",
+  },
+  {
+    name: "a userId finAPI would never issue",
+    request: () => ({ body: deletionBody("has space") }),
+    statusCode: 400,
+    metric: [CallbackMetric.Invalid, "acme"],
+    reason: "userId: must be 1..36 characters of 0-9 A-Z a-z - _ . + @",
+  },
+  {
+    name: "a missing event",
+    request: (userId) => ({ body: JSON.stringify({ userId }) }),
+    statusCode: 400,
+    metric: [CallbackMetric.Invalid, "acme"],
+    reason: "event: is required",
+  },
+];
+
+describe("user-sync-callback handler", () => {
+  let standIns: CallbackStandIns;
+  let output: CapturedOutput;
+  let handler: CallbackHandler;
+
+  beforeAll(async () => {
+    standIns = await startCallbackStandIns();
+    output = captureOutput();
+    ({ handler } = await import("../../functions/user-sync-callback/handler.ts"));
+  });
+
+  afterEach(() => {
+    try {
+      expectNoSecretIn(output, allSecrets);
+    } finally {
+      output.clear();
+    }
+  });
+
+  afterAll(async () => {
+    output.restore();
+    await standIns.close();
+  });
+
+  it.each(cases.map((testCase, index) => ({ ...testCase, userId: `status-${index}` })))(
+    "answers $statusCode to $name",
+    async ({ request, statusCode, metric, reason, userId }) => {
+      const answer = await invoke(handler, request(userId));
+      expect(answer.statusCode).toBe(statusCode);
+      const forwarded = statusCode === 202 && metric[0] === CallbackMetric.Forwarded;
+      expect(standIns.deletionsOf(userId)).toHaveLength(forwarded ? 1 : 0);
+      expect(output.count(...metric)).toBe(1);
+      expect(output.metrics()).toHaveLength(1);
+      if (statusCode === 404 || statusCode === 202) expect(answer.body ?? "").toBe("");
+      if (reason) {
+        expect(answer.headers?.["Content-Type"]).toBe("application/json");
+        expect(JSON.parse(answer.body ?? "")).toEqual({ message: expect.stringContaining(reason) });
+      }
+    },
+  );
+
+  it("tells a 405 caller which method to use", async () => {
+    const answer = await invoke(handler, { method: "DELETE" });
+    expect(answer.headers?.Allow).toBe("POST");
+  });
+
+  it("forwards the deletion as a finAPI User Deleted event with the client and the receive time", async () => {
+    const before = Date.now();
+    await invoke(handler, { path: pathOf("globex", secrets.globex.current), body: deletionBody("detail-1") });
+    const [event] = standIns.deletionsOf("detail-1");
+    expect(event).toMatchObject({
+      eventBusName: "project-bus",
+      source: "finapi.user-sync",
+      detailType: "finAPI User Deleted",
+      detail: { userId: "detail-1", event: "DELETED", client: "globex", receivedAt: expect.any(String) },
+    });
+    expect(Object.keys(event?.detail ?? {}).sort()).toEqual(["client", "event", "receivedAt", "userId"]);
+    expect(Date.parse(String(event?.detail.receivedAt))).toBeGreaterThanOrEqual(before - 1000);
+  });
+
+  it("emits authenticated counts per client and service-wide, unauthenticated ones service-wide only", async () => {
+    await invoke(handler, { body: deletionBody("dimensions-1") });
+    await invoke(handler, { path: pathOf("acme", secrets.guesses[0] ?? "") });
+    expect(output.metrics()).toEqual([
+      { name: CallbackMetric.Forwarded, dimensionSets: [["service", "client"], ["service"]], client: "acme" },
+      { name: CallbackMetric.Unauthenticated, dimensionSets: [["service"]], client: undefined },
+    ]);
+  });
+
+  it("logs the route with the client and the secret masked, and never the event", async () => {
+    await invoke(handler, { body: deletionBody("logged-1") });
+    const logs = output.logs();
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        message: "deletion forwarded",
+        client: "acme",
+        route: "/user-sync/acme/***",
+        userId: "logged-1",
+        service: "user-sync-callback",
+      }),
+    );
+    expect(output.lines().join("\n")).not.toContain("x-forwarded-for");
+  });
+
+  it("logs an unauthenticated call without the path it came to", async () => {
+    await invoke(handler, { path: "/user-sync/acme/some-other-text" });
+    expect(output.logs()).toEqual([
+      expect.objectContaining({
+        message: "callback refused: unknown path, client or secret",
+        route: "/user-sync/?/***",
+      }),
+    ]);
+    expect(output.lines().join("\n")).not.toContain("some-other-text");
+  });
+
+  it("accepts a rotated secret at once and the secret it replaced, but no older one", async () => {
+    /* Past the pause between two fresh fetches that the wrong secrets above started. */
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 60_000 });
+    standIns.secretsManager.putSecret("callback/acme", secrets.rotated);
+    const rotated = await invoke(handler, {
+      path: pathOf("acme", secrets.rotated),
+      body: deletionBody("rot-1"),
+    });
+    const replaced = await invoke(handler, {
+      path: pathOf("acme", secrets.acme.current),
+      body: deletionBody("rot-2"),
+    });
+    const older = await invoke(handler, {
+      path: pathOf("acme", secrets.acme.previous),
+      body: deletionBody("rot-3"),
+    });
+    vi.useRealTimers();
+    expect([rotated.statusCode, replaced.statusCode, older.statusCode]).toEqual([202, 202, 404]);
+  });
+});
