@@ -19,7 +19,7 @@ import {
 } from "./responses.ts";
 import { ClientTokens } from "./tokens.ts";
 
-export const REQUEST_ID_MAX_LENGTH = 255;
+const REQUEST_ID_MAX_LENGTH = 255;
 
 export interface ApiRequest {
   readonly method: string;
@@ -38,11 +38,14 @@ export interface ApiReply {
   readonly clientId?: string;
 }
 
+export interface ResolvedRequestId {
+  readonly requestId: string;
+  /** The caller sent one longer than finAPI allows: the call fails with 400 under a generated id. */
+  readonly tooLong: boolean;
+}
+
 /** The request id finAPI answers with: the caller's, or a generated one when it sent none or one too long. */
-export function requestIdOf(headers: Readonly<Record<string, string>>): {
-  requestId: string;
-  tooLong: boolean;
-} {
+export function requestIdOf(headers: Readonly<Record<string, string>>): ResolvedRequestId {
   const sent = headers["x-request-id"];
   if (sent && sent.length <= REQUEST_ID_MAX_LENGTH) return { requestId: sent, tooLong: false };
   return {
@@ -50,6 +53,8 @@ export function requestIdOf(headers: Readonly<Record<string, string>>): {
     tooLong: sent !== undefined && sent.length > REQUEST_ID_MAX_LENGTH,
   };
 }
+
+export const pathnameOf = (target: string): string => new URL(target, "http://finapi.invalid").pathname;
 
 /** The method finAPI acts on: a POST may name PATCH or DELETE in X-HTTP-Method-Override. */
 export function effectiveMethodOf(method: string, headers: Readonly<Record<string, string>>): string {
@@ -79,6 +84,18 @@ const json = (status: number, body: unknown, extra: Omit<ApiReply, "status" | "b
   body,
   ...extra,
 });
+
+/* finAPI's OAuth server answers grant errors the RFC 6749 5.2 way. The emulator has no users yet, so
+ * every user login and every refresh token is unknown. */
+const GRANT_ERRORS: Readonly<Record<string, BadCredentialsError>> = {
+  "": { error: "invalid_request", error_description: "Missing grant type" },
+  password: { error: "invalid_grant", error_description: "Bad credentials" },
+  refresh_token: { error: "invalid_grant", error_description: "Invalid refresh token" },
+};
+const UNSUPPORTED_GRANT: BadCredentialsError = {
+  error: "unsupported_grant_type",
+  error_description: "Unsupported grant type",
+};
 
 /* RFC 6749 5.1: token responses must not be cached. */
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
@@ -148,8 +165,8 @@ export class EmulatedFinapi {
     this.#tokens.expireAll();
   }
 
-  handle(request: ApiRequest, requestId: { requestId: string; tooLong: boolean }): ApiReply {
-    const { pathname } = new URL(request.target, "http://finapi.invalid");
+  handle(request: ApiRequest, requestId: ResolvedRequestId): ApiReply {
+    const pathname = pathnameOf(request.target);
     const method = effectiveMethodOf(request.method, request.headers);
     const context: ErrorContext = {
       requestId: requestId.requestId,
@@ -230,48 +247,18 @@ export class EmulatedFinapi {
     const form = new URLSearchParams(request.body);
     const client = this.#clientWithCredentials(form.get("client_id"), form.get("client_secret"));
     if (!client) return oauthError(401, { error: "unauthorized", error_description: "Bad credentials" });
-    const grantType = form.get("grant_type");
-    switch (grantType) {
-      case "client_credentials": {
-        const token = this.#tokens.issue(
-          client.clientId,
-          client.configuration.clientAccessTokensValidityPeriod,
-        );
-        const body: AccessToken = {
-          access_token: token.accessToken,
-          token_type: "bearer",
-          expires_in: token.expiresIn,
-          scope: "all",
-        };
-        return json(200, body, { headers: NO_STORE, clientId: client.clientId });
-      }
-      case null:
-      case "":
-        return oauthError(
-          400,
-          { error: "invalid_request", error_description: "Missing grant type" },
-          client.clientId,
-        );
-      // The emulator has no users yet: every user login and refresh token is unknown.
-      case "password":
-        return oauthError(
-          400,
-          { error: "invalid_grant", error_description: "Bad credentials" },
-          client.clientId,
-        );
-      case "refresh_token":
-        return oauthError(
-          400,
-          { error: "invalid_grant", error_description: "Invalid refresh token" },
-          client.clientId,
-        );
-      default:
-        return oauthError(
-          400,
-          { error: "unsupported_grant_type", error_description: "Unsupported grant type" },
-          client.clientId,
-        );
+    const grantType = form.get("grant_type") ?? "";
+    if (grantType !== "client_credentials") {
+      return oauthError(400, GRANT_ERRORS[grantType] ?? UNSUPPORTED_GRANT, client.clientId);
     }
+    const token = this.#tokens.issue(client.clientId, client.configuration.clientAccessTokensValidityPeriod);
+    const body: AccessToken = {
+      access_token: token.accessToken,
+      token_type: "bearer",
+      expires_in: token.expiresIn,
+      scope: "all",
+    };
+    return json(200, body, { headers: NO_STORE, clientId: client.clientId });
   }
 
   #authenticate(request: ApiRequest): EmulatedClient | ApiReply {

@@ -11,5 +11,4 @@ export type {
   FinapiEmulatorOptions,
   RecordedRequest,
 } from "./contract.ts";
-export { recordedRequestSchema } from "./contract.ts";
 export { startFinapiEmulator } from "./server.ts";

@@ -67,7 +67,12 @@ export interface ErrorEntry {
 
 export function errorMessage(context: ErrorContext, entries: readonly ErrorEntry[]): ErrorMessage {
   return {
-    errors: entries.map(({ message, code, type }) => ({ message, code, type, multiStepAuthentication: null })),
+    errors: entries.map(({ message, code, type }) => ({
+      message,
+      code,
+      type,
+      multiStepAuthentication: null,
+    })),
     date: finapiDate(context.now),
     requestId: context.requestId,
     endpoint: context.endpoint,

@@ -8,10 +8,8 @@ import {
   finapiEmulatorOptionsSchema,
   type RecordedRequest,
 } from "./contract.ts";
-import { type ApiReply, EmulatedFinapi, effectiveMethodOf, requestIdOf } from "./finapi-api.ts";
+import { type ApiReply, EmulatedFinapi, effectiveMethodOf, pathnameOf, requestIdOf } from "./finapi-api.ts";
 import { defaultErrorBody } from "./responses.ts";
-
-type ParsedFault = ReturnType<typeof faultSchema.parse>;
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
@@ -27,9 +25,9 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function matches(fault: ParsedFault, record: RecordedRequest): boolean {
+function matches(fault: Fault, record: RecordedRequest): boolean {
   const { method, path } = fault.match ?? {};
-  if (path !== undefined && path !== new URL(record.path, "http://finapi.invalid").pathname) return false;
+  if (path !== undefined && path !== pathnameOf(record.path)) return false;
   if (method === undefined) return true;
   const wanted = method.toUpperCase();
   return wanted === record.method || wanted === effectiveMethodOf(record.method, record.headers);
@@ -52,7 +50,7 @@ export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): 
   for (const spec of clients) finapi.addClient(spec);
 
   const requests: RecordedRequest[] = [];
-  const faults: ParsedFault[] = [];
+  const faults: Fault[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
   const sleep = (ms: number) =>
@@ -64,7 +62,7 @@ export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): 
       timers.add(timer);
     });
 
-  const takeFault = (record: RecordedRequest): ParsedFault | undefined => {
+  const takeFault = (record: RecordedRequest): Fault | undefined => {
     const index = faults.findIndex((fault) => matches(fault, record));
     return index === -1 ? undefined : faults.splice(index, 1)[0];
   };
@@ -87,7 +85,7 @@ export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): 
     }
     const endpointContext = () => ({
       requestId: requestId.requestId,
-      endpoint: `${effectiveMethodOf(record.method, record.headers)} ${new URL(record.path, "http://finapi.invalid").pathname}`,
+      endpoint: `${effectiveMethodOf(record.method, record.headers)} ${pathnameOf(record.path)}`,
       authContext: "-",
       now: clock(),
     });
