@@ -34,10 +34,13 @@ const MAX_LOGGED_EVENT_NAME = 64;
 /* Left of the invocation, when publishing is given up, for releasing the record and writing the dead letter. */
 const DEAD_LETTER_RESERVE_MS = 4_000;
 
-const publishDeadline = (context: Context): AbortSignal | undefined =>
-  typeof context.getRemainingTimeInMillis === "function"
-    ? AbortSignal.timeout(Math.max(1, context.getRemainingTimeInMillis() - DEAD_LETTER_RESERVE_MS))
-    : undefined;
+function publishDeadline(context: Context): AbortSignal | undefined {
+  if (typeof context.getRemainingTimeInMillis !== "function") return undefined;
+  const budgetMs = context.getRemainingTimeInMillis() - DEAD_LETTER_RESERVE_MS;
+  return budgetMs > 0
+    ? AbortSignal.timeout(budgetMs)
+    : AbortSignal.abort(new DOMException("no time left to publish", "AbortError"));
+}
 
 const accepted = (): APIGatewayProxyStructuredResultV2 => ({ statusCode: 202 });
 
