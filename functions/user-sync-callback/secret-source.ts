@@ -33,13 +33,14 @@ const NO_VALUE = "";
 /*
  * Powertools keys its cache on the secret id alone, not on the version stage, so each stage gets a
  * provider of its own. Fetching goes through `_get`, which this subclass narrows to one stage, turns a
- * missing or too-short value into NO_VALUE, and falls back to the last good value when Secrets Manager
+ * missing or too-short value into NO_VALUE, and falls back to the last known value when Secrets Manager
  * fails, because a deletion that cannot be authenticated is lost (finAPI never retries).
  */
 class StageSecretsProvider extends SecretsProvider {
   readonly #stage: Stage;
   readonly #logger: Pick<Logger, "warn" | "error">;
-  readonly #lastGood = new Map<string, string>();
+  /* What the last successful fetch of each secret gave, NO_VALUE included: the fallback when Secrets Manager fails. */
+  readonly #lastKnown = new Map<string, string>();
 
   constructor(client: SecretsManagerClient, stage: Stage, logger: Pick<Logger, "warn" | "error">) {
     super({ awsSdkV3Client: client });
@@ -51,32 +52,40 @@ class StageSecretsProvider extends SecretsProvider {
     name: string,
     options?: NonNullable<SecretsGetOptions>,
   ): Promise<string | Uint8Array | undefined> {
-    const where = { secretId: name, versionStage: this.#stage };
-    let value: string | Uint8Array | undefined;
     try {
-      value = await super._get(name, { ...options, sdkOptions: { VersionStage: this.#stage } });
+      const known = this.#usable(
+        name,
+        await super._get(name, { ...options, sdkOptions: { VersionStage: this.#stage } }),
+      );
+      this.#lastKnown.set(name, known);
+      return known;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) {
-        if (this.#stage === "AWSCURRENT") this.#logger.error("callback secret not found", where);
+        if (this.#stage === "AWSCURRENT") {
+          this.#logger.error("callback secret not found", { secretId: name, versionStage: this.#stage });
+        }
+        this.#lastKnown.set(name, NO_VALUE);
         return NO_VALUE;
       }
-      const lastGood = this.#lastGood.get(name);
-      if (lastGood === undefined) throw error;
+      const lastKnown = this.#lastKnown.get(name);
+      if (lastKnown === undefined) throw error;
       this.#logger.warn("Secrets Manager failed; using the secret value fetched before", {
-        ...where,
+        secretId: name,
+        versionStage: this.#stage,
         errorName: error instanceof Error ? error.name : typeof error,
       });
-      return lastGood;
+      return lastKnown;
     }
-    if (typeof value !== "string" || value.length < MIN_SECRET_LENGTH) {
-      this.#logger.error("callback secret ignored: misconfigured", {
-        ...where,
-        rule: `SecretString of at least ${MIN_SECRET_LENGTH} characters`,
-      });
-      return NO_VALUE;
-    }
-    this.#lastGood.set(name, value);
-    return value;
+  }
+
+  #usable(name: string, value: string | Uint8Array | undefined): string {
+    if (typeof value === "string" && value.length >= MIN_SECRET_LENGTH) return value;
+    this.#logger.error("callback secret ignored: misconfigured", {
+      secretId: name,
+      versionStage: this.#stage,
+      rule: `SecretString of at least ${MIN_SECRET_LENGTH} characters`,
+    });
+    return NO_VALUE;
   }
 }
 
