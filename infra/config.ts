@@ -197,7 +197,9 @@ const contextSchema = z
         }),
       )
       .default(30),
-    [CONTEXT_KEYS.logLevel]: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
+    [CONTEXT_KEYS.logLevel]: z
+      .enum(["DEBUG", "INFO", "WARN", "ERROR"], { error: "must be one of DEBUG, INFO, WARN, ERROR" })
+      .default("INFO"),
   })
   .transform((context) => ({
     stackName: context[CONTEXT_KEYS.stackName],
@@ -229,7 +231,19 @@ function formatPath(path: readonly PropertyKey[]): string {
   return `${String(key)}${rest.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("")}`;
 }
 
-function problemsOf(issues: readonly z.core.$ZodIssue[]): string[] {
+function valueAt(context: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((value, key) => {
+    const parsed = fromCommandLine(value);
+    return typeof parsed === "object" && parsed !== null
+      ? (parsed as Record<PropertyKey, unknown>)[key]
+      : undefined;
+  }, context);
+}
+
+function problemsOf(
+  issues: readonly z.core.$ZodIssue[],
+  context: Readonly<Record<string, unknown>>,
+): string[] {
   return issues.flatMap((issue) => {
     if (issue.code === "unrecognized_keys") {
       const fields = Object.keys(clientFieldsSchema.shape);
@@ -245,7 +259,7 @@ function problemsOf(issues: readonly z.core.$ZodIssue[]): string[] {
     if (issue.code === "invalid_value" && issue.path.at(-1) === "mode") {
       return [`${formatPath(issue.path)}: must be "apply" or "report-only"`];
     }
-    if (issue.code === "invalid_type" && issue.input === undefined) {
+    if (issue.code === "invalid_type" && valueAt(context, issue.path) === undefined) {
       return [`${formatPath(issue.path)}: is required`];
     }
     return [`${formatPath(issue.path)}: ${issue.message}`];
@@ -303,7 +317,7 @@ function loadOwnedDocument(
 export function parseStackConfig(context: Readonly<Record<string, unknown>>, repoRoot: string): StackConfig {
   const problems = unknownContextKeys(context);
   const parsed = contextSchema.safeParse(context);
-  if (!parsed.success) throw new StackConfigError([...problems, ...problemsOf(parsed.error.issues)]);
+  if (!parsed.success) throw new StackConfigError([...problems, ...problemsOf(parsed.error.issues, context)]);
 
   const clients = parsed.data.clients.map((client, index): ClientConfig => {
     if (client.document === undefined) return client;

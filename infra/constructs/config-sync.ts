@@ -89,11 +89,6 @@ export class ConfigSync extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    acknowledgeFinding(
-      this.statusTable,
-      "AwsSolutions-DDB4",
-      "The status table holds only each client's last sync outcome, which the next reconcile run rewrites; point-in-time recovery covers mistakes, a backup plan would add nothing.",
-    );
 
     this.failedInvocations = new DeadLetterQueue(this, "FailedInvocations", {
       holds: "config-sync invocations that failed after Lambda's asynchronous retries",

@@ -69,13 +69,15 @@ export interface HouseFunctionProps {
 /**
  * A Lambda function with the house defaults: Node.js 24 on arm64, an ESM bundle made by the local
  * esbuild (minified, with source maps, AWS SDK included rather than taken from the runtime), X-Ray
- * tracing, its own log group with retention, and a role that may write only that log group — every
- * other permission is granted explicitly by the caller.
+ * tracing, its own log group with retention, and a role that may write only that log group and
+ * traces: every other permission is granted explicitly by the caller.
  */
 export class HouseFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  /** The X-Ray permissions, kept apart from the default policy (see below). */
+  readonly tracingPolicy: iam.Policy;
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     super(scope, id);
@@ -104,7 +106,6 @@ export class HouseFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
-      tracing: lambda.Tracing.ACTIVE,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -128,10 +129,27 @@ export class HouseFunction extends Construct {
         forceDockerBundling: false,
       },
     });
+
+    /*
+     * Tracing is switched on in the L1 function with its permissions in a policy of their own: the
+     * L2 would add them to the default policy, where acknowledging their unavoidable `Resource::*`
+     * would also wave through any later statement on "*".
+     */
+    this.tracingPolicy = new iam.Policy(this, "TracingPolicy", {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+          resources: ["*"],
+        }),
+      ],
+    });
+    (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: lambda.Tracing.ACTIVE };
+    this.function.node.addDependency(this.tracingPolicy);
     acknowledgeFinding(
-      this.role.node.findChild("DefaultPolicy"),
+      this.tracingPolicy,
       "AwsSolutions-IAM5[Resource::*]",
-      "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource can only be *.",
+      "X-Ray tracing only: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource can only be *.",
     );
   }
 }

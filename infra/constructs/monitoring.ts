@@ -67,7 +67,6 @@ const syncMetric = (metricName: string, client: string) =>
     dimensionsMap: { service: "config-sync", [CLIENT_DIMENSION]: client },
     statistic: cloudwatch.Stats.SUM,
     period: PERIOD,
-    label: client,
   });
 
 const callbackMetric = (metricName: string) =>
@@ -77,7 +76,6 @@ const callbackMetric = (metricName: string) =>
     dimensionsMap: { service: "user-sync-callback" },
     statistic: cloudwatch.Stats.SUM,
     period: PERIOD,
-    label: metricName.replace(/^Callback/, ""),
   });
 
 /**
@@ -99,11 +97,6 @@ export class Monitoring extends Construct {
       displayName: `${props.name} alarms`,
       enforceSSL: true,
     });
-    acknowledgeFinding(
-      this.topic,
-      "AwsSolutions-SNS2",
-      "Alarm notifications carry only alarm names, states and metric values; encrypting them would need a customer-managed KMS key whose policy lets CloudWatch publish, for no confidentiality gain.",
-    );
     if (props.alarmEmail) {
       const subscription = new sns.Subscription(this, "AlarmEmail", {
         topic: this.topic,
@@ -224,7 +217,9 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: "Drift reported (report-only clients)",
         width: 12,
-        left: clients.map((client) => syncMetric(SyncMetric.DriftReported, client.name)),
+        left: clients.map((client) =>
+          syncMetric(SyncMetric.DriftReported, client.name).with({ label: client.name }),
+        ),
       }),
       new cloudwatch.GraphWidget({
         title: "Dead-letter queues: messages waiting",
@@ -244,7 +239,9 @@ export class Monitoring extends Construct {
           title: "Callback volume",
           stacked: true,
           width: 12,
-          left: Object.values(CallbackMetric).map(callbackMetric),
+          left: Object.values(CallbackMetric).map((metricName) =>
+            callbackMetric(metricName).with({ label: metricName.replace(/^Callback/, "") }),
+          ),
         }),
         new cloudwatch.GraphWidget({
           title: "Callback invocations and throttles",

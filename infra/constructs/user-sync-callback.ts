@@ -83,11 +83,6 @@ export class UserSyncCallback extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    acknowledgeFinding(
-      this.idempotencyTable,
-      "AwsSolutions-DDB4",
-      "The idempotency table holds only short-lived (TTL) records of deletions already forwarded; point-in-time recovery covers mistakes, a backup plan would add nothing.",
-    );
 
     this.bus = new events.EventBus(this, "Bus", {
       eventBusName: `${stack.stackName}-user-sync`,

@@ -1,0 +1,242 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseStackConfig, StackConfigError } from "../../infra/config.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(join(REPOSITORY_ROOT, "test/fixtures/infra/contexts", name), "utf8")) as Record<
+    string,
+    unknown
+  >;
+
+const sandboxClient = {
+  name: "sandbox",
+  environment: "sandbox",
+  parameterName: "/finapi/sandbox",
+  credentialsSecretId: "finapi/sandbox/credentials",
+};
+
+const parse = (context: Record<string, unknown>) => parseStackConfig(context, REPOSITORY_ROOT);
+
+function problemsOf(context: Record<string, unknown>): readonly string[] {
+  try {
+    parse(context);
+  } catch (error) {
+    if (error instanceof StackConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("the context was accepted");
+}
+
+describe("parseStackConfig", () => {
+  it("applies the defaults to a context that names only the clients", () => {
+    const config = parse({ "finapi:clients": [sandboxClient] });
+    expect(config).toEqual({
+      stackName: "FinapiConfigSync",
+      clients: [{ ...sandboxClient, mode: "apply", baseUrl: "https://sandbox.finapi.io" }],
+      reconcileSchedule: "rate(15 minutes)",
+      hostCallback: true,
+      alarmEmail: undefined,
+      callbackReservedConcurrency: 10,
+      unauthenticatedAlarmThreshold: 10,
+      logRetentionDays: 30,
+      logLevel: "INFO",
+    });
+  });
+
+  it("resolves each environment's finAPI base URL and keeps an alpha client's own without its trailing slash", () => {
+    const config = parse({
+      "finapi:clients": [
+        sandboxClient,
+        { ...sandboxClient, name: "live", environment: "live", parameterName: "/finapi/live" },
+        fixture("no-callback.json")["finapi:clients"] as unknown[],
+      ].flat(),
+    });
+    expect(config.clients.map((client) => client.baseUrl)).toEqual([
+      "https://sandbox.finapi.io",
+      "https://live.finapi.io",
+      "https://alpha.finapi.example",
+    ]);
+  });
+
+  it("accepts the JSON text -c gives for arrays, booleans and numbers", () => {
+    const config = parse({
+      "finapi:clients": JSON.stringify([sandboxClient]),
+      "finapi:hostCallback": "false",
+      "finapi:callbackReservedConcurrency": "3",
+      "finapi:logRetentionDays": "365",
+    });
+    expect(config.clients).toHaveLength(1);
+    expect(config.hostCallback).toBe(false);
+    expect(config.callbackReservedConcurrency).toBe(3);
+    expect(config.logRetentionDays).toBe(365);
+  });
+
+  it("reads and validates a repository-owned document and keeps it, compact, as the parameter's value", () => {
+    const config = parse(fixture("two-clients.json"));
+    expect(config.clients[0]?.ownedDocument).toEqual({
+      path: "test/fixtures/infra/documents/sandbox.json",
+      value:
+        '{"userNotificationCallbackUrl":"http://backend.example.com/finapi/notifications","refreshTokensValidityPeriod":604800,"clientAccessTokensValidityPeriod":3600}',
+    });
+    expect(config.clients[1]?.ownedDocument).toBeUndefined();
+  });
+
+  it("lists every problem of a bad context at once, each naming its key and rule", () => {
+    expect(
+      problemsOf({
+        "finapi:clients": [
+          { ...sandboxClient, environment: "prod", mode: "dry-run" },
+          { name: "has space", environment: "sandbox", credentialsSecretId: "x" },
+        ],
+        "finapi:reconcileSchedule": "every 15 minutes",
+        "finapi:hostCallback": "yes",
+        "finapi:alarmEmail": "ops-at-example.com",
+        "finapi:callbackReservedConcurrency": 0,
+        "finapi:logRetentionDays": 31,
+        "finapi:logLevel": "TRACE",
+      }),
+    ).toEqual([
+      "finapi:clients[0].environment: must be one of sandbox, live, alpha",
+      'finapi:clients[0].mode: must be "apply" or "report-only"',
+      "finapi:clients[1].name: must be 1 to 64 characters of a-z A-Z 0-9 - _ (it appears in the callback URL path and in metric dimensions)",
+      "finapi:clients[1].parameterName: is required",
+      'finapi:reconcileSchedule: must be an EventBridge schedule expression such as "rate(15 minutes)" or "cron(0/15 * * * ? *)"',
+      "finapi:hostCallback: must be true or false",
+      "finapi:alarmEmail: must be an e-mail address",
+      "finapi:callbackReservedConcurrency: must be at least 1",
+      "finapi:logRetentionDays: must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+      "finapi:logLevel: must be one of DEBUG, INFO, WARN, ERROR",
+    ]);
+  });
+
+  it("suggests the nearest name for a misspelt client field or app setting", () => {
+    expect(
+      problemsOf({
+        "finapi:clients": [{ ...sandboxClient, credentialSecretId: "x" }],
+        "finapi:hostcallback": false,
+        "finapi:nothingLikeIt": 1,
+      }),
+    ).toEqual([
+      'finapi:hostcallback: is not a setting of this app; did you mean "finapi:hostCallback"?',
+      expect.stringMatching(
+        /^finapi:nothingLikeIt: is not a setting of this app \(the settings are finapi:stackName, /,
+      ),
+      'finapi:clients[0].credentialSecretId: is not a client field; did you mean "credentialsSecretId"?',
+    ]);
+  });
+
+  it("requires the clients, at least one, with unique names and parameter names", () => {
+    expect(problemsOf({})).toEqual(["finapi:clients: is required"]);
+    expect(problemsOf({ "finapi:clients": [] })).toEqual([
+      "finapi:clients: must name at least one finAPI client",
+    ]);
+    expect(problemsOf({ "finapi:clients": "[{" })).toEqual([
+      "finapi:clients: must be a JSON array of clients",
+    ]);
+    expect(problemsOf({ "finapi:clients": [sandboxClient, sandboxClient] })).toEqual([
+      'finapi:clients: name "sandbox" is used by more than one client',
+      'finapi:clients: parameterName "/finapi/sandbox" is used by more than one client (one parameter per finAPI client)',
+    ]);
+  });
+
+  it("requires a base URL for an alpha client, and https for any base URL", () => {
+    expect(problemsOf({ "finapi:clients": [{ ...sandboxClient, environment: "alpha" }] })).toEqual([
+      "finapi:clients[0].baseUrl: is required for an alpha client: finAPI publishes no alpha URL",
+    ]);
+    expect(
+      problemsOf({ "finapi:clients": [{ ...sandboxClient, baseUrl: "http://sandbox.finapi.io" }] }),
+    ).toEqual(["finapi:clients[0].baseUrl: must be an https:// URL"]);
+  });
+
+  it.each([
+    ["finapi/sandbox", 'must start with "/" when it is a path (e.g. /finapi/sandbox)'],
+    ["/finapi//sandbox", 'must not contain "//" or end with "/"'],
+    ["/finapi/", 'must not contain "//" or end with "/"'],
+    ["/aws/finapi", 'must not begin with "aws" or "ssm" (reserved)'],
+    ["SSM-finapi", 'must not begin with "aws" or "ssm" (reserved)'],
+    ["/finapi/sand box", "may contain only letters, digits and _ . - /"],
+  ])("rejects the parameter name %s, which SSM would reject", (parameterName, rule) => {
+    expect(problemsOf({ "finapi:clients": [{ ...sandboxClient, parameterName }] })).toEqual([
+      `finapi:clients[0].parameterName: ${rule}`,
+    ]);
+  });
+
+  it("accepts a secret by name or complete ARN, and a KMS key by key ARN only", () => {
+    const secretRule =
+      "must be a secret name (letters, digits and /_+=.@-) or a secret's complete ARN, including the six-character suffix Secrets Manager appends";
+    expect(
+      problemsOf({
+        "finapi:clients": [
+          {
+            ...sandboxClient,
+            credentialsSecretId: "arn:aws:secretsmanager:eu-central-1:111122223333:secret:finapi/sandbox",
+            parameterKeyArn: "arn:aws:kms:eu-central-1:111122223333:alias/finapi",
+          },
+        ],
+      }),
+    ).toEqual([
+      `finapi:clients[0].credentialsSecretId: ${secretRule}`,
+      "finapi:clients[0].parameterKeyArn: must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>); an alias cannot be granted kms:Decrypt",
+    ]);
+  });
+
+  it("rejects a KMS key for a parameter the stack writes, which can only be a String", () => {
+    const [owned] = fixture("two-clients.json")["finapi:clients"] as Record<string, unknown>[];
+    expect(
+      problemsOf({
+        "finapi:clients": [
+          {
+            ...owned,
+            parameterKeyArn: "arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+          },
+        ],
+      }),
+    ).toEqual([
+      "finapi:clients[0].parameterKeyArn: cannot be combined with document: a parameter the stack writes is a String (CloudFormation cannot create SecureString parameters)",
+    ]);
+  });
+
+  it("fails with the schema's messages, every one, for an invalid repository-owned document", () => {
+    const document = "test/fixtures/infra/documents/live-invalid.json";
+    expect(
+      problemsOf({
+        "finapi:clients": [{ ...sandboxClient, environment: "live", document }],
+      }),
+    ).toEqual([
+      [
+        `finapi:clients[0].document: ${document} is not a valid finAPI client configuration for live:`,
+        `      ${document}: userNotificationCallbackUrl must use https on finAPI's live environment (http is allowed on sandbox and alpha only) [https-on-live]`,
+        `      ${document}: userSynchronizationCallbackUrl must not be null: use "" to clear it, or leave the field out to keep finAPI's value [not-null]`,
+        `      ${document}: clientAccessTokensValidityPeriod must be 0 (never expires) or 60..2147483647 seconds (it is 30) [range]`,
+        `      ${document}: refreshTokenValidityPeriod is not a field of ClientConfigurationParams; did you mean "refreshTokensValidityPeriod"? [unknown-key]`,
+      ].join("\n"),
+    ]);
+  });
+
+  it("rejects a document outside the repository and one that cannot be read", () => {
+    expect(
+      problemsOf({
+        "finapi:clients": [
+          { ...sandboxClient, document: "../outside.json" },
+          {
+            ...sandboxClient,
+            name: "missing",
+            parameterName: "/finapi/missing",
+            document: "test/fixtures/infra/none.json",
+          },
+        ],
+      }),
+    ).toEqual([
+      "finapi:clients[0].document: ../outside.json is outside the repository; documents live in the repository (GitOps)",
+      "finapi:clients[1].document: cannot read test/fixtures/infra/none.json (ENOENT)",
+    ]);
+  });
+
+  it("explains where the context comes from in the error message", () => {
+    expect(() => parse({})).toThrow(
+      'The CDK context is invalid (cdk.json "context", or -c key=value):\n  - finapi:clients: is required',
+    );
+  });
+});

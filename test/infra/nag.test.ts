@@ -1,0 +1,155 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { App, CfnResource, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { buildApp } from "../../infra/build-app.ts";
+import { parseStackConfig } from "../../infra/config.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { acknowledgeFinding } from "../../infra/nag.ts";
+import { FinapiConfigSyncStack } from "../../infra/stack.ts";
+import { cdkJsonContext, type SynthesizedApp, synthApp } from "./synth-app.ts";
+
+const context = () =>
+  JSON.parse(
+    readFileSync(join(REPOSITORY_ROOT, "test/fixtures/infra/contexts/two-clients.json"), "utf8"),
+  ) as Record<string, unknown>;
+
+interface Finding {
+  readonly rule: string;
+  readonly path: string;
+}
+
+const byPath = (a: Finding, b: Finding) => `${a.path} ${a.rule}`.localeCompare(`${b.path} ${b.rule}`);
+
+function allConstructs(root: IConstruct): IConstruct[] {
+  return [root, ...root.node.children.flatMap(allConstructs)];
+}
+
+/** Every acknowledgement recorded in the construct tree, with where it was recorded. */
+function acknowledgementsIn(
+  root: IConstruct,
+): (Finding & { readonly reason: string; readonly onResource: boolean })[] {
+  return allConstructs(root).flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          rule: id.replace(/^annotation::/i, ""),
+          path: construct.node.path,
+          reason,
+          onResource: CfnResource.isCfnResource(construct),
+        })),
+      ),
+  );
+}
+
+describe("cdk-nag on the stack", () => {
+  let synthesized: SynthesizedApp;
+
+  beforeAll(() => {
+    synthesized = synthApp({ context: context() });
+  });
+
+  it("synthesizes with zero unacknowledged AwsSolutions and Serverless findings", () => {
+    const reportFile = join(synthesized.app.outdir, "validation-report.json");
+    const report = existsSync(reportFile)
+      ? (JSON.parse(readFileSync(reportFile, "utf8")) as { pluginReports: { violations: unknown[] }[] })
+      : { pluginReports: [] };
+    expect(report.pluginReports.flatMap((pluginReport) => pluginReport.violations)).toEqual([]);
+  });
+
+  it("acknowledges findings only on single CloudFormation resources, never on a stack or a subtree", () => {
+    const acknowledgements = acknowledgementsIn(synthesized.app);
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    expect(acknowledgements.filter((acknowledgement) => !acknowledgement.onResource)).toEqual([]);
+  });
+
+  it("writes every acknowledgement, with its specific reason, into the template next to its resource", () => {
+    const resources = synthesized.template.toJSON().Resources as Record<
+      string,
+      { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }
+    >;
+    const inTemplate = Object.entries(resources).flatMap(([logicalId, resource]) =>
+      (resource.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((rule) => ({ logicalId, ...rule })),
+    );
+    const recorded = acknowledgementsIn(synthesized.app).map((acknowledgement) => ({
+      logicalId: synthesized.stack.getLogicalId(
+        synthesized.app.node
+          .findAll()
+          .find((construct) => construct.node.path === acknowledgement.path) as CfnResource,
+      ),
+      id: acknowledgement.rule,
+      reason: acknowledgement.reason,
+    }));
+    expect(inTemplate.sort((a, b) => a.logicalId.localeCompare(b.logicalId))).toEqual(
+      recorded.sort((a, b) => a.logicalId.localeCompare(b.logicalId)),
+    );
+    for (const { reason } of inTemplate) expect(reason.length).toBeGreaterThan(80);
+    expect(inTemplate.map(({ id }) => id).sort()).toEqual(
+      [
+        "AwsSolutions-IAM5[Resource::*]",
+        "AwsSolutions-IAM5[Resource::*]",
+        "AwsSolutions-SMG4",
+        "AwsSolutions-SMG4",
+        "AwsSolutions-SQS3",
+        "AwsSolutions-SQS3",
+        "AwsSolutions-SQS3",
+        "Serverless-LambdaDLQ",
+        "Serverless-LambdaDLQ",
+        "Serverless-SNSRedrivePolicy",
+        "Serverless-SQSRedrivePolicy",
+        "Serverless-SQSRedrivePolicy",
+        "Serverless-SQSRedrivePolicy",
+      ].sort(),
+    );
+  });
+
+  it("needs every acknowledgement: without them, the packs report exactly the acknowledged findings", () => {
+    const acknowledged = acknowledgementsIn(synthesized.app)
+      .map(({ rule, path }) => ({ rule, path }))
+      .sort(byPath);
+
+    const ignoreAcknowledgements = vi
+      .spyOn(Validations.prototype, "acknowledge")
+      .mockImplementation(() => {});
+    try {
+      const app = new App({ context: { ...cdkJsonContext(), ...context(), "aws:cdk:bundling-stacks": [] } });
+      const config = parseStackConfig(app.node.getAllContext(), REPOSITORY_ROOT);
+      new FinapiConfigSyncStack(app, config.stackName, { config });
+      app.synth();
+      const findings = [new AwsSolutionsChecks(), new ServerlessChecks()]
+        .flatMap((pack) => pack.validateScope(app).violations)
+        .flatMap((violation) =>
+          violation.violatingResources.map((resource) => ({
+            rule: violation.ruleName,
+            path: resource.constructPath as string,
+          })),
+        )
+        .sort(byPath);
+      expect(findings).toEqual(acknowledged);
+    } finally {
+      ignoreAcknowledgements.mockRestore();
+    }
+  });
+
+  it("fails the synth on a finding nobody acknowledged", () => {
+    const { app, stack } = buildApp(
+      new App({ context: { ...cdkJsonContext(), ...context(), "aws:cdk:bundling-stacks": [] } }),
+    );
+    stack.configSync.handler.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["ssm:GetParametersByPath"], resources: ["*"] }),
+    );
+    expect(() => app.synth()).toThrow(
+      /ConfigSync\/Handler\/Role\/DefaultPolicy\/Resource[\s\S]*AwsSolutions-IAM5\[Resource::\*\]/,
+    );
+  });
+
+  it("refuses to acknowledge a finding on anything but a CloudFormation resource", () => {
+    expect(() => acknowledgeFinding(synthesized.stack, "AwsSolutions-IAM5", "a reason")).toThrow(
+      "FinapiTest is not a CloudFormation resource; acknowledge AwsSolutions-IAM5 on the resource it is about",
+    );
+  });
+});

@@ -1,0 +1,658 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CfnElement } from "aws-cdk-lib";
+import { Match } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import type { FinapiConfigSyncStack } from "../../infra/stack.ts";
+import { render, renderDeep } from "./render.ts";
+import { type SynthesizedApp, synthApp } from "./synth-app.ts";
+
+const context = (name: string) =>
+  JSON.parse(readFileSync(join(REPOSITORY_ROOT, "test/fixtures/infra/contexts", name), "utf8")) as Record<
+    string,
+    unknown
+  >;
+
+const PARAMETER_KEY = "arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const CREDENTIALS_KEY = "arn:aws:kms:eu-central-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef";
+const LIVE_CREDENTIALS =
+  "arn:aws:secretsmanager:eu-central-1:111122223333:secret:finapi/live/credentials-AbCdEf";
+const ACCOUNT_ARN = (service: string, resource: string) =>
+  `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`;
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
+
+function idOf(stack: FinapiConfigSyncStack) {
+  return (construct: IConstruct) =>
+    stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
+}
+
+function resourcesOf(synthesized: SynthesizedApp, type: string): Record<string, Resource> {
+  return synthesized.template.findResources(type) as Record<string, Resource>;
+}
+
+/* IAM ignores the order of statements and of their resources (and CDK sorts them), so tests do too. */
+const sorted = (statements: unknown[]) =>
+  statements
+    .map((statement) => {
+      const { Resource, ...rest } = statement as Statement;
+      return { ...rest, Resource: Array.isArray(Resource) ? [...Resource].sort() : Resource };
+    })
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+/** A policy's statements with every intrinsic rendered as text, in a canonical order. */
+function statementsOf(synthesized: SynthesizedApp, policyId: string): unknown[] {
+  const policy = resourcesOf(synthesized, "AWS::IAM::Policy")[policyId];
+  if (!policy) throw new Error(`no policy ${policyId}`);
+  const document = policy.Properties.PolicyDocument as { Statement: Statement[] };
+  return sorted(document.Statement.map((statement) => renderDeep(statement)));
+}
+
+function environmentOf(synthesized: SynthesizedApp, functionId: string): Record<string, string> {
+  const fn = resourcesOf(synthesized, "AWS::Lambda::Function")[functionId];
+  if (!fn) throw new Error(`no function ${functionId}`);
+  const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, render(value)]));
+}
+
+describe("FinapiConfigSyncStack with two clients and the hosted callback", () => {
+  let synthesized: SynthesizedApp;
+  let stack: FinapiConfigSyncStack;
+  let id: (construct: IConstruct) => string;
+  let configSyncId: string;
+  let callbackId: string;
+
+  beforeAll(() => {
+    synthesized = synthApp({ context: context("two-clients.json") });
+    stack = synthesized.stack;
+    id = idOf(stack);
+    configSyncId = id(stack.configSync.handler.function);
+    callbackId = id((stack.callback as NonNullable<typeof stack.callback>).handler.function);
+  });
+
+  const callback = () => stack.callback as NonNullable<FinapiConfigSyncStack["callback"]>;
+
+  it("runs both functions on Node.js 24 on arm64 with X-Ray, explicit memory and timeout, and their own log group", () => {
+    const functions = resourcesOf(synthesized, "AWS::Lambda::Function");
+    expect(Object.keys(functions).sort()).toEqual([callbackId, configSyncId].sort());
+    for (const [functionId, timeout, logGroup] of [
+      [configSyncId, 120, stack.configSync.handler.logGroup],
+      [callbackId, 10, callback().handler.logGroup],
+    ] as const) {
+      expect(functions[functionId]?.Properties).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        MemorySize: 256,
+        Timeout: timeout,
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogGroup: { Ref: id(logGroup) } },
+      });
+    }
+    synthesized.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 90 }, 2);
+  });
+
+  it("serializes config-sync with reserved concurrency 1 and caps the callback's concurrency", () => {
+    const functions = resourcesOf(synthesized, "AWS::Lambda::Function");
+    expect(functions[configSyncId]?.Properties.ReservedConcurrentExecutions).toBe(1);
+    expect(functions[callbackId]?.Properties.ReservedConcurrentExecutions).toBe(5);
+  });
+
+  it("gives config-sync its clients, the status table and the callback base URL in its environment", () => {
+    const environment = environmentOf(synthesized, configSyncId);
+    expect(environment).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: "config-sync",
+      POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync",
+      LOG_LEVEL: "DEBUG",
+      STATUS_TABLE_NAME: `\${${id(stack.configSync.statusTable)}}`,
+      CALLBACK_BASE_URL: `https://select(2, split("/", \${${id(callback().url)}.FunctionUrl}))`,
+    });
+    expect(JSON.parse(environment.FINAPI_CLIENTS as string)).toEqual([
+      {
+        name: "sandbox",
+        environment: "sandbox",
+        baseUrl: "https://sandbox.finapi.io",
+        parameterName: "/finapi/sandbox",
+        credentialsSecretId: "finapi/sandbox/credentials",
+        mode: "apply",
+        callbackSecretId: `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
+      },
+      {
+        name: "live",
+        environment: "live",
+        baseUrl: "https://live.finapi.io",
+        parameterName: "finapi-live",
+        credentialsSecretId: LIVE_CREDENTIALS,
+        mode: "report-only",
+        callbackSecretId: `\${${id(callback().secrets.get("live") as IConstruct)}}`,
+      },
+    ]);
+  });
+
+  it("gives the callback its clients' secrets, the idempotency table, the bus and the dead-letter queue", () => {
+    const environment = environmentOf(synthesized, callbackId);
+    expect(environment).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: "user-sync-callback",
+      IDEMPOTENCY_TABLE_NAME: `\${${id(callback().idempotencyTable)}}`,
+      IDEMPOTENCY_TTL_SECONDS: "604800",
+      EVENT_BUS_NAME: `\${${id(callback().bus)}}`,
+      DEAD_LETTER_QUEUE_URL: `\${${id(callback().deadLetters.queue)}}`,
+    });
+    expect(JSON.parse(environment.CALLBACK_CLIENTS as string)).toEqual([
+      { name: "sandbox", secretId: `\${${id(callback().secrets.get("sandbox") as IConstruct)}}` },
+      { name: "live", secretId: `\${${id(callback().secrets.get("live") as IConstruct)}}` },
+    ]);
+  });
+
+  it("triggers config-sync on Parameter Store Change events for exactly the managed parameters", () => {
+    synthesized.template.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: Match.objectEquals({
+        source: ["aws.ssm"],
+        "detail-type": ["Parameter Store Change"],
+        detail: {
+          name: ["/finapi/sandbox", "finapi-live"],
+          operation: ["Create", "Update", "LabelParameterVersion", "Delete"],
+        },
+      }),
+      State: "ENABLED",
+      Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [configSyncId, "Arn"] } })],
+    });
+  });
+
+  it("runs the reconcile over all clients on the configured schedule", () => {
+    synthesized.template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(30 minutes)",
+      Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [configSyncId, "Arn"] } })],
+    });
+  });
+
+  it("sends events EventBridge cannot deliver to a dead-letter queue after bounded retries", () => {
+    const rules = resourcesOf(synthesized, "AWS::Events::Rule");
+    const undelivered = id(stack.configSync.undeliveredEvents.queue);
+    expect(Object.keys(rules)).toHaveLength(2);
+    for (const rule of Object.values(rules)) {
+      expect(rule.Properties.Targets).toEqual([
+        {
+          Id: "Target0",
+          Arn: { "Fn::GetAtt": [configSyncId, "Arn"] },
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [undelivered, "Arn"] } },
+          RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 },
+        },
+      ]);
+    }
+    const policy = Object.values(resourcesOf(synthesized, "AWS::SQS::QueuePolicy")).find(
+      (candidate) => JSON.stringify(candidate.Properties.Queues) === JSON.stringify([{ Ref: undelivered }]),
+    );
+    if (!policy) throw new Error("no policy on the undelivered-events queue");
+    const statements = renderDeep(
+      (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    ) as Statement[];
+    expect(statements.filter((statement) => statement.Effect === "Allow")).toEqual(
+      Object.keys(rules).map((ruleId) => ({
+        Sid: expect.any(String),
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: `\${${undelivered}.Arn}`,
+        Condition: { ArnEquals: { "aws:SourceArn": `\${${ruleId}.Arn}` } },
+      })),
+    );
+  });
+
+  it("sends config-sync invocations that still fail after Lambda's retries to the failed-invocations queue", () => {
+    synthesized.template.resourceCountIs("AWS::Lambda::EventInvokeConfig", 1);
+    synthesized.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: configSyncId },
+      Qualifier: "$LATEST",
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: {
+        OnFailure: { Destination: { "Fn::GetAtt": [id(stack.configSync.failedInvocations.queue), "Arn"] } },
+      },
+    });
+  });
+
+  it("grants config-sync exactly its parameters, secrets, keys, status table and queue", () => {
+    const role = stack.configSync.handler.role;
+    expect(statementsOf(synthesized, id(role.node.findChild("DefaultPolicy")))).toEqual(
+      sorted([
+        {
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: `\${${id(stack.configSync.handler.logGroup)}.Arn}`,
+        },
+        {
+          Effect: "Allow",
+          Action: "sqs:SendMessage",
+          Resource: `\${${id(stack.configSync.failedInvocations.queue)}.Arn}`,
+        },
+        {
+          Effect: "Allow",
+          Action: "ssm:GetParameter",
+          Resource: [
+            ACCOUNT_ARN("ssm", "parameter/finapi/sandbox"),
+            ACCOUNT_ARN("ssm", "parameter/finapi-live"),
+          ],
+        },
+        {
+          Effect: "Allow",
+          Action: "secretsmanager:GetSecretValue",
+          Resource: [
+            ACCOUNT_ARN("secretsmanager", "secret:finapi/sandbox/credentials-??????"),
+            LIVE_CREDENTIALS,
+            `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
+            `\${${id(callback().secrets.get("live") as IConstruct)}}`,
+          ],
+        },
+        {
+          Effect: "Allow",
+          Action: "kms:Decrypt",
+          Resource: PARAMETER_KEY,
+          Condition: { StringEquals: { "kms:ViaService": `ssm.\${AWS::Region}.amazonaws.com` } },
+        },
+        {
+          Effect: "Allow",
+          Action: "kms:Decrypt",
+          Resource: CREDENTIALS_KEY,
+          Condition: { StringEquals: { "kms:ViaService": `secretsmanager.\${AWS::Region}.amazonaws.com` } },
+        },
+        {
+          Effect: "Allow",
+          Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+          Resource: `\${${id(stack.configSync.statusTable)}.Arn}`,
+        },
+      ]),
+    );
+  });
+
+  it("grants the callback exactly its secrets, idempotency table, bus and dead-letter queue", () => {
+    const role = callback().handler.role;
+    expect(statementsOf(synthesized, id(role.node.findChild("DefaultPolicy")))).toEqual(
+      sorted([
+        {
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: `\${${id(callback().handler.logGroup)}.Arn}`,
+        },
+        {
+          Effect: "Allow",
+          Action: "secretsmanager:GetSecretValue",
+          Resource: [
+            `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
+            `\${${id(callback().secrets.get("live") as IConstruct)}}`,
+          ],
+        },
+        {
+          Effect: "Allow",
+          Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+          Resource: `\${${id(callback().idempotencyTable)}.Arn}`,
+        },
+        { Effect: "Allow", Action: "events:PutEvents", Resource: `\${${id(callback().bus)}.Arn}` },
+        {
+          Effect: "Allow",
+          Action: "sqs:SendMessage",
+          Resource: `\${${id(callback().deadLetters.queue)}.Arn}`,
+        },
+      ]),
+    );
+  });
+
+  it("keeps each function's X-Ray permissions, the only ones on *, in a policy of their own", () => {
+    for (const handler of [stack.configSync.handler, callback().handler]) {
+      expect(statementsOf(synthesized, id(handler.tracingPolicy))).toEqual([
+        { Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
+      ]);
+      expect(resourcesOf(synthesized, "AWS::Lambda::Function")[id(handler.function)]?.DependsOn).toContain(
+        id(handler.tracingPolicy),
+      );
+    }
+  });
+
+  it("gives each function a role only Lambda can assume, with no managed policies and no other policy", () => {
+    const roles = resourcesOf(synthesized, "AWS::IAM::Role");
+    expect(Object.keys(roles).sort()).toEqual(
+      [id(stack.configSync.handler.role), id(callback().handler.role)].sort(),
+    );
+    for (const role of Object.values(roles)) {
+      expect(role.Properties.AssumeRolePolicyDocument).toEqual({
+        Version: "2012-10-17",
+        Statement: [
+          { Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" } },
+        ],
+      });
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.Policies).toBeUndefined();
+    }
+    synthesized.template.resourceCountIs("AWS::IAM::Policy", 4);
+  });
+
+  it("exposes only the callback, through a Function URL with auth NONE that anyone may invoke", () => {
+    synthesized.template.resourceCountIs("AWS::Lambda::Url", 1);
+    synthesized.template.hasResourceProperties("AWS::Lambda::Url", {
+      AuthType: "NONE",
+      TargetFunctionArn: { "Fn::GetAtt": [callbackId, "Arn"] },
+    });
+    const permissions = Object.values(resourcesOf(synthesized, "AWS::Lambda::Permission")).map(
+      (permission) => renderDeep(permission.Properties) as Record<string, unknown>,
+    );
+    expect(permissions.filter((permission) => permission.Principal === "*")).toEqual([
+      {
+        Action: "lambda:InvokeFunctionUrl",
+        FunctionName: `\${${callbackId}.Arn}`,
+        FunctionUrlAuthType: "NONE",
+        Principal: "*",
+      },
+      {
+        Action: "lambda:InvokeFunction",
+        FunctionName: `\${${callbackId}.Arn}`,
+        InvokedViaFunctionUrl: true,
+        Principal: "*",
+      },
+    ]);
+    expect(permissions.filter((permission) => permission.Principal !== "*")).toEqual(
+      Object.keys(resourcesOf(synthesized, "AWS::Events::Rule")).map((ruleId) => ({
+        Action: "lambda:InvokeFunction",
+        FunctionName: `\${${configSyncId}.Arn}`,
+        Principal: "events.amazonaws.com",
+        SourceArn: `\${${ruleId}.Arn}`,
+      })),
+    );
+  });
+
+  it("generates one 40-character alphanumeric path secret per client, named after the stack and client", () => {
+    const secrets = resourcesOf(synthesized, "AWS::SecretsManager::Secret");
+    expect(Object.values(secrets).map((secret) => secret.Properties)).toEqual(
+      ["sandbox", "live"].map((name) => ({
+        Name: `FinapiTest/user-sync-callback/${name}`,
+        Description: `The secret path segment of finAPI client ${name}'s user-sync callback URL`,
+        GenerateSecretString: { PasswordLength: 40, ExcludePunctuation: true, IncludeSpace: false },
+      })),
+    );
+  });
+
+  it("keys the idempotency table by id with a TTL, and the status table by client, both with point-in-time recovery", () => {
+    const tables = resourcesOf(synthesized, "AWS::DynamoDB::Table");
+    expect(tables[id(callback().idempotencyTable)]?.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      BillingMode: "PAY_PER_REQUEST",
+    });
+    expect(tables[id(stack.configSync.statusTable)]?.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: "client", KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: "client", AttributeType: "S" }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it("writes a repository-owned document to its parameter once the rule and the function exist", () => {
+    const parameters = resourcesOf(synthesized, "AWS::SSM::Parameter");
+    const parameter = stack.configSync.ownedParameters.get("sandbox") as IConstruct;
+    expect(Object.keys(parameters)).toEqual([id(parameter)]);
+    expect(parameters[id(parameter)]?.Properties).toEqual({
+      Name: "/finapi/sandbox",
+      Type: "String",
+      Tier: "Standard",
+      Value:
+        '{"userNotificationCallbackUrl":"http://backend.example.com/finapi/notifications","refreshTokensValidityPeriod":604800,"clientAccessTokensValidityPeriod":3600}',
+      Description:
+        "finAPI client configuration of sandbox, from test/fixtures/infra/documents/sandbox.json (written by cdk deploy)",
+    });
+    expect(parameters[id(parameter)]?.DependsOn).toEqual(
+      expect.arrayContaining([id(stack.configSync.parameterChangeRule), configSyncId]),
+    );
+  });
+
+  it("encrypts the dead-letter queues, refuses plain HTTP to them and keeps messages 14 days", () => {
+    synthesized.template.resourcePropertiesCountIs(
+      "AWS::SQS::Queue",
+      { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 },
+      3,
+    );
+    synthesized.template.resourcePropertiesCountIs(
+      "AWS::SQS::QueuePolicy",
+      {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Deny",
+              Action: "sqs:*",
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            }),
+          ]),
+        },
+      },
+      3,
+    );
+  });
+
+  it("alarms on every dead-letter queue, failed sync outcome, report-only drift, callback failure and function error", () => {
+    const alarms = Object.values(resourcesOf(synthesized, "AWS::CloudWatch::Alarm")).map(
+      (alarm) => renderDeep(alarm.Properties) as Record<string, unknown>,
+    );
+    const summary = alarms
+      .map((alarm) => ({
+        name: alarm.AlarmName,
+        metric: alarm.MetricName,
+        dimensions: alarm.Dimensions,
+        threshold: alarm.Threshold,
+      }))
+      .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    const queueName = (queue: IConstruct) => `\${${id(queue)}.QueueName}`;
+    const sync = (metric: string, client: string) => ({
+      name: `FinapiTest-${metric.replace("SyncDriftReported", "Drift")}-${client}`,
+      metric,
+      dimensions: [
+        { Name: "client", Value: client },
+        { Name: "service", Value: "config-sync" },
+      ],
+      threshold: 1,
+    });
+    const callbackMetric = (metric: string, threshold = 1) => ({
+      name: `FinapiTest-${metric}`,
+      metric,
+      dimensions: [{ Name: "service", Value: "user-sync-callback" }],
+      threshold,
+    });
+    expect(summary).toEqual(
+      [
+        callbackMetric("CallbackDeadLetterFailed"),
+        callbackMetric("CallbackForwardFailed"),
+        {
+          name: "FinapiTest-CallbackThrottled",
+          metric: "Throttles",
+          dimensions: [{ Name: "FunctionName", Value: `\${${callbackId}}` }],
+          threshold: 1,
+        },
+        callbackMetric("CallbackUnauthenticated", 25),
+        ...[
+          ["config-sync-failed-invocations", stack.configSync.failedInvocations.queue],
+          ["config-sync-undelivered-events", stack.configSync.undeliveredEvents.queue],
+          ["user-sync-callback", callback().deadLetters.queue],
+        ].map(([label, queue]) => ({
+          name: `FinapiTest-DeadLetters-${label}`,
+          metric: "ApproximateNumberOfMessagesVisible",
+          dimensions: [{ Name: "QueueName", Value: queueName(queue as IConstruct) }],
+          threshold: 1,
+        })),
+        sync("SyncDriftReported", "live"),
+        ...[
+          ["config-sync", configSyncId],
+          ["user-sync-callback", callbackId],
+        ].map(([label, functionId]) => ({
+          name: `FinapiTest-Errors-${label}`,
+          metric: "Errors",
+          dimensions: [{ Name: "FunctionName", Value: `\${${functionId}}` }],
+          threshold: 1,
+        })),
+        sync("SyncFailed", "live"),
+        sync("SyncFailed", "sandbox"),
+        sync("SyncInvalid", "live"),
+        sync("SyncInvalid", "sandbox"),
+        sync("SyncRejected", "live"),
+        sync("SyncRejected", "sandbox"),
+      ].sort((a, b) => a.name.localeCompare(b.name)),
+    );
+    const topic = `\${${id(stack.monitoring.topic)}}`;
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({
+        Namespace: expect.any(String),
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        EvaluationPeriods: 1,
+        Period: 300,
+        TreatMissingData: "notBreaching",
+        AlarmActions: [topic],
+        OKActions: [topic],
+        AlarmDescription: expect.stringMatching(/.{40,}/),
+      });
+    }
+  });
+
+  it("sends alarms to one topic that requires TLS, with the alarm e-mail subscribed", () => {
+    synthesized.template.resourceCountIs("AWS::SNS::Topic", 1);
+    synthesized.template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "platform@example.com",
+      TopicArn: { Ref: id(stack.monitoring.topic) },
+    });
+    synthesized.template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+  });
+
+  it("shows sync outcomes per client, drift, callback volume and the queues on the dashboard", () => {
+    const dashboards = Object.values(resourcesOf(synthesized, "AWS::CloudWatch::Dashboard"));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.parse(render(dashboards[0]?.Properties.DashboardBody)) as {
+      widgets: { properties: { title: string; metrics?: unknown[][] } }[];
+    };
+    const titles = body.widgets.map((widget) => widget.properties.title);
+    expect(titles).toEqual([
+      "Alarms",
+      "Sync outcomes: sandbox (apply)",
+      "Sync outcomes: live (report-only)",
+      "Drift reported (report-only clients)",
+      "Dead-letter queues: messages waiting",
+      "Callback volume",
+      "Callback invocations and throttles",
+      "config-sync: errors and duration",
+      "user-sync-callback: errors and duration",
+    ]);
+    const metricsOf = (title: string) =>
+      body.widgets.find((widget) => widget.properties.title === title)?.properties.metrics ?? [];
+    expect(metricsOf("Sync outcomes: live (report-only)").map((metric) => metric.slice(0, 6))).toEqual(
+      [
+        "SyncInSync",
+        "SyncApplied",
+        "SyncDriftReported",
+        "SyncInvalid",
+        "SyncRejected",
+        "SyncFailed",
+        "SyncParameterDeleted",
+      ].map((name) => ["FinapiConfigSync", name, "client", "live", "service", "config-sync"]),
+    );
+    expect(metricsOf("Callback volume").map((metric) => metric[1])).toEqual([
+      "CallbackForwarded",
+      "CallbackDuplicate",
+      "CallbackUnauthenticated",
+      "CallbackInvalid",
+      "CallbackIgnoredEvent",
+      "CallbackForwardFailed",
+      "CallbackDeadLetterFailed",
+    ]);
+    expect(metricsOf("Dead-letter queues: messages waiting")).toHaveLength(3);
+  });
+
+  it("outputs the callback base URL and the secrets' ARNs but never a secret value, the bus, queues, table, topic and dashboard", () => {
+    const outputs = synthesized.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(
+      [
+        "AlarmTopicArn",
+        "CallbackBaseUrl",
+        "CallbackSecretlive",
+        "CallbackSecretsandbox",
+        "DashboardUrl",
+        "DeadLetterQueueUrlconfigsyncfailedinvocations",
+        "DeadLetterQueueUrlconfigsyncundeliveredevents",
+        "DeadLetterQueueUrlusersynccallback",
+        "EventBusArn",
+        "EventBusName",
+        "StatusTableName",
+      ].sort(),
+    );
+    expect(render(outputs.CallbackBaseUrl?.Value)).toBe(
+      `https://select(2, split("/", \${${id(callback().url)}.FunctionUrl}))`,
+    );
+    expect(render(outputs.CallbackSecretsandbox?.Value)).toBe(
+      `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
+    );
+    expect(JSON.stringify(outputs)).not.toMatch(/resolve:secretsmanager|SecretString/);
+    expect(render(outputs.DashboardUrl?.Value)).toBe(
+      `https://\${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=\${AWS::Region}#dashboards:name=\${${id(stack.monitoring.dashboard)}}`,
+    );
+  });
+});
+
+describe("FinapiConfigSyncStack without the hosted callback", () => {
+  let synthesized: SynthesizedApp;
+
+  beforeAll(() => {
+    synthesized = synthApp({ context: context("no-callback.json") });
+  });
+
+  it("creates no callback, path secret, bus or idempotency table, and no callback alarms", () => {
+    expect(synthesized.stack.callback).toBeUndefined();
+    for (const type of ["AWS::Lambda::Url", "AWS::SecretsManager::Secret", "AWS::Events::EventBus"]) {
+      synthesized.template.resourceCountIs(type, 0);
+    }
+    synthesized.template.resourceCountIs("AWS::DynamoDB::Table", 1);
+    synthesized.template.resourceCountIs("AWS::Lambda::Function", 1);
+    const alarmNames = Object.values(resourcesOf(synthesized, "AWS::CloudWatch::Alarm")).map(
+      (alarm) => alarm.Properties.AlarmName,
+    );
+    expect(alarmNames.sort()).toEqual([
+      "FinapiNoCallback-DeadLetters-config-sync-failed-invocations",
+      "FinapiNoCallback-DeadLetters-config-sync-undelivered-events",
+      "FinapiNoCallback-Errors-config-sync",
+      "FinapiNoCallback-SyncFailed-alpha",
+      "FinapiNoCallback-SyncInvalid-alpha",
+      "FinapiNoCallback-SyncRejected-alpha",
+    ]);
+  });
+
+  it("leaves CALLBACK_BASE_URL and callbackSecretId out of config-sync's environment and grants only the credentials", () => {
+    const stack = synthesized.stack;
+    const id = idOf(stack);
+    const environment = environmentOf(synthesized, id(stack.configSync.handler.function));
+    expect(environment.CALLBACK_BASE_URL).toBeUndefined();
+    expect(JSON.parse(environment.FINAPI_CLIENTS as string)).toEqual([
+      {
+        name: "alpha",
+        environment: "alpha",
+        baseUrl: "https://alpha.finapi.example",
+        parameterName: "/finapi/alpha",
+        credentialsSecretId: "finapi/alpha/credentials",
+        mode: "apply",
+      },
+    ]);
+    const statements = statementsOf(
+      synthesized,
+      id(stack.configSync.handler.role.node.findChild("DefaultPolicy")),
+    );
+    expect(statements).toContainEqual({
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: ACCOUNT_ARN("secretsmanager", "secret:finapi/alpha/credentials-??????"),
+    });
+    expect(JSON.stringify(statements)).not.toContain("kms:");
+    synthesized.template.resourceCountIs("AWS::SSM::Parameter", 0);
+  });
+});
