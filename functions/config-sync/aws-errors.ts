@@ -1,0 +1,29 @@
+import { GetParameterError } from "@aws-lambda-powertools/parameters/errors";
+
+interface SdkErrorShape {
+  readonly name?: string;
+  readonly $fault?: "client" | "server";
+  readonly $retryable?: unknown;
+}
+
+/* Powertools Parameters wraps what the SDK threw in a GetParameterError; the SDK's error is its cause. */
+function sdkErrorOf(error: unknown): SdkErrorShape {
+  const inner = error instanceof GetParameterError && error.cause !== undefined ? error.cause : error;
+  return typeof inner === "object" && inner !== null ? (inner as SdkErrorShape) : {};
+}
+
+/** The AWS error's name (`ParameterNotFound`, `AccessDeniedException`, ...): safe to log, unlike some messages. */
+export function awsErrorName(error: unknown): string {
+  return sdkErrorOf(error).name ?? "UnknownError";
+}
+
+/**
+ * Whether calling again later may succeed: throttling, a fault on AWS's side, or no answer at all
+ * (network, timeout). Other client faults (not found, access denied, a KMS key that may not be used)
+ * are configuration mistakes that retries cannot fix.
+ */
+export function isTransientAwsError(error: unknown): boolean {
+  const sdkError = sdkErrorOf(error);
+  if (sdkError.$retryable !== undefined) return true;
+  return sdkError.$fault !== "client";
+}

@@ -1,0 +1,47 @@
+import { z } from "zod";
+import { MIN_SECRET_LENGTH } from "../user-sync-callback/secret-match.ts";
+
+/** The credentials secret's SecretString: `{"clientId": "...", "clientSecret": "..."}`. */
+const credential = z
+  .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
+  .min(1, { error: "must not be empty" });
+
+export const finapiCredentialsSchema = z.object({ clientId: credential, clientSecret: credential });
+export type FinapiCredentialsSecret = z.infer<typeof finapiCredentialsSchema>;
+
+/*
+ * The callback secret becomes a path segment of the hosted URL: only URL-unreserved characters keep it
+ * one segment, unencoded, and the callback refuses secrets shorter than MIN_SECRET_LENGTH.
+ */
+export const callbackSecretSchema = z.string().regex(new RegExp(`^[A-Za-z0-9._~-]{${MIN_SECRET_LENGTH},}$`));
+
+export type SecretParse<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly problem: string };
+
+/** Parses the credentials secret; a problem names the rule, never any part of the value. */
+export function parseCredentialsSecret(secretString: string): SecretParse<FinapiCredentialsSecret> {
+  let json: unknown;
+  try {
+    json = JSON.parse(secretString);
+  } catch {
+    return { ok: false, problem: 'is not JSON; it must be {"clientId": "...", "clientSecret": "..."}' };
+  }
+  const result = finapiCredentialsSchema.safeParse(json);
+  if (result.success) return { ok: true, value: result.data };
+  const problems = result.error.issues.map((issue) =>
+    issue.path.length === 0
+      ? 'must be a JSON object {"clientId": "...", "clientSecret": "..."}'
+      : `${issue.path.map(String).join(".")} ${issue.message}`,
+  );
+  return { ok: false, problem: problems.join("; ") };
+}
+
+export function parseCallbackSecret(secretString: string): SecretParse<string> {
+  return callbackSecretSchema.safeParse(secretString).success
+    ? { ok: true, value: secretString }
+    : {
+        ok: false,
+        problem: `must be at least ${MIN_SECRET_LENGTH} characters of A-Z a-z 0-9 . _ ~ - (it becomes a path segment of the callback URL)`,
+      };
+}

@@ -1,0 +1,205 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
+import { z } from "zod";
+import type { Log } from "../finapi/log.ts";
+import { type ReconcileOutcome, reconcileOutcomeSchema } from "../finapi/reconcile.ts";
+import { DEFAULT_RETRY_POLICY } from "../finapi/retry.ts";
+import { CLIENT_DIMENSION, SyncMetric } from "../observability/metrics.ts";
+import { mapConcurrently } from "./concurrency.ts";
+import type { ConfigSyncConfig, ConfiguredClient } from "./config.ts";
+import type { FinapiClientCache } from "./finapi-clients.ts";
+import { parseInvocation } from "./invocation.ts";
+import { isTransientFailure, logLevelForOutcome, metricForOutcome } from "./outcome-metrics.ts";
+import type { ParameterSource } from "./parameter-source.ts";
+import type { SecretSource } from "./secret-source.ts";
+import { selectClients, type Trigger } from "./selection.ts";
+import type { StatusStore } from "./status-store.ts";
+import { syncClient } from "./sync-client.ts";
+
+/** How many clients one run reconciles at a time: 100 clients take seconds, finAPI sees no flood. */
+export const DEFAULT_CONCURRENCY = 8;
+
+/*
+ * A client is started only while this much of the invocation remains: its token, GET and PATCH may
+ * each spend the finAPI client's whole retry budget. Clients left over are reported as failed and
+ * retryable, so that the invocation fails cleanly (and is retried) instead of timing out mid-way.
+ */
+export const CLIENT_START_RESERVE_MS = 3 * DEFAULT_RETRY_POLICY.budgetMs + 5_000;
+
+export const clientResultSchema = z.intersection(z.object({ client: z.string() }), reconcileOutcomeSchema);
+export type ClientResult = z.infer<typeof clientResultSchema>;
+
+/** What an invocation returns: the manual invoke's answer; EventBridge ignores it. */
+export const configSyncResponseSchema = z.object({
+  results: z.array(clientResultSchema),
+  /** Why nothing was reconciled: an unmanaged parameter, or a deleted one. */
+  ignored: z.string().optional(),
+  /** Why the input was refused (no retry can fix it). */
+  rejected: z.string().optional(),
+});
+export type ConfigSyncResponse = z.infer<typeof configSyncResponseSchema>;
+
+export interface ConfigSyncDependencies {
+  readonly config: ConfigSyncConfig;
+  readonly parameters: ParameterSource;
+  readonly secrets: SecretSource;
+  readonly finapiClients: FinapiClientCache;
+  readonly statusStore: StatusStore;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** @default DEFAULT_CONCURRENCY */
+  readonly concurrency?: number;
+}
+
+/** Raised at the end of a run in which a client failed transiently, so that Lambda retries the event. */
+export class TransientSyncFailure extends Error {
+  override readonly name = "TransientSyncFailure";
+}
+
+function clientLog(logger: Logger, client: string): Log {
+  return {
+    debug: (message, details) => logger.debug(message, { client, ...details }),
+    info: (message, details) => logger.info(message, { client, ...details }),
+    warn: (message, details) => logger.warn(message, { client, ...details }),
+    error: (message, details) => logger.error(message, { client, ...details }),
+  };
+}
+
+function countFor(metrics: Metrics, client: string, name: string): void {
+  const single = metrics.singleMetric();
+  single.addDimension(CLIENT_DIMENSION, client);
+  single.addMetric(name, MetricUnit.Count, 1);
+}
+
+/* Powertools Logger drops a `message` key (the line's own message): the outcome's goes in as `reason`. */
+function outcomeFields(outcome: ReconcileOutcome): Record<string, unknown> {
+  if (!("message" in outcome)) return outcome;
+  const { message, ...rest } = outcome;
+  return { ...rest, reason: message };
+}
+
+const OUT_OF_TIME: ReconcileOutcome = {
+  outcome: "failed",
+  message:
+    "not reconciled: too little of the invocation was left to start it safely (finAPI was slow for earlier clients)",
+  retryable: true,
+};
+
+/**
+ * The config-sync run: parse the input, pick the clients, reconcile them (bounded concurrency),
+ * then log, count and store each outcome. A transient failure of any client fails the invocation at
+ * the end, after every other client had its turn; a manual invoke returns its results instead.
+ */
+export function createConfigSync(dependencies: ConfigSyncDependencies) {
+  const { config, logger, metrics, statusStore } = dependencies;
+  const now = dependencies.now ?? (() => new Date());
+  const concurrency = dependencies.concurrency ?? DEFAULT_CONCURRENCY;
+
+  async function finish(
+    client: ConfiguredClient,
+    trigger: Trigger,
+    dryRun: boolean,
+    outcome: ReconcileOutcome,
+    parameterVersion: number | undefined,
+    context: Context,
+  ): Promise<void> {
+    const version = parameterVersion === undefined ? {} : { parameterVersion };
+    logger[logLevelForOutcome(outcome)]("reconcile outcome", {
+      client: client.name,
+      mode: client.mode,
+      trigger,
+      ...version,
+      ...outcomeFields(outcome),
+    });
+    /* A dry run is a question, not a reconcile: it neither counts towards alarms nor replaces the status. */
+    if (dryRun) return;
+    countFor(metrics, client.name, metricForOutcome(outcome));
+    try {
+      await statusStore.record({
+        client: client.name,
+        at: now().toISOString(),
+        trigger,
+        ...version,
+        lambdaRequestId: context.awsRequestId,
+        ...outcome,
+      });
+    } catch (error) {
+      logger.error("could not store the client's status; its outcome is in this log line and the metrics", {
+        client: client.name,
+        errorName: error instanceof Error ? error.name : typeof error,
+      });
+    }
+  }
+
+  return async function run(event: unknown, context: Context): Promise<ConfigSyncResponse> {
+    const parsed = parseInvocation(event);
+    if (!parsed.ok) {
+      logger.error("input rejected", { reason: parsed.reason });
+      return { results: [], rejected: parsed.reason };
+    }
+    const selection = selectClients(parsed.invocation, config.clients);
+    switch (selection.kind) {
+      case "rejected":
+        logger.error("input rejected", { reason: selection.reason });
+        return { results: [], rejected: selection.reason };
+      case "ignored":
+        logger.info("event ignored", {
+          reason: selection.reason,
+          ...(parsed.invocation.kind === "parameter-change"
+            ? { parameterName: parsed.invocation.parameterName }
+            : {}),
+        });
+        return { results: [], ignored: selection.reason };
+      case "parameter-deleted": {
+        const reason =
+          "the parameter was deleted; finAPI keeps its configuration until a document exists again";
+        logger.warn("parameter deleted", {
+          client: selection.client.name,
+          parameterName: selection.client.parameterName,
+          reason,
+        });
+        countFor(metrics, selection.client.name, SyncMetric.ParameterDeleted);
+        return { results: [], ignored: reason };
+      }
+      case "reconcile":
+        break;
+    }
+
+    const { trigger, dryRun, freshParameters } = selection;
+    const startReserveMs = Math.min(CLIENT_START_RESERVE_MS, context.getRemainingTimeInMillis() / 2);
+    logger.info("reconcile started", { trigger, dryRun, clients: selection.clients.length });
+    const results = await mapConcurrently(selection.clients, concurrency, async (client) => {
+      const log = clientLog(logger, client.name);
+      const { outcome, parameterVersion } =
+        context.getRemainingTimeInMillis() < startReserveMs
+          ? { outcome: OUT_OF_TIME, parameterVersion: undefined }
+          : await syncClient(
+              { client, dryRun, freshParameters, log },
+              { ...dependencies, callbackBaseUrl: config.callbackBaseUrl },
+            );
+      await finish(client, trigger, dryRun, outcome, parameterVersion, context);
+      return { client: client.name, ...outcome };
+    });
+
+    const transient = results.filter(isTransientFailure);
+    if (transient.length > 0 && trigger !== "manual") {
+      const failed = transient.map((result) => result.client).join(", ");
+      throw new TransientSyncFailure(
+        `${transient.length} of ${results.length} client(s) failed transiently (${failed}); the others were reconciled. Lambda retries this event.`,
+      );
+    }
+    return { results };
+  };
+}
+
+/** The Lambda handler around a run: Powertools' Lambda context (request id, cold start) on every log line. */
+export function createConfigSyncHandler(dependencies: ConfigSyncDependencies) {
+  return middy<unknown, ConfigSyncResponse>()
+    .use(injectLambdaContext(dependencies.logger, { resetKeys: true }))
+    .handler(createConfigSync(dependencies));
+}

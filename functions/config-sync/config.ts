@@ -1,0 +1,137 @@
+import { z } from "zod";
+import { syncModeSchema } from "../finapi/reconcile.ts";
+import { finapiEnvironmentSchema } from "../finapi/schema.ts";
+import { CLIENT_NAME_PATTERN } from "../user-sync-callback/config.ts";
+
+/** How long a credentials or callback secret is served from the container's cache. */
+export const DEFAULT_SECRETS_CACHE_TTL_SECONDS = 300;
+/** How long a scheduled run may reuse a parameter value read by an earlier run of the same container. */
+export const DEFAULT_PARAMETER_CACHE_TTL_SECONDS = 60;
+
+/*
+ * Parameter Store Change events may name a parameter without the leading slash the configuration
+ * has, or the reverse; the two spellings name the same client.
+ */
+export function parameterKey(name: string): string {
+  return name.replace(/^\/+/, "");
+}
+
+const text = () =>
+  z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") });
+
+const httpUrl = (what: string) =>
+  text().refine(
+    (text) => {
+      const url = URL.parse(text);
+      return url !== null && (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+    },
+    { error: `must be an absolute http:// or https:// URL (${what})` },
+  );
+
+export const configuredClientSchema = z.strictObject({
+  name: text().regex(CLIENT_NAME_PATTERN, { error: "must be 1..64 characters of a-z A-Z 0-9 - _" }),
+  environment: finapiEnvironmentSchema,
+  baseUrl: httpUrl("finAPI's base URL").transform((url) => url.replace(/\/+$/, "")),
+  parameterName: text().min(1, { error: "must name the SSM parameter that holds the document" }),
+  credentialsSecretId: text().min(1, {
+    error: "must name the Secrets Manager secret that holds the client credentials",
+  }),
+  mode: syncModeSchema,
+  callbackSecretId: text()
+    .min(1, { error: "must name the Secrets Manager secret of the callback path, or be left out" })
+    .optional(),
+});
+export type ConfiguredClient = z.infer<typeof configuredClientSchema>;
+
+const jsonText = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+    return z.NEVER;
+  }
+});
+
+const duplicatesOf = (values: readonly string[]) => [
+  ...new Set(values.filter((value, index) => values.indexOf(value) !== index)),
+];
+
+const clientsSchema = z
+  .array(configuredClientSchema, { error: "must be a JSON array of clients" })
+  .min(1, { error: "must name at least one finAPI client" })
+  .superRefine((clients, ctx) => {
+    for (const name of duplicatesOf(clients.map((client) => client.name))) {
+      ctx.addIssue({ code: "custom", message: `name "${name}" is used by more than one client` });
+    }
+    for (const key of duplicatesOf(clients.map((client) => parameterKey(client.parameterName)))) {
+      ctx.addIssue({
+        code: "custom",
+        message: `parameter "${key}" is used by more than one client (a leading slash does not tell parameters apart)`,
+      });
+    }
+  });
+
+const seconds = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { error: "must be a whole number of seconds (0 turns the cache off)" })
+    .transform(Number)
+    .default(fallback);
+
+const required = (rule: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? "is required" : rule) })
+    .min(1, { error: "is required" });
+
+/** The config-sync Lambda's environment, as the CDK stack sets it. */
+export const configSyncEnvironmentSchema = z
+  .object({
+    FINAPI_CLIENTS: required("must be a JSON array").pipe(jsonText).pipe(clientsSchema),
+    CALLBACK_BASE_URL: httpUrl("where the stack hosts the user-sync callback")
+      .refine((url) => !url.includes("?") && !url.includes("#"), {
+        error: "must not have a query or fragment: the callback path is appended to it",
+      })
+      .transform((url) => url.replace(/\/+$/, ""))
+      .optional(),
+    STATUS_TABLE_NAME: required("must be a DynamoDB table name").regex(/^[A-Za-z0-9_.-]{3,255}$/, {
+      error: "must be a DynamoDB table name (3..255 characters of a-z A-Z 0-9 _ . -)",
+    }),
+    SECRETS_CACHE_TTL_SECONDS: seconds(DEFAULT_SECRETS_CACHE_TTL_SECONDS),
+    PARAMETER_CACHE_TTL_SECONDS: seconds(DEFAULT_PARAMETER_CACHE_TTL_SECONDS),
+    LOG_LEVEL: z
+      .string()
+      .regex(/^(trace|debug|info|warn|error|critical|silent)$/i, {
+        error: "must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT",
+      })
+      .optional(),
+  })
+  .transform((environment) => ({
+    clients: environment.FINAPI_CLIENTS,
+    callbackBaseUrl: environment.CALLBACK_BASE_URL,
+    statusTableName: environment.STATUS_TABLE_NAME,
+    secretsCacheTtlSeconds: environment.SECRETS_CACHE_TTL_SECONDS,
+    parameterCacheTtlSeconds: environment.PARAMETER_CACHE_TTL_SECONDS,
+  }));
+export type ConfigSyncConfig = z.output<typeof configSyncEnvironmentSchema>;
+
+/* An unset variable and an empty one mean the same to a shell user; both are "not set". */
+function withoutEmpty(environment: Readonly<Record<string, string | undefined>>) {
+  return Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
+}
+
+/**
+ * Reads the configuration from the environment, or fails with one message that names every bad
+ * variable, the place inside it and the rule, never a value.
+ */
+export function loadConfigSyncConfig(
+  environment: Readonly<Record<string, string | undefined>>,
+): ConfigSyncConfig {
+  const result = configSyncEnvironmentSchema.safeParse(withoutEmpty(environment));
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const [variable, ...rest] = issue.path.map(String);
+    const where = rest.length > 0 ? `${variable} [${rest.join(".")}]` : variable;
+    return `${where}: ${issue.message}`;
+  });
+  throw new Error(`config-sync configuration is invalid: ${problems.join("; ")}`);
+}

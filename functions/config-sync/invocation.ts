@@ -1,0 +1,106 @@
+import { z } from "zod";
+import { nearestName } from "../finapi/nearest-name.ts";
+
+export const PARAMETER_OPERATIONS = ["Create", "Update", "LabelParameterVersion", "Delete"] as const;
+
+/** EventBridge's "Parameter Store Change": it only names the parameter; the value is read afresh. */
+export const parameterStoreChangeEventSchema = z
+  .object({
+    source: z.literal("aws.ssm"),
+    "detail-type": z.literal("Parameter Store Change"),
+    detail: z.object({
+      name: z.string().min(1, { error: "must name the parameter" }),
+      type: z.enum(["String", "StringList", "SecureString"]),
+      operation: z.enum(PARAMETER_OPERATIONS),
+      description: z.string().optional(),
+    }),
+  })
+  .transform((event) => ({
+    kind: "parameter-change" as const,
+    parameterName: event.detail.name,
+    operation: event.detail.operation,
+  }));
+
+/** The reconcile schedule's EventBridge event: every configured client. */
+export const scheduledEventSchema = z
+  .object({ source: z.literal("aws.events"), "detail-type": z.literal("Scheduled Event") })
+  .transform(() => ({ kind: "schedule" as const }));
+
+const MANUAL_FIELDS = ["client", "dryRun"] as const;
+
+/** `{"client"?: name, "dryRun"?: boolean}`, e.g. `aws lambda invoke --payload '{"client":"acme"}'`. */
+export const manualInvokeSchema = z
+  .strictObject(
+    {
+      client: z.string().min(1, { error: "must name a configured client" }).optional(),
+      dryRun: z.boolean({ error: "must be true or false" }).optional(),
+    },
+    { error: 'must be a JSON object {"client"?: string, "dryRun"?: boolean}' },
+  )
+  .transform((invoke) => ({
+    kind: "manual" as const,
+    ...(invoke.client === undefined ? {} : { client: invoke.client }),
+    dryRun: invoke.dryRun ?? false,
+  }));
+
+export type Invocation =
+  | z.output<typeof parameterStoreChangeEventSchema>
+  | z.output<typeof scheduledEventSchema>
+  | z.output<typeof manualInvokeSchema>;
+
+export type ParsedInvocation =
+  | { readonly ok: true; readonly invocation: Invocation }
+  | { readonly ok: false; readonly reason: string };
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], what: string): string {
+  const problems = issues.flatMap((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => {
+        const suggestion = nearestName(key, MANUAL_FIELDS);
+        return `"${key}" is not a field${suggestion ? `; did you mean "${suggestion}"?` : ` (the fields are ${MANUAL_FIELDS.join(", ")})`}`;
+      });
+    }
+    const path = issue.path.map(String).join(".");
+    return [path === "" ? issue.message : `${path}: ${issue.message}`];
+  });
+  return `${what}: ${problems.join("; ")}`;
+}
+
+function parseWith<T extends Invocation>(
+  schema: z.ZodType<T>,
+  event: unknown,
+  what: string,
+): ParsedInvocation {
+  const result = schema.safeParse(event);
+  return result.success
+    ? { ok: true, invocation: result.data }
+    : { ok: false, reason: describeIssues(result.error.issues, what) };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Tells the three inputs apart and validates the one it is. An object with an EventBridge `source` or
+ * `detail-type` is an event; any other object is a manual invoke. Everything else is rejected with a
+ * reason that names the field and the rule (never a value).
+ */
+export function parseInvocation(event: unknown): ParsedInvocation {
+  if (!isRecord(event)) {
+    return parseWith(manualInvokeSchema, event, "not a config-sync input");
+  }
+  if (!("source" in event) && !("detail-type" in event)) {
+    return parseWith(manualInvokeSchema, event, "not a valid manual invoke");
+  }
+  if (event.source === "aws.ssm") {
+    return parseWith(parameterStoreChangeEventSchema, event, "not a valid Parameter Store Change event");
+  }
+  if (event.source === "aws.events") {
+    return parseWith(scheduledEventSchema, event, "not a valid scheduled event");
+  }
+  return {
+    ok: false,
+    reason:
+      'not a config-sync input: source must be "aws.ssm" (Parameter Store Change) or "aws.events" (Scheduled Event)',
+  };
+}

@@ -1,0 +1,59 @@
+import { BaseProvider } from "@aws-lambda-powertools/parameters/base";
+import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
+
+/** A parameter's current value and the version it came from (stored with the client's status). */
+export interface ParameterSnapshot {
+  readonly value: string;
+  readonly version: number | undefined;
+}
+
+export interface ParameterSource {
+  /**
+   * The parameter's latest value (decrypted), or undefined when it does not exist. `fresh` skips the
+   * container's cache. AWS failures are thrown.
+   */
+  read(name: string, options: { readonly fresh: boolean }): Promise<ParameterSnapshot | undefined>;
+}
+
+/*
+ * Powertools' SSMProvider caches and returns the value alone; the status needs the version too, so this
+ * provider fetches both with one GetParameter and lets BaseProvider do the caching (maxAge, forceFetch).
+ * A missing parameter is returned as undefined, which BaseProvider never caches: a parameter created a
+ * moment later is seen at once.
+ */
+class ParameterSnapshotProvider extends BaseProvider {
+  readonly #ssm: SSMClient;
+
+  constructor(ssm: SSMClient) {
+    super({ awsSdkV3Client: ssm, awsSdkV3ClientPrototype: SSMClient as new (config?: unknown) => unknown });
+    this.#ssm = ssm;
+  }
+
+  protected async _get(name: string): Promise<ParameterSnapshot | undefined> {
+    try {
+      const { Parameter } = await this.#ssm.send(
+        new GetParameterCommand({ Name: name, WithDecryption: true }),
+      );
+      if (Parameter?.Value === undefined) return undefined;
+      return { value: Parameter.Value, version: Parameter.Version };
+    } catch (error) {
+      if (error instanceof ParameterNotFound) return undefined;
+      throw error;
+    }
+  }
+
+  protected _getMultiple(): Promise<Record<string, unknown> | undefined> {
+    throw new Error("config-sync reads parameters one at a time");
+  }
+}
+
+/** Parameter Store through Powertools Parameters' cache, `maxAgeSeconds` long. */
+export function createParameterSource(ssm: SSMClient, maxAgeSeconds: number): ParameterSource {
+  const provider = new ParameterSnapshotProvider(ssm);
+  return {
+    read: async (name, { fresh }) =>
+      (await provider.get(name, { maxAge: maxAgeSeconds, forceFetch: fresh })) as
+        | ParameterSnapshot
+        | undefined,
+  };
+}

@@ -1,0 +1,190 @@
+import type { Log } from "../finapi/log.ts";
+import { type ReconcileOutcome, reconcile } from "../finapi/reconcile.ts";
+import { type ClientConfigurationParams, parseDesiredDocument } from "../finapi/schema.ts";
+import { awsErrorName, isTransientAwsError } from "./aws-errors.ts";
+import {
+  type FinapiCredentialsSecret,
+  parseCallbackSecret,
+  parseCredentialsSecret,
+} from "./client-secrets.ts";
+import type { ConfiguredClient } from "./config.ts";
+import type { FinapiClientCache } from "./finapi-clients.ts";
+import type { ParameterSource } from "./parameter-source.ts";
+import type { SecretSource } from "./secret-source.ts";
+
+export interface ClientSyncDependencies {
+  readonly parameters: ParameterSource;
+  readonly secrets: SecretSource;
+  readonly finapiClients: FinapiClientCache;
+  /** Where the stack hosts the user-sync callback, without a trailing slash; undefined when it hosts none. */
+  readonly callbackBaseUrl: string | undefined;
+}
+
+export interface ClientSyncRequest {
+  readonly client: ConfiguredClient;
+  readonly dryRun: boolean;
+  readonly freshParameters: boolean;
+  /** Carries the client's name on every line, the finAPI client's included. */
+  readonly log: Log;
+}
+
+export interface ClientSyncResult {
+  readonly outcome: ReconcileOutcome;
+  /** The version of the parameter the outcome is about, when it could be read. */
+  readonly parameterVersion?: number;
+}
+
+/** A step before finAPI failed; its message is already fit for logs (names and rules, no values). */
+class StepFailure extends Error {
+  readonly retryable: boolean;
+
+  constructor(message: string, retryable: boolean) {
+    super(message);
+    this.retryable = retryable;
+  }
+}
+
+function awsFailure(what: string, error: unknown): StepFailure {
+  const transient = isTransientAwsError(error);
+  return new StepFailure(
+    `${what} failed (${awsErrorName(error)})${transient ? "" : ": check that it exists and that the function may read it"}`,
+    transient,
+  );
+}
+
+async function readSecret(
+  secrets: SecretSource,
+  secretId: string,
+  purpose: string,
+  fresh = false,
+): Promise<string> {
+  let value: string | undefined;
+  try {
+    value = await secrets.read(secretId, { fresh });
+  } catch (error) {
+    throw awsFailure(`reading the ${purpose} secret "${secretId}" from Secrets Manager`, error);
+  }
+  if (value === undefined) {
+    throw new StepFailure(
+      `the ${purpose} secret "${secretId}" holds binary data; it must hold a SecretString`,
+      false,
+    );
+  }
+  return value;
+}
+
+async function readCredentials(
+  secrets: SecretSource,
+  secretId: string,
+  fresh = false,
+): Promise<FinapiCredentialsSecret> {
+  const parsed = parseCredentialsSecret(await readSecret(secrets, secretId, "credentials", fresh));
+  if (!parsed.ok) throw new StepFailure(`the credentials secret "${secretId}" ${parsed.problem}`, false);
+  return parsed.value;
+}
+
+interface HostedCallback {
+  readonly defaults: ClientConfigurationParams;
+  readonly secrets: readonly string[];
+}
+
+/*
+ * The hosted callback URL carries the client's path secret. It is read whenever the client has one,
+ * even when the document sets the URL itself: the secret must still be masked in the diff, where
+ * finAPI's current value may be the hosted URL.
+ */
+async function hostedCallback(
+  request: ClientSyncRequest,
+  dependencies: ClientSyncDependencies,
+  documentSetsUrl: boolean,
+): Promise<HostedCallback> {
+  const { client } = request;
+  if (dependencies.callbackBaseUrl === undefined || client.callbackSecretId === undefined) {
+    return { defaults: {}, secrets: [] };
+  }
+  const secretId = client.callbackSecretId;
+  const parsed = parseCallbackSecret(await readSecret(dependencies.secrets, secretId, "callback"));
+  if (!parsed.ok) throw new StepFailure(`the callback secret "${secretId}" ${parsed.problem}`, false);
+  const url = `${dependencies.callbackBaseUrl}/user-sync/${client.name}/${parsed.value}`;
+  return {
+    defaults: documentSetsUrl ? {} : { userSynchronizationCallbackUrl: url },
+    secrets: [parsed.value],
+  };
+}
+
+async function readDocument(request: ClientSyncRequest, parameters: ParameterSource) {
+  const { parameterName } = request.client;
+  try {
+    const snapshot = await parameters.read(parameterName, { fresh: request.freshParameters });
+    if (snapshot === undefined) {
+      throw new StepFailure(
+        `parameter "${parameterName}" does not exist in Parameter Store; finAPI was left unchanged`,
+        false,
+      );
+    }
+    return snapshot;
+  } catch (error) {
+    if (error instanceof StepFailure) throw error;
+    throw awsFailure(`reading parameter "${parameterName}" from Parameter Store`, error);
+  }
+}
+
+/**
+ * One client's reconcile: read its document (an invalid one stops here, before any secret or finAPI
+ * call), its credentials and hosted callback, then let the core make finAPI match. Never throws.
+ */
+export async function syncClient(
+  request: ClientSyncRequest,
+  dependencies: ClientSyncDependencies,
+): Promise<ClientSyncResult> {
+  const { client, log } = request;
+  let parameterVersion: number | undefined;
+  try {
+    const snapshot = await readDocument(request, dependencies.parameters);
+    parameterVersion = snapshot.version;
+    const version = parameterVersion === undefined ? {} : { parameterVersion };
+    const parsed = parseDesiredDocument(snapshot.value, client.environment);
+    if (!parsed.ok)
+      return { outcome: { outcome: "invalid", violations: [...parsed.violations] }, ...version };
+
+    const callback = await hostedCallback(
+      request,
+      dependencies,
+      parsed.value.userSynchronizationCallbackUrl !== undefined,
+    );
+    const run = (credentials: FinapiCredentialsSecret) =>
+      reconcile({
+        document: snapshot.value,
+        environment: client.environment,
+        client: dependencies.finapiClients.clientFor(client, credentials, log),
+        mode: client.mode,
+        dryRun: request.dryRun,
+        defaults: callback.defaults,
+        secrets: callback.secrets,
+        log,
+      });
+
+    const credentials = await readCredentials(dependencies.secrets, client.credentialsSecretId);
+    const outcome = await run(credentials);
+    if (outcome.outcome !== "rejected" || outcome.status !== 401) return { outcome, ...version };
+
+    /* finAPI refused the credentials: they may have been rotated since the container cached them. */
+    const current = await readCredentials(dependencies.secrets, client.credentialsSecretId, true);
+    if (current.clientId === credentials.clientId && current.clientSecret === credentials.clientSecret) {
+      return { outcome, ...version };
+    }
+    log.info("the credentials secret changed since it was cached; reconciling again with the new one", {
+      secretId: client.credentialsSecretId,
+    });
+    return { outcome: await run(current), ...version };
+  } catch (error) {
+    const failure =
+      error instanceof StepFailure
+        ? error
+        : new StepFailure(`unexpected error (${error instanceof Error ? error.name : typeof error})`, true);
+    return {
+      outcome: { outcome: "failed", message: failure.message, retryable: failure.retryable },
+      ...(parameterVersion === undefined ? {} : { parameterVersion }),
+    };
+  }
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Context } from "aws-lambda";
+import { vi } from "vitest";
+
+const FIXTURES = join(import.meta.dirname, "..", "fixtures", "config-sync");
+
+/** A fixture's text, e.g. `fixture("documents/acme.json")`. */
+export function fixture(path: string): string {
+  return readFileSync(join(FIXTURES, path), "utf8");
+}
+
+/** A fixture event, parsed, e.g. `event("parameter-update")` or `event("malformed/array")`. */
+export function event(name: string): unknown {
+  return JSON.parse(fixture(`events/${name}.json`));
+}
+
+/** A Parameter Store Change event for `name` with `operation`, as EventBridge delivers it. */
+export function parameterChange(name: string, operation = "Update"): unknown {
+  const base = event("parameter-update") as { detail: Record<string, unknown> };
+  return { ...base, id: randomUUID(), detail: { ...base.detail, name, operation } };
+}
+
+/** A Lambda context whose remaining time stays at `remainingMs`. */
+export function lambdaContext(remainingMs = 120_000): Context {
+  return {
+    awsRequestId: randomUUID(),
+    functionName: "config-sync",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:eu-central-1:123456789012:function:config-sync",
+    memoryLimitInMB: "256",
+    logGroupName: "/aws/lambda/config-sync",
+    logStreamName: "2026/05/22/[$LATEST]0123456789abcdef",
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => remainingMs,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+export interface CapturedOutput {
+  /** The lines written to stdout since the capture started or was last cleared, raw. */
+  readonly lines: readonly string[];
+  /** Every line written since the capture started, `clear` or not: what secret scans look at. */
+  readonly all: readonly string[];
+  /** The structured log lines (Powertools Logger). */
+  logs(): Record<string, unknown>[];
+  /** The CloudWatch EMF lines (Powertools Metrics). */
+  metrics(): Record<string, unknown>[];
+  /** Metric name and client dimension of each EMF line, e.g. `SyncApplied acme`. */
+  counted(): string[];
+  clear(): void;
+  stop(): void;
+}
+
+/**
+ * Captures what Powertools writes to stdout (its Logger and Metrics write there directly, not through
+ * console), and keeps it out of the test output.
+ */
+export function captureStdout(): CapturedOutput {
+  const lines: string[] = [];
+  const all: string[] = [];
+  const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => {
+    const written = String(chunk)
+      .split("\n")
+      .filter((line) => line.trim() !== "");
+    lines.push(...written);
+    all.push(...written);
+    return true;
+  });
+  const parsed = () =>
+    lines.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  return {
+    lines,
+    all,
+    logs: () => parsed().filter((line) => "level" in line),
+    metrics: () => parsed().filter((line) => "_aws" in line),
+    counted() {
+      return parsed()
+        .filter((line) => "_aws" in line)
+        .flatMap((line) => {
+          const aws = line._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] };
+          return aws.CloudWatchMetrics.flatMap((set) =>
+            set.Metrics.map((metric) => `${metric.Name} ${line.client}`),
+          );
+        });
+    },
+    clear: () => {
+      lines.length = 0;
+    },
+    stop: () => spy.mockRestore(),
+  };
+}
+
+/** The secrets found in `lines`, to assert that none is. */
+export function leakedSecrets(lines: readonly string[], secrets: readonly string[]): string[] {
+  return secrets.filter((secret) => lines.some((line) => line.includes(secret)));
+}
