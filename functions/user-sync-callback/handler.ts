@@ -1,44 +1,6 @@
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics } from "@aws-lambda-powertools/metrics";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { METRICS_NAMESPACE } from "../observability/metrics.ts";
 import { createCallbackHandler } from "./app.ts";
 import { loadCallbackConfig } from "./config.ts";
-import { createEventBridgePublisher, createSqsDeadLetterWriter } from "./forward.ts";
-import { createOnceForwarder } from "./forward-once.ts";
-import { createSecretsManagerSource } from "./secret-source.ts";
+import { createDefaultDependencies } from "./dependencies.ts";
 
-const SERVICE_NAME = "user-sync-callback";
-
-/*
- * Every AWS call is bounded (3 attempts of at most 1 s each, plus backoff): these services answer in
- * milliseconds, and a hung connection must not eat the time a failed forward needs for its dead letter.
- */
-const sdkConfig = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 1_000 },
-};
-
-const config = loadCallbackConfig(process.env);
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
-const logger = new Logger({ serviceName });
-
-export const handler = createCallbackHandler({
-  config,
-  logger,
-  metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
-  secrets: createSecretsManagerSource({ client: new SecretsManagerClient(sdkConfig), logger }),
-  forwardOnce: createOnceForwarder({
-    persistenceStore: new DynamoDBPersistenceLayer({
-      tableName: config.idempotencyTableName,
-      awsSdkV3Client: new DynamoDBClient(sdkConfig),
-    }),
-    ttlSeconds: config.idempotencyTtlSeconds,
-    publish: createEventBridgePublisher(new EventBridgeClient(sdkConfig), config.eventBusName),
-  }),
-  writeDeadLetter: createSqsDeadLetterWriter(new SQSClient(sdkConfig), config.deadLetterQueueUrl),
-});
+/** The user-sync-callback Lambda: configuration is checked here, once per container, before any request. */
+export const handler = createCallbackHandler(createDefaultDependencies(loadCallbackConfig(process.env)));

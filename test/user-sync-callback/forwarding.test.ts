@@ -1,24 +1,12 @@
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics } from "@aws-lambda-powertools/metrics";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CallbackMetric, METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
+import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
+import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";
 import {
   deadLetterMessageSchema,
   userDeletedDetailSchema,
 } from "../../functions/user-sync-callback/events.ts";
-import {
-  createEventBridgePublisher,
-  createSqsDeadLetterWriter,
-} from "../../functions/user-sync-callback/forward.ts";
-import { createOnceForwarder } from "../../functions/user-sync-callback/forward-once.ts";
-import { createSecretsManagerSource } from "../../functions/user-sync-callback/secret-source.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import {
   allSecrets,
@@ -138,23 +126,10 @@ describe("user-sync-callback forwarding and dead letters", () => {
   });
 
   it("dead-letters a deletion when the idempotency store fails, without forwarding it", async () => {
-    const config = loadCallbackConfig({ ...process.env, IDEMPOTENCY_TABLE_NAME: "no-such-table" });
-    const logger = new Logger({ serviceName: "user-sync-callback" });
-    const brokenStore = createCallbackHandler({
-      config,
-      logger,
-      metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "user-sync-callback" }),
-      secrets: createSecretsManagerSource({ client: new SecretsManagerClient({}), logger }),
-      forwardOnce: createOnceForwarder({
-        persistenceStore: new DynamoDBPersistenceLayer({
-          tableName: config.idempotencyTableName,
-          awsSdkV3Client: new DynamoDBClient({ maxAttempts: 1 }),
-        }),
-        ttlSeconds: config.idempotencyTtlSeconds,
-        publish: createEventBridgePublisher(new EventBridgeClient({}), config.eventBusName),
-      }),
-      writeDeadLetter: createSqsDeadLetterWriter(new SQSClient({}), config.deadLetterQueueUrl),
-    });
+    const config = loadCallbackConfig(process.env);
+    const brokenStore = createCallbackHandler(
+      createDefaultDependencies({ ...config, idempotencyTableName: "no-such-table" }),
+    );
     const answer = await invoke(brokenStore, { body: deletionBody("store-1") });
     expect(answer.statusCode).toBe(202);
     expect(standIns.deletionsOf("store-1")).toEqual([]);

@@ -1,5 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { CallbackMetric } from "../../functions/observability/metrics.ts";
+import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
+import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
+import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";
+import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import {
   allSecrets,
   type CallbackHandler,
@@ -303,6 +307,26 @@ describe("user-sync-callback handler", () => {
       }),
     ]);
     expect(output.lines().join("\n")).not.toContain("some-other-text");
+  });
+
+  it("answers 500 with a generic message, and logs why, when no secret can be read at all", async () => {
+    const coldStart = createCallbackHandler(createDefaultDependencies(loadCallbackConfig(process.env)));
+    standIns.secretsManager.failNext(
+      "GetSecretValue",
+      new AwsServiceError("InternalServiceError", "down", 500),
+      6,
+    );
+    const answer = await invoke(coldStart, { body: deletionBody("cold-1") });
+    expect(answer.statusCode).toBe(500);
+    expect(JSON.parse(answer.body ?? "")).toEqual({ message: "internal error" });
+    expect(standIns.deletionsOf("cold-1")).toEqual([]);
+    expect(output.logs()).toContainEqual(
+      expect.objectContaining({
+        level: "ERROR",
+        message: "callback failed unexpectedly",
+        error: expect.any(String),
+      }),
+    );
   });
 
   it("accepts a rotated secret at once and the secret it replaced, but no older one", async () => {
