@@ -5,7 +5,7 @@ import middy from "@middy/core";
 import httpErrorHandler from "@middy/http-error-handler";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { USER_DELETED_EVENT } from "../finapi/user.ts";
+import { USER_DELETED_EVENT, type UserSyncCallbackPayload } from "../finapi/user.ts";
 import { CallbackMetric, CLIENT_DIMENSION } from "../observability/metrics.ts";
 import { authenticateCallback } from "./authenticate.ts";
 import type { CallbackConfig } from "./config.ts";
@@ -14,7 +14,7 @@ import type { UserDeletedDetail } from "./events.ts";
 import type { DeadLetterWriter } from "./forward.ts";
 import type { OnceForwarder } from "./forward-once.ts";
 import { HttpRejection, notFound, readCallbackPayload, readHttpEvent } from "./request.ts";
-import { maskedRoute, parseCallbackPath } from "./route.ts";
+import { maskedRoute, parseCallbackPath, refusedRoute } from "./route.ts";
 import type { CallbackSecretSource } from "./secret-source.ts";
 
 export interface CallbackDependencies {
@@ -46,8 +46,8 @@ const accepted = (): APIGatewayProxyStructuredResultV2 => ({ statusCode: 202 });
 
 /**
  * The user-sync-callback as a middy handler: authenticate the path, validate the request, forward the
- * deletion once, and keep it in the dead-letter queue when forwarding fails. Every outcome is one log
- * line and one metric; the request path (it holds the secret) and the event are never logged.
+ * deletion once, and keep it in the dead-letter queue when forwarding fails. Every outcome is logged and
+ * counted; the request path (it holds the secret) and the event are never logged.
  */
 export function createCallbackHandler(dependencies: CallbackDependencies) {
   const { config, secrets, forwardOnce, writeDeadLetter, logger, metrics } = dependencies;
@@ -88,14 +88,17 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
     const client = route && (await authenticateCallback(route, config.clients, secrets));
     if (!client) {
       logger.warn("callback refused: unknown path, client or secret", {
-        route: route ? "/user-sync/?/***" : "unrecognised",
+        route: refusedRoute(
+          route,
+          config.clients.map((configured) => configured.name),
+        ),
       });
       count(CallbackMetric.Unauthenticated);
       throw notFound();
     }
     logger.appendKeys({ client: client.name, route: maskedRoute(client.name) });
 
-    let payload: ReturnType<typeof readCallbackPayload>;
+    let payload: UserSyncCallbackPayload;
     try {
       payload = readCallbackPayload(request);
     } catch (error) {

@@ -21,3 +21,12 @@ export function parseCallbackPath(rawPath: string | undefined): CallbackRoute | 
 export function maskedRoute(clientName: string): string {
   return `/user-sync/${clientName}/***`;
 }
+
+/**
+ * The route of a refused call as it may appear in logs: the client only if it is a configured one
+ * (configured names are not secret, and other path text is the caller's, so it is left out).
+ */
+export function refusedRoute(route: CallbackRoute | undefined, clientNames: readonly string[]): string {
+  if (!route) return "unrecognised";
+  return maskedRoute(clientNames.includes(route.client) ? route.client : "?");
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { maskedRoute, parseCallbackPath } from "../../functions/user-sync-callback/route.ts";
+import { maskedRoute, parseCallbackPath, refusedRoute } from "../../functions/user-sync-callback/route.ts";
 import { MIN_SECRET_LENGTH, matchesAcceptedSecret } from "../../functions/user-sync-callback/secret-match.ts";
 
 describe("parseCallbackPath", () => {
@@ -31,6 +31,14 @@ describe("parseCallbackPath", () => {
 describe("maskedRoute", () => {
   it("keeps the client and masks the secret", () => {
     expect(maskedRoute("acme")).toBe("/user-sync/acme/***");
+  });
+});
+
+describe("refusedRoute", () => {
+  it("names a configured client, hides any other, and says when there was no route", () => {
+    expect(refusedRoute({ client: "acme", secret: "guess" }, ["acme"])).toBe("/user-sync/acme/***");
+    expect(refusedRoute({ client: "probe", secret: "guess" }, ["acme"])).toBe("/user-sync/?/***");
+    expect(refusedRoute(undefined, ["acme"])).toBe("unrecognised");
   });
 });
 
