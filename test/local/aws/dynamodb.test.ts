@@ -31,4 +31,24 @@ describe("startDynamoDb", () => {
     );
     expect(read.Item?.value).toEqual({ N: "1" });
   });
+
+  /*
+   * Real DynamoDB returns the existing item with the failure; Powertools Idempotency then skips its
+   * GetItem. dynalite does not, so tests against it take Powertools' fallback (a consistent GetItem).
+   */
+  it("does not return the existing item on a failed condition, unlike DynamoDB", async () => {
+    const failure = await dynamo.client
+      .send(
+        new PutItemCommand({
+          TableName: "records",
+          Item: { id: { S: "a" } },
+          ConditionExpression: "attribute_not_exists(#id)",
+          ExpressionAttributeNames: { "#id": "id" },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      )
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ConditionalCheckFailedException);
+    expect((failure as ConditionalCheckFailedException).Item).toBeUndefined();
+  });
 });
