@@ -41,7 +41,7 @@ export function lambdaContext(remainingMs = 120_000): Context {
 }
 
 export interface CapturedOutput {
-  /** The lines written to stdout since the capture started or was last cleared, raw. */
+  /** The lines written to stdout or stderr since the capture started or was last cleared, raw. */
   readonly lines: readonly string[];
   /** Every line written since the capture started, `clear` or not: what secret scans look at. */
   readonly all: readonly string[];
@@ -56,20 +56,24 @@ export interface CapturedOutput {
 }
 
 /**
- * Captures what Powertools writes to stdout (its Logger and Metrics write there directly, not through
- * console), and keeps it out of the test output.
+ * Captures what Powertools writes (its Logger and Metrics write to the process's streams directly,
+ * not through console; warnings and errors go to stderr), and keeps it out of the test output.
  */
-export function captureStdout(): CapturedOutput {
+export function captureOutput(): CapturedOutput {
   const lines: string[] = [];
   const all: string[] = [];
-  const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => {
+  const record = (chunk: unknown) => {
     const written = String(chunk)
       .split("\n")
       .filter((line) => line.trim() !== "");
     lines.push(...written);
     all.push(...written);
     return true;
-  });
+  };
+  const spies = [
+    vi.spyOn(process.stdout, "write").mockImplementation(record),
+    vi.spyOn(process.stderr, "write").mockImplementation(record),
+  ];
   const parsed = () =>
     lines.flatMap((line) => {
       try {
@@ -96,7 +100,9 @@ export function captureStdout(): CapturedOutput {
     clear: () => {
       lines.length = 0;
     },
-    stop: () => spy.mockRestore(),
+    stop: () => {
+      for (const spy of spies) spy.mockRestore();
+    },
   };
 }
 

@@ -1,0 +1,649 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
+import type { Context } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
+import type { ConfiguredClient } from "../../functions/config-sync/config.ts";
+import {
+  type ConfigSyncDependencies,
+  createConfigSyncHandler,
+  TransientSyncFailure,
+} from "../../functions/config-sync/config-sync.ts";
+import { createFinapiClientCache } from "../../functions/config-sync/finapi-clients.ts";
+import { createParameterSource } from "../../functions/config-sync/parameter-source.ts";
+import { createSecretSource } from "../../functions/config-sync/secret-source.ts";
+import type { ClientStatus, StatusStore } from "../../functions/config-sync/status-store.ts";
+import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
+import {
+  type CapturedOutput,
+  captureOutput,
+  event,
+  fixture,
+  lambdaContext,
+  leakedSecrets,
+  parameterChange,
+} from "./support.ts";
+
+const CREDENTIALS = {
+  acme: { clientId: "acme-client", clientSecret: "acme-secret-Vq84TzL1" },
+  globex: { clientId: "globex-client", clientSecret: "globex-secret-Ry2Wd07M" },
+  initech: { clientId: "initech-client", clientSecret: "initech-secret-Hb5Ks3Nc" },
+} as const;
+type ClientName = keyof typeof CREDENTIALS;
+const CALLBACK_SECRET = "Cb7pX2qL9wR4tY6uI8oP0aS3dF5gH1jK";
+const ROTATED_SECRET = "acme-secret-rotated-J6mN2vB8";
+const CALLBACK_BASE_URL = "https://callbacks.example.com";
+
+/** Built from an SDK error's wire shape: the fields Powertools and the classification read. */
+function awsError(name: string, fault: "client" | "server", retryable = false) {
+  return Object.assign(new Error(`${name} (test)`), {
+    name,
+    $fault: fault,
+    $metadata: {},
+    ...(retryable ? { $retryable: { throttling: true } } : {}),
+  });
+}
+
+describe("createConfigSyncHandler", () => {
+  let finapi: FinapiEmulator;
+  /** A second finAPI for the clients a test lets fail: faults there touch no other client. */
+  let flakyFinapi: FinapiEmulator;
+  const ssm = new SSMClient({ region: "eu-central-1" });
+  const secretsManager = new SecretsManagerClient({ region: "eu-central-1" });
+  const ssmMock = mockClient(ssm);
+  const secretsMock = mockClient(secretsManager);
+  /** Parameter Store and Secrets Manager as the mocks answer them. */
+  let parameters: Map<string, { value: string; version: number }>;
+  let secrets: Map<string, string>;
+  let output: CapturedOutput;
+  let allOutput: string[];
+
+  const putParameter = (name: string, value: string) => {
+    const version = (parameters.get(name)?.version ?? 0) + 1;
+    parameters.set(name, { value, version });
+    return version;
+  };
+
+  const configured = (name: ClientName, overrides: Partial<ConfiguredClient> = {}): ConfiguredClient => ({
+    name,
+    environment: "sandbox",
+    baseUrl: finapi.url,
+    parameterName: `/finapi/${name}`,
+    credentialsSecretId: `finapi/${name}/credentials`,
+    mode: "apply",
+    ...overrides,
+  });
+
+  function build(
+    clients: readonly ConfiguredClient[],
+    options: { callbackBaseUrl?: string; statusStore?: StatusStore; concurrency?: number } = {},
+  ) {
+    const statuses = new Map<string, ClientStatus>();
+    const dependencies: ConfigSyncDependencies = {
+      config: {
+        clients: [...clients],
+        callbackBaseUrl: options.callbackBaseUrl,
+        statusTableName: "status",
+        secretsCacheTtlSeconds: 300,
+        parameterCacheTtlSeconds: 60,
+      },
+      parameters: createParameterSource(ssm, 60),
+      secrets: createSecretSource(secretsManager, 300),
+      finapiClients: createFinapiClientCache({ sleep: async () => {} }),
+      statusStore: options.statusStore ?? {
+        record: async (status) => {
+          statuses.set(status.client, status);
+        },
+      },
+      logger: new Logger({ serviceName: "config-sync" }),
+      metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "config-sync" }),
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    };
+    return { handler: createConfigSyncHandler(dependencies), statuses };
+  }
+
+  const finapiCalls = (emulator: FinapiEmulator = finapi) =>
+    emulator.requests.map((request) => `${request.method} ${new URL(request.path, "http://x").pathname}`);
+
+  beforeAll(async () => {
+    finapi = await startFinapiEmulator({
+      clients: Object.values(CREDENTIALS).map((credentials) => ({ ...credentials, environment: "sandbox" })),
+    });
+    flakyFinapi = await startFinapiEmulator({ clients: [{ ...CREDENTIALS.acme, environment: "sandbox" }] });
+    allOutput = [];
+  });
+
+  afterAll(async () => {
+    await finapi.close();
+    await flakyFinapi.close();
+    const tokens = [...finapi.requests, ...flakyFinapi.requests].flatMap((request) => {
+      const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
+      return bearer ? [bearer] : [];
+    });
+    expect(tokens.length).toBeGreaterThan(0);
+    const everySecret = [
+      ...Object.values(CREDENTIALS).map((credentials) => credentials.clientSecret),
+      CALLBACK_SECRET,
+      ROTATED_SECRET,
+      ...tokens,
+    ];
+    expect(leakedSecrets(allOutput, everySecret)).toEqual([]);
+  });
+
+  beforeEach(() => {
+    parameters = new Map();
+    secrets = new Map(
+      Object.entries(CREDENTIALS).map(([name, credentials]) => [
+        `finapi/${name}/credentials`,
+        JSON.stringify(credentials),
+      ]),
+    );
+    secrets.set("finapi/acme/callback", CALLBACK_SECRET);
+    ssmMock.reset();
+    secretsMock.reset();
+    ssmMock.on(GetParameterCommand).callsFake((input: { Name: string }) => {
+      const parameter = parameters.get(input.Name);
+      if (!parameter) throw new ParameterNotFound({ message: "not found", $metadata: {} });
+      return {
+        Parameter: { Name: input.Name, Type: "String", Value: parameter.value, Version: parameter.version },
+      };
+    });
+    secretsMock.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
+      const value = secrets.get(input.SecretId);
+      if (value === undefined) throw new ResourceNotFoundException({ message: "not found", $metadata: {} });
+      return { Name: input.SecretId, SecretString: value };
+    });
+    for (const [name, credentials] of Object.entries(CREDENTIALS)) {
+      finapi.drift(credentials.clientId, {
+        userNotificationCallbackUrl: null,
+        userSynchronizationCallbackUrl: null,
+        refreshTokensValidityPeriod: 3600,
+        userAccessTokensValidityPeriod: 3600,
+        clientAccessTokensValidityPeriod: 3600,
+      });
+      putParameter(`/finapi/${name}`, fixture("documents/acme.json"));
+    }
+    finapi.clearRequests();
+    flakyFinapi.clearRequests();
+    output = captureOutput();
+  });
+
+  afterEach(() => {
+    output.stop();
+    allOutput.push(...output.all);
+  });
+
+  const outcomeLog = (client: string) =>
+    output.logs().find((line) => line.message === "reconcile outcome" && line.client === client);
+
+  describe("Parameter Store Change events", () => {
+    it("applies the changed document, reading the parameter afresh despite the warm cache", async () => {
+      const { handler, statuses } = build([configured("acme")]);
+      await handler(event("scheduled"), lambdaContext());
+      const version = putParameter("/finapi/acme", fixture("documents/acme-changed.json"));
+      output.clear();
+
+      const response = await handler(event("parameter-update"), lambdaContext());
+
+      expect(response.results).toEqual([
+        {
+          client: "acme",
+          outcome: "applied",
+          changes: [
+            {
+              field: "userNotificationCallbackUrl",
+              from: "https://backend.example.com/finapi/notifications",
+              to: "https://backend.example.com/finapi/v2/notifications",
+            },
+            { field: "refreshTokensValidityPeriod", from: 604800, to: 1209600 },
+          ],
+          finapiRequestId: expect.any(String),
+        },
+      ]);
+      expect(finapi.configurationOf("acme-client").refreshTokensValidityPeriod).toBe(1209600);
+      expect(statuses.get("acme")).toMatchObject({ trigger: "parameter-change", parameterVersion: version });
+      expect(output.counted()).toEqual(["SyncApplied acme"]);
+      expect(outcomeLog("acme")).toMatchObject({
+        level: "INFO",
+        outcome: "applied",
+        parameterVersion: version,
+      });
+    });
+
+    it.each(["parameter-create", "parameter-label", "parameter-update-without-slash"])(
+      "reconciles the client on %s",
+      async (fixtureName) => {
+        const { handler } = build([configured("acme")]);
+        const response = await handler(event(fixtureName), lambdaContext());
+        expect(response.results.map((result) => result.outcome)).toEqual(["applied"]);
+      },
+    );
+
+    it("converges duplicated and reordered events on the latest value, patching once", async () => {
+      const { handler } = build([configured("acme")]);
+      putParameter("/finapi/acme", fixture("documents/acme-changed.json"));
+      const newest = event("parameter-update");
+      const older = event("parameter-create");
+
+      const outcomes = [];
+      for (const delivered of [newest, older, newest]) {
+        outcomes.push((await handler(delivered, lambdaContext())).results[0]?.outcome);
+      }
+
+      expect(outcomes).toEqual(["applied", "in-sync", "in-sync"]);
+      expect(finapiCalls().filter((call) => call.startsWith("PATCH"))).toHaveLength(1);
+      expect(finapi.configurationOf("acme-client").refreshTokensValidityPeriod).toBe(1209600);
+    });
+
+    it("logs and counts a Delete without reading the parameter or calling finAPI", async () => {
+      const { handler, statuses } = build([configured("acme")]);
+      const response = await handler(event("parameter-delete"), lambdaContext());
+      expect(response).toEqual({
+        results: [],
+        ignored: expect.stringContaining("the parameter was deleted"),
+      });
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(0);
+      expect(finapi.requests).toHaveLength(0);
+      expect(statuses.size).toBe(0);
+      expect(output.counted()).toEqual(["SyncParameterDeleted acme"]);
+      expect(output.logs()).toContainEqual(
+        expect.objectContaining({ level: "WARN", message: "parameter deleted", client: "acme" }),
+      );
+    });
+
+    it("ignores a parameter that is no configured client's document", async () => {
+      const { handler } = build([configured("acme")]);
+      const response = await handler(event("parameter-update-unmanaged"), lambdaContext());
+      expect(response).toEqual({ results: [], ignored: "the parameter is no configured client's document" });
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(0);
+      expect(output.counted()).toEqual([]);
+    });
+  });
+
+  describe("malformed input", () => {
+    it.each([
+      "malformed/parameter-change-without-name",
+      "malformed/parameter-change-unknown-operation",
+      "malformed/unknown-source",
+      "malformed/scheduled-wrong-detail-type",
+      "malformed/manual-misspelt-field",
+      "malformed/manual-dry-run-not-boolean",
+      "malformed/array",
+    ])("rejects %s with a logged reason and touches nothing", async (fixtureName) => {
+      const { handler, statuses } = build([configured("acme")]);
+      const response = await handler(event(fixtureName), lambdaContext());
+      expect(response.results).toEqual([]);
+      expect(response.rejected).toEqual(expect.any(String));
+      expect(output.logs()).toContainEqual(
+        expect.objectContaining({ level: "ERROR", message: "input rejected", reason: response.rejected }),
+      );
+      expect(ssmMock.calls()).toHaveLength(0);
+      expect(secretsMock.calls()).toHaveLength(0);
+      expect(finapi.requests).toHaveLength(0);
+      expect(statuses.size).toBe(0);
+      expect(output.counted()).toEqual([]);
+    });
+  });
+
+  describe("documents that cannot be applied", () => {
+    it("reports every violation of an invalid document without reading a secret or calling finAPI", async () => {
+      putParameter("/finapi/acme", fixture("documents/invalid.json"));
+      const { handler, statuses } = build([configured("acme")]);
+
+      const response = await handler(event("parameter-update"), lambdaContext());
+
+      const result = response.results[0];
+      expect(result?.outcome).toBe("invalid");
+      expect(result?.outcome === "invalid" && result.violations.map((v) => `${v.path} ${v.rule}`)).toEqual([
+        "userNotificationCallbackUrl url",
+        "refreshTokensValidityPeriod range",
+        "userAccesTokensValidityPeriod unknown-key",
+      ]);
+      expect(secretsMock.calls()).toHaveLength(0);
+      expect(finapi.requests).toHaveLength(0);
+      expect(statuses.get("acme")?.outcome).toBe("invalid");
+      expect(output.counted()).toEqual(["SyncInvalid acme"]);
+      expect(outcomeLog("acme")).toMatchObject({ level: "ERROR", violations: expect.any(Array) });
+    });
+
+    it("reports a parameter that is not JSON as invalid", async () => {
+      putParameter("/finapi/acme", fixture("documents/not-json.txt"));
+      const { handler } = build([configured("acme")]);
+      const [result] = (await handler(event("parameter-update"), lambdaContext())).results;
+      expect(result).toMatchObject({ outcome: "invalid", violations: [{ path: "$", rule: "json" }] });
+      expect(finapi.requests).toHaveLength(0);
+    });
+
+    it("reports a parameter that does not exist as a failure no retry can fix", async () => {
+      parameters.delete("/finapi/acme");
+      const { handler, statuses } = build([configured("acme")]);
+      const response = await handler(event("parameter-update"), lambdaContext());
+      expect(response.results).toEqual([
+        {
+          client: "acme",
+          outcome: "failed",
+          message: 'parameter "/finapi/acme" does not exist in Parameter Store; finAPI was left unchanged',
+          retryable: false,
+        },
+      ]);
+      expect(finapi.requests).toHaveLength(0);
+      expect(statuses.get("acme")?.parameterVersion).toBeUndefined();
+      expect(output.counted()).toEqual(["SyncFailed acme"]);
+    });
+  });
+
+  describe("failure semantics", () => {
+    it("fails the invocation when finAPI stays unavailable, after reconciling the other clients", async () => {
+      flakyFinapi.drift("acme-client", { clientAccessTokensValidityPeriod: 7200 });
+      for (let attempt = 0; attempt < 5; attempt++) {
+        flakyFinapi.enqueueFault({
+          match: { path: "/api/v1/clientConfiguration" },
+          kind: "status",
+          status: 503,
+        });
+      }
+      const { handler, statuses } = build([
+        configured("acme", { baseUrl: flakyFinapi.url }),
+        configured("globex"),
+      ]);
+
+      await expect(handler(event("scheduled"), lambdaContext())).rejects.toThrow(TransientSyncFailure);
+
+      expect(statuses.get("acme")).toMatchObject({ outcome: "failed", retryable: true });
+      expect(statuses.get("globex")?.outcome).toBe("applied");
+      expect(output.counted().sort()).toEqual(["SyncApplied globex", "SyncFailed acme"]);
+      expect(
+        finapiCalls(flakyFinapi).filter((call) => call === "GET /api/v1/clientConfiguration"),
+      ).toHaveLength(5);
+    });
+
+    it("keeps a client finAPI rejects from stopping the others, and succeeds: a retry would be rejected again", async () => {
+      flakyFinapi.enqueueFault({ match: { method: "PATCH" }, kind: "status", status: 400 });
+      const { handler, statuses } = build([
+        configured("acme", { baseUrl: flakyFinapi.url }),
+        configured("globex"),
+      ]);
+
+      const response = await handler(event("scheduled"), lambdaContext());
+
+      const acme = response.results.find((result) => result.client === "acme");
+      expect(acme).toMatchObject({ outcome: "rejected", status: 400, finapiErrors: [expect.any(Object)] });
+      expect(acme?.outcome === "rejected" && acme.finapiRequestId).toBe(
+        flakyFinapi.requests.find((request) => request.method === "PATCH")?.headers["x-request-id"],
+      );
+      expect(response.results.find((result) => result.client === "globex")?.outcome).toBe("applied");
+      expect(statuses.get("acme")?.outcome).toBe("rejected");
+      expect(outcomeLog("acme")).toMatchObject({
+        level: "ERROR",
+        outcome: "rejected",
+        finapiErrors: expect.any(Array),
+      });
+    });
+
+    it("keeps the token across warm invocations and renews it once when finAPI answers 401", async () => {
+      const { handler } = build([configured("acme")]);
+      await handler(event("scheduled"), lambdaContext());
+      await handler(event("scheduled"), lambdaContext());
+      expect(finapiCalls().filter((call) => call === "POST /oauth/token")).toHaveLength(1);
+
+      finapi.expireTokens();
+      finapi.drift("acme-client", { refreshTokensValidityPeriod: 60 });
+      finapi.clearRequests();
+      const response = await handler(event("scheduled"), lambdaContext());
+
+      expect(response.results[0]?.outcome).toBe("applied");
+      expect(finapi.requests.map((request) => `${request.method} ${request.status}`)).toEqual([
+        "GET 401",
+        "POST 200",
+        "GET 200",
+        "PATCH 200",
+      ]);
+    });
+
+    it("reconciles again with rotated credentials when finAPI refuses the cached ones", async () => {
+      const original = CREDENTIALS.acme;
+      const rotatingFinapi = await startFinapiEmulator({
+        clients: [{ clientId: original.clientId, clientSecret: ROTATED_SECRET }],
+      });
+      try {
+        const { handler } = build([configured("acme", { baseUrl: rotatingFinapi.url })]);
+        const before = await handler(event("scheduled"), lambdaContext());
+        expect(before.results[0]).toMatchObject({ outcome: "rejected", status: 401 });
+
+        secrets.set("finapi/acme/credentials", JSON.stringify({ ...original, clientSecret: ROTATED_SECRET }));
+        const after = await handler(event("scheduled"), lambdaContext());
+
+        expect(after.results[0]?.outcome).toBe("applied");
+        allOutput.push(...rotatingFinapi.requests.map((request) => request.headers.authorization ?? ""));
+      } finally {
+        await rotatingFinapi.close();
+      }
+    });
+
+    it("fails a client whose credentials secret is malformed, naming the secret but not its value", async () => {
+      secrets.set(
+        "finapi/acme/credentials",
+        `{"clientId":"acme-client","secret":"${CREDENTIALS.acme.clientSecret}"}`,
+      );
+      const { handler } = build([configured("acme"), configured("globex")]);
+
+      const response = await handler(event("scheduled"), lambdaContext());
+
+      expect(response.results).toContainEqual({
+        client: "acme",
+        outcome: "failed",
+        message: 'the credentials secret "finapi/acme/credentials" clientSecret is required',
+        retryable: false,
+      });
+      expect(response.results.find((result) => result.client === "globex")?.outcome).toBe("applied");
+    });
+
+    it("fails the invocation when Parameter Store throttles, but not when access is denied", async () => {
+      const { handler } = build([configured("acme")]);
+      ssmMock.on(GetParameterCommand).rejects(awsError("ThrottlingException", "client", true));
+      await expect(handler(event("parameter-update"), lambdaContext())).rejects.toThrow(TransientSyncFailure);
+
+      ssmMock.on(GetParameterCommand).rejects(awsError("AccessDeniedException", "client"));
+      const response = await handler(event("parameter-update"), lambdaContext());
+      expect(response.results[0]).toMatchObject({
+        outcome: "failed",
+        retryable: false,
+        message: expect.stringContaining(
+          'reading parameter "/finapi/acme" from Parameter Store failed (AccessDeniedException)',
+        ),
+      });
+    });
+
+    it("fails the invocation when Secrets Manager is down", async () => {
+      secretsMock.on(GetSecretValueCommand).rejects(awsError("InternalServiceError", "server"));
+      const { handler, statuses } = build([configured("acme")]);
+      await expect(handler(event("scheduled"), lambdaContext())).rejects.toThrow(TransientSyncFailure);
+      expect(statuses.get("acme")).toMatchObject({
+        outcome: "failed",
+        retryable: true,
+        message:
+          'reading the credentials secret "finapi/acme/credentials" from Secrets Manager failed (InternalServiceError)',
+      });
+    });
+
+    it("reports the clients it had no time left to start as transient failures", async () => {
+      let remainingMs = 120_000;
+      const context: Context = { ...lambdaContext(), getRemainingTimeInMillis: () => remainingMs };
+      const { handler, statuses } = build([configured("acme"), configured("globex")], { concurrency: 1 });
+      ssmMock.on(GetParameterCommand).callsFake((input: { Name: string }) => {
+        remainingMs = 10_000;
+        const parameter = parameters.get(input.Name);
+        return { Parameter: { Name: input.Name, Value: parameter?.value, Version: parameter?.version } };
+      });
+
+      await expect(handler(event("scheduled"), context)).rejects.toThrow(TransientSyncFailure);
+
+      expect(statuses.get("acme")?.outcome).toBe("applied");
+      expect(statuses.get("globex")).toMatchObject({
+        outcome: "failed",
+        retryable: true,
+        message: expect.stringContaining("too little of the invocation was left"),
+      });
+    });
+
+    it("keeps the outcome in the log and the metrics when the status cannot be stored", async () => {
+      const { handler } = build([configured("acme")], {
+        statusStore: {
+          record: () => Promise.reject(awsError("ProvisionedThroughputExceededException", "client")),
+        },
+      });
+      const response = await handler(event("scheduled"), lambdaContext());
+      expect(response.results[0]?.outcome).toBe("applied");
+      expect(output.counted()).toEqual(["SyncApplied acme"]);
+      expect(output.logs()).toContainEqual(
+        expect.objectContaining({
+          level: "ERROR",
+          client: "acme",
+          errorName: "ProvisionedThroughputExceededException",
+        }),
+      );
+    });
+  });
+
+  describe("modes and manual invokes", () => {
+    it("reports drift of a report-only client without patching", async () => {
+      const { handler, statuses } = build([configured("initech", { mode: "report-only" })]);
+      const response = await handler(event("scheduled"), lambdaContext());
+      expect(response.results[0]).toMatchObject({ outcome: "drift-reported", dryRun: false });
+      expect(finapiCalls()).not.toContain("PATCH /api/v1/clientConfiguration");
+      expect(statuses.get("initech")?.outcome).toBe("drift-reported");
+      expect(output.counted()).toEqual(["SyncDriftReported initech"]);
+      expect(outcomeLog("initech")?.level).toBe("WARN");
+    });
+
+    it("answers a manual dry run with the drift, without patching, counting or storing it", async () => {
+      const { handler, statuses } = build([configured("acme"), configured("globex")]);
+      const response = await handler({ client: "acme", dryRun: true }, lambdaContext());
+      expect(response.results).toEqual([
+        expect.objectContaining({ client: "acme", outcome: "drift-reported", dryRun: true }),
+      ]);
+      expect(finapiCalls()).not.toContain("PATCH /api/v1/clientConfiguration");
+      expect(statuses.size).toBe(0);
+      expect(output.counted()).toEqual([]);
+    });
+
+    it("reconciles every client on a manual invoke without a client", async () => {
+      const { handler, statuses } = build([configured("acme"), configured("globex")]);
+      const response = await handler({}, lambdaContext());
+      expect(response.results.map((result) => `${result.client} ${result.outcome}`)).toEqual([
+        "acme applied",
+        "globex applied",
+      ]);
+      expect(statuses.get("globex")?.trigger).toBe("manual");
+    });
+
+    it("returns a manual invoke's outcomes, transient failures included, instead of failing", async () => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        flakyFinapi.enqueueFault({ match: { path: "/oauth/token" }, kind: "status", status: 502 });
+      }
+      const { handler } = build([configured("acme", { baseUrl: flakyFinapi.url })]);
+      const response = await handler({ client: "acme" }, lambdaContext());
+      expect(response.results[0]).toMatchObject({ outcome: "failed", retryable: true });
+    });
+
+    it("rejects a manual invoke for a client that is not configured", async () => {
+      const { handler } = build([configured("acme")]);
+      const response = await handler({ client: "acmee" }, lambdaContext());
+      expect(response).toEqual({
+        results: [],
+        rejected: 'client: no configured client is named "acmee"; did you mean "acme"?',
+      });
+    });
+  });
+
+  describe("the hosted user-sync callback", () => {
+    it("sets the hosted callback URL, secret included, when the document leaves it out, and never shows the secret", async () => {
+      const { handler, statuses } = build(
+        [configured("acme", { callbackSecretId: "finapi/acme/callback" })],
+        {
+          callbackBaseUrl: CALLBACK_BASE_URL,
+        },
+      );
+
+      const response = await handler(event("parameter-update"), lambdaContext());
+
+      expect(finapi.configurationOf("acme-client").userSynchronizationCallbackUrl).toBe(
+        `${CALLBACK_BASE_URL}/user-sync/acme/${CALLBACK_SECRET}`,
+      );
+      const change = response.results[0]?.outcome === "applied" ? response.results[0].changes : [];
+      expect(change).toContainEqual({
+        field: "userSynchronizationCallbackUrl",
+        from: null,
+        to: `${CALLBACK_BASE_URL}/user-sync/acme/***`,
+      });
+      expect(JSON.stringify([...statuses.values()])).not.toContain(CALLBACK_SECRET);
+    });
+
+    it("lets a URL set in the document win over the hosted one, and still masks the old hosted URL", async () => {
+      finapi.drift("acme-client", {
+        userSynchronizationCallbackUrl: `${CALLBACK_BASE_URL}/user-sync/acme/${CALLBACK_SECRET}`,
+      });
+      putParameter("/finapi/acme", fixture("documents/explicit-sync-callback.json"));
+      const { handler } = build([configured("acme", { callbackSecretId: "finapi/acme/callback" })], {
+        callbackBaseUrl: CALLBACK_BASE_URL,
+      });
+
+      const response = await handler(event("parameter-update"), lambdaContext());
+
+      expect(finapi.configurationOf("acme-client").userSynchronizationCallbackUrl).toBe(
+        "https://users.example.com/finapi/deleted",
+      );
+      expect(JSON.stringify(response)).not.toContain(CALLBACK_SECRET);
+    });
+
+    it("leaves the field unmanaged when the stack hosts no callback", async () => {
+      finapi.drift("acme-client", { userSynchronizationCallbackUrl: "https://users.example.com/kept" });
+      const { handler } = build([configured("acme", { callbackSecretId: "finapi/acme/callback" })]);
+      await handler(event("parameter-update"), lambdaContext());
+      expect(finapi.configurationOf("acme-client").userSynchronizationCallbackUrl).toBe(
+        "https://users.example.com/kept",
+      );
+      expect(
+        secretsMock.commandCalls(GetSecretValueCommand, { SecretId: "finapi/acme/callback" }),
+      ).toHaveLength(0);
+    });
+
+    it("fails a client whose callback secret is too short to be safe, without showing it", async () => {
+      secrets.set("finapi/acme/callback", "short-secret");
+      const { handler } = build([configured("acme", { callbackSecretId: "finapi/acme/callback" })], {
+        callbackBaseUrl: CALLBACK_BASE_URL,
+      });
+      const response = await handler(event("parameter-update"), lambdaContext());
+      expect(response.results[0]).toMatchObject({
+        outcome: "failed",
+        retryable: false,
+        message: expect.stringContaining(
+          'the callback secret "finapi/acme/callback" must be at least 22 characters',
+        ),
+      });
+      expect(JSON.stringify(response)).not.toContain("short-secret");
+      expect(finapi.requests).toHaveLength(0);
+    });
+  });
+
+  describe("caching", () => {
+    it("serves a scheduled run's parameters from the cache but reads afresh for an event or a manual invoke", async () => {
+      const { handler } = build([configured("acme")]);
+      await handler(event("scheduled"), lambdaContext());
+      await handler(event("scheduled"), lambdaContext());
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
+
+      await handler(parameterChange("/finapi/acme"), lambdaContext());
+      await handler({ client: "acme" }, lambdaContext());
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(3);
+      expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    });
+  });
+});
