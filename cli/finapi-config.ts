@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { statusCommand, statusUsage } from "./commands/status.ts";
 import { applyUsage, planUsage, syncCommand } from "./commands/sync.ts";
 import { validateCommand, validateUsage } from "./commands/validate.ts";
 import { type CommandIo, ExitCode, UsageError } from "./io.ts";
@@ -11,6 +12,7 @@ Commands:
   validate   check desired-state documents offline
   plan       show how finAPI differs from a document (exit 2 when changes are pending)
   apply      make finAPI match a document
+  status     show each client's last config-sync outcome (from the status table)
 
 Run finapi-config <command> --help for a command's options.`;
 
@@ -21,6 +23,7 @@ const commands: Record<
   validate: { run: validateCommand, usage: validateUsage },
   plan: { run: (args, io) => syncCommand("plan", args, io), usage: planUsage },
   apply: { run: (args, io) => syncCommand("apply", args, io), usage: applyUsage },
+  status: { run: statusCommand, usage: statusUsage },
 };
 
 async function main(argv: readonly string[], io: CommandIo): Promise<number> {
