@@ -2,9 +2,12 @@ import { App } from "aws-cdk-lib";
 import { buildApp } from "./build-app.ts";
 import { StackConfigError } from "./config.ts";
 
-/* The entry cdk.json runs: a bad context prints its problems, not a stack trace. */
+/*
+ * The entry cdk.json runs. A bad context prints its problems, not a stack trace, and leaves no cloud
+ * assembly behind (hence no synth at exit: only an app that was built is synthesized).
+ */
 try {
-  buildApp(new App()).app.synth();
+  buildApp(new App({ autoSynth: false })).app.synth();
 } catch (error) {
   if (!(error instanceof StackConfigError)) throw error;
   process.stderr.write(`${error.message}\n`);

@@ -147,10 +147,10 @@ const clientsSchema = z
     for (const name of duplicates(clients.map((client) => client.name))) {
       ctx.addIssue({ code: "custom", message: `name "${name}" is used by more than one client` });
     }
-    for (const name of duplicates(clients.map((client) => client.parameterName))) {
+    for (const name of duplicates(clients.map((client) => client.parameterName.replace(/^\//, "")))) {
       ctx.addIssue({
         code: "custom",
-        message: `parameterName "${name}" is used by more than one client (one parameter per finAPI client)`,
+        message: `parameterName "${name}" is used by more than one client (one parameter per finAPI client; a leading slash does not tell parameters apart)`,
       });
     }
   });

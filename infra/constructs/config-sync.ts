@@ -18,6 +18,15 @@ import { HouseFunction } from "./house-function.ts";
 /** The Parameter Store operations config-sync hears about (Delete is logged and counted, never applied). */
 export const PARAMETER_OPERATIONS = ["Create", "Update", "LabelParameterVersion", "Delete"] as const;
 
+/*
+ * SSM treats "/name" and "name" as one parameter (one ARN), and an event names it the way it was
+ * created, which may not be how the context spells it: the rule listens for both spellings.
+ */
+function parameterNameSpellings(name: string): string[] {
+  const bare = name.replace(/^\//, "");
+  return [name, name === bare ? `/${bare}` : bare];
+}
+
 export interface HostedCallback {
   /** The callback's base URL, without a trailing slash. */
   readonly baseUrl: string;
@@ -186,7 +195,7 @@ export class ConfigSync extends Construct {
         source: ["aws.ssm"],
         detailType: ["Parameter Store Change"],
         detail: {
-          name: props.clients.map((client) => client.parameterName),
+          name: props.clients.flatMap((client) => parameterNameSpellings(client.parameterName)),
           operation: [...PARAMETER_OPERATIONS],
         },
       },

@@ -137,7 +137,17 @@ describe("parseStackConfig", () => {
     ]);
     expect(problemsOf({ "finapi:clients": [sandboxClient, sandboxClient] })).toEqual([
       'finapi:clients: name "sandbox" is used by more than one client',
-      'finapi:clients: parameterName "/finapi/sandbox" is used by more than one client (one parameter per finAPI client)',
+      'finapi:clients: parameterName "finapi/sandbox" is used by more than one client (one parameter per finAPI client; a leading slash does not tell parameters apart)',
+    ]);
+    expect(
+      problemsOf({
+        "finapi:clients": [
+          { ...sandboxClient, parameterName: "/finapi" },
+          { ...sandboxClient, name: "other", parameterName: "finapi" },
+        ],
+      }),
+    ).toEqual([
+      'finapi:clients: parameterName "finapi" is used by more than one client (one parameter per finAPI client; a leading slash does not tell parameters apart)',
     ]);
   });
 

@@ -147,13 +147,13 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     ]);
   });
 
-  it("triggers config-sync on Parameter Store Change events for exactly the managed parameters", () => {
+  it("triggers config-sync on Parameter Store Change events for exactly the managed parameters, however spelt", () => {
     synthesized.template.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: Match.objectEquals({
         source: ["aws.ssm"],
         "detail-type": ["Parameter Store Change"],
         detail: {
-          name: ["/finapi/sandbox", "finapi-live"],
+          name: ["/finapi/sandbox", "finapi/sandbox", "finapi-live", "/finapi-live"],
           operation: ["Create", "Update", "LabelParameterVersion", "Delete"],
         },
       }),

@@ -1,0 +1,386 @@
+import { fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { App, Duration, Stack } from "aws-cdk-lib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FinapiEmulator } from "../../emulator/index.ts";
+import { startFinapiEmulator } from "../../emulator/index.ts";
+import { ESM_REQUIRE_BANNER, HouseFunction, REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
+import { type EventBridgeStandIn, startEventBridge } from "../../local/aws/eventbridge.ts";
+import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
+import { type SqsStandIn, startSqs } from "../../local/aws/sqs.ts";
+import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
+import { resolve } from "./render.ts";
+import { synthApp } from "./synth-app.ts";
+
+const FIXTURES = join(REPOSITORY_ROOT, "test/fixtures/infra");
+const readJson = (path: string) =>
+  JSON.parse(readFileSync(join(FIXTURES, path), "utf8")) as Record<string, unknown>;
+
+const REGION = "eu-central-1";
+const FUNCTION_URL = "https://abcdefghij.lambda-url.eu-central-1.on.aws/";
+const CLIENT = {
+  name: "bundles",
+  clientId: "bundles-client-id",
+  clientSecret: `cs-${randomBytes(12).toString("hex")}`,
+};
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
+interface Invocation {
+  readonly reply: { ok: true; result: unknown } | { ok: false; error: { name: string; message: string } };
+  readonly output: string;
+}
+
+interface BundledFunction {
+  readonly bundle: string;
+  readonly timeoutMs: number;
+  /** The function's environment as the template gives it, resolved against the stand-ins. */
+  readonly environment: Record<string, string>;
+}
+
+/** Each Lambda function of a synthesized stack with the path of its bundle's index.mjs. */
+function functionsOf(outdir: string, artifactId: string): { resource: Resource; bundle: string }[] {
+  const template = JSON.parse(readFileSync(join(outdir, `${artifactId}.template.json`), "utf8")) as {
+    Resources: Record<string, Resource>;
+  };
+  const assets = JSON.parse(readFileSync(join(outdir, `${artifactId}.assets.json`), "utf8")) as {
+    files: Record<string, { source: { path: string } }>;
+  };
+  return Object.values(template.Resources)
+    .filter((resource) => resource.Type === "AWS::Lambda::Function")
+    .map((resource) => {
+      const { S3Key } = resource.Properties.Code as { S3Key: string };
+      const asset = assets.files[S3Key.replace(/\.zip$/, "")];
+      if (!asset || resource.Properties.Handler !== "index.handler")
+        throw new Error(`no bundle for ${S3Key}`);
+      return { resource, bundle: join(outdir, asset.source.path, "index.mjs") };
+    });
+}
+
+/** Runs a bundle's handler once in a fresh Node process, capturing everything it writes. */
+function invokeBundle(
+  name: string,
+  fn: BundledFunction,
+  event: unknown,
+  extraEnvironment = {},
+): Promise<Invocation> {
+  return new Promise((done, fail) => {
+    const child = fork(join(REPOSITORY_ROOT, "test/infra/bundle-runner.ts"), [], {
+      execArgv: [],
+      silent: true,
+      env: { ...fn.environment, ...extraEnvironment },
+    });
+    let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    let reply: Invocation["reply"] | undefined;
+    child.on("message", (message) => {
+      reply = message as Invocation["reply"];
+    });
+    child.on("error", fail);
+    child.on("exit", () => {
+      if (reply) done({ reply, output });
+      else fail(new Error(`${name} exited without a reply:\n${output}`));
+    });
+    child.send({ bundle: fn.bundle, event, functionName: name, timeoutMs: fn.timeoutMs });
+  });
+}
+
+/** The EMF metrics in a function's output: each metric name with each of its dimension sets, valued. */
+function emittedMetrics(output: string): { metric: string; dimensions: Record<string, string> }[] {
+  return output
+    .split("\n")
+    .filter((line) => line.includes('"_aws"'))
+    .flatMap((line) => {
+      const record = JSON.parse(line) as Record<string, unknown> & {
+        _aws: {
+          CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+        };
+      };
+      return record._aws.CloudWatchMetrics.flatMap((directive) =>
+        directive.Metrics.flatMap((metric) =>
+          directive.Dimensions.map((set) => ({
+            metric: `${directive.Namespace}/${metric.Name}`,
+            dimensions: Object.fromEntries(set.map((name) => [name, String(record[name])])),
+          })),
+        ),
+      );
+    });
+}
+
+describe("the handler bundles cdk synth produces", () => {
+  const outdir = mkdtempSync(join(tmpdir(), "finapi-bundles-"));
+  const changes: ParameterStoreChangeEvent[] = [];
+  const callbackSecrets = new Map<string, string>();
+  const outputs: string[] = [];
+  let template: { Resources: Record<string, Resource> };
+  let ssm: SsmStandIn;
+  let secrets: SecretsManagerStandIn;
+  let events: EventBridgeStandIn;
+  let sqs: SqsStandIn;
+  let dynamo: DynamoDbStandIn;
+  let finapi: FinapiEmulator;
+  let configSync: BundledFunction;
+  let callback: BundledFunction;
+
+  beforeAll(async () => {
+    const { stack } = synthApp({ context: readJson("contexts/bundles.json"), bundle: true, outdir });
+    template = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.template.json`), "utf8"));
+    const functions = functionsOf(outdir, stack.artifactId);
+    const resources = Object.entries(template.Resources);
+    const ofType = (type: string) => resources.filter(([, resource]) => resource.Type === type);
+
+    const busNames = ofType("AWS::Events::EventBus").map(([, bus]) => String(bus.Properties.Name));
+    [ssm, secrets, events, sqs, dynamo, finapi] = await Promise.all([
+      startSsm({ onChange: (change) => changes.push(change) }),
+      startSecretsManager({
+        [(readJson("contexts/bundles.json")["finapi:clients"] as { credentialsSecretId: string }[])[0]
+          ?.credentialsSecretId as string]: JSON.stringify({
+          clientId: CLIENT.clientId,
+          clientSecret: CLIENT.clientSecret,
+        }),
+      }),
+      startEventBridge({ busNames }),
+      startSqs({ queueNames: ofType("AWS::SQS::Queue").map(([logicalId]) => logicalId) }),
+      startDynamoDb(),
+      startFinapiEmulator({ clients: [{ clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret }] }),
+    ]);
+
+    /* What CloudFormation would create, created in the stand-ins; Refs resolve to these. */
+    const physical = new Map<string, string>();
+    for (const [logicalId, secret] of ofType("AWS::SecretsManager::Secret")) {
+      const name = String(secret.Properties.Name);
+      const value = randomBytes(30)
+        .toString("base64")
+        .replace(/[^A-Za-z0-9]/g, "")
+        .slice(0, 40);
+      secrets.putSecret(name, value);
+      callbackSecrets.set(name, value);
+      physical.set(logicalId, secrets.arnOf(name));
+    }
+    for (const [logicalId, table] of ofType("AWS::DynamoDB::Table")) {
+      const [key] = table.Properties.KeySchema as { AttributeName: string }[];
+      await dynamo.createTable(logicalId, key?.AttributeName);
+      physical.set(logicalId, logicalId);
+    }
+    for (const [logicalId, bus] of ofType("AWS::Events::EventBus"))
+      physical.set(logicalId, String(bus.Properties.Name));
+    for (const [logicalId] of ofType("AWS::SQS::Queue")) physical.set(logicalId, sqs.queueUrl(logicalId));
+    const lookup = (logicalId: string, attribute?: string): string => {
+      if (logicalId === "AWS::Region") return REGION;
+      if (attribute === "FunctionUrl") return FUNCTION_URL;
+      const value = physical.get(logicalId);
+      if (value === undefined || attribute !== undefined)
+        throw new Error(`no stand-in for ${logicalId}.${attribute}`);
+      return value;
+    };
+
+    const bundled = (serviceName: string): BundledFunction => {
+      const variablesOf = (resource: Resource) =>
+        (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const found = functions.find(
+        ({ resource }) => variablesOf(resource).POWERTOOLS_SERVICE_NAME === serviceName,
+      );
+      if (!found) throw new Error(`no ${serviceName} function in the template`);
+      const environment = Object.fromEntries(
+        Object.entries(variablesOf(found.resource)).map(([name, value]) => [
+          name,
+          String(resolve(value, lookup)),
+        ]),
+      );
+      return {
+        bundle: found.bundle,
+        timeoutMs: Number(found.resource.Properties.Timeout) * 1000,
+        environment: {
+          ...environment,
+          /* The only mapping: finAPI's address becomes the emulator's. */
+          ...(environment.FINAPI_CLIENTS
+            ? {
+                FINAPI_CLIENTS: environment.FINAPI_CLIENTS.replaceAll(
+                  "https://sandbox.finapi.io",
+                  finapi.url,
+                ),
+              }
+            : {}),
+          AWS_REGION: REGION,
+          AWS_ACCESS_KEY_ID: "test",
+          AWS_SECRET_ACCESS_KEY: "test",
+          AWS_EC2_METADATA_DISABLED: "true",
+          AWS_LAMBDA_FUNCTION_NAME: serviceName,
+          AWS_ENDPOINT_URL_SSM: ssm.url,
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+          AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
+          AWS_ENDPOINT_URL_SQS: sqs.url,
+          AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+        },
+      };
+    };
+    configSync = bundled("config-sync");
+    callback = bundled("user-sync-callback");
+  });
+
+  afterAll(async () => {
+    await Promise.all([ssm, secrets, events, sqs, dynamo, finapi].map((standIn) => standIn?.close()));
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it("runs config-sync's index.mjs on a Parameter Store Change event and applies the document, hosted callback URL included", async () => {
+    const document = readFileSync(join(FIXTURES, "documents/bundles.json"), "utf8");
+    ssm.putParameter("/finapi/bundles", document);
+    const change = changes.at(-1);
+    expect(change?.detail).toMatchObject({ name: "/finapi/bundles", operation: "Create" });
+
+    const { reply, output } = await invokeBundle("config-sync", configSync, change);
+    outputs.push(output);
+    expect(reply).toEqual({
+      ok: true,
+      result: { results: [expect.objectContaining({ client: "bundles", outcome: "applied" })] },
+    });
+    const secret = callbackSecrets.get("FinapiBundles/user-sync-callback/bundles");
+    expect(finapi.configurationOf(CLIENT.clientId)).toMatchObject({
+      userNotificationCallbackUrl: "https://backend.example.com/finapi/notifications",
+      userSynchronizationCallbackUrl: `${FUNCTION_URL}user-sync/bundles/${secret}`,
+      refreshTokensValidityPeriod: 7200,
+      userAccessTokensValidityPeriod: 900,
+    });
+    const statusTable = configSync.environment.STATUS_TABLE_NAME;
+    const { Item } = await DynamoDBDocumentClient.from(dynamo.client).send(
+      new GetCommand({ TableName: statusTable, Key: { client: "bundles" } }),
+    );
+    expect(Item).toMatchObject({ client: "bundles", outcome: "applied", trigger: "parameter-change" });
+  });
+
+  it("runs the callback's index.mjs on a Function URL request and forwards the deletion to the bus once", async () => {
+    const secret = callbackSecrets.get("FinapiBundles/user-sync-callback/bundles") as string;
+    const request = readJson("events/function-url-request.json");
+    const path = `/user-sync/bundles/${secret}`;
+    const event = {
+      ...request,
+      rawPath: path,
+      requestContext: {
+        ...(request.requestContext as object),
+        http: { ...(request.requestContext as { http: object }).http, path },
+      },
+    };
+
+    for (const attempt of [1, 2]) {
+      const { reply, output } = await invokeBundle("user-sync-callback", callback, event);
+      outputs.push(output);
+      expect(reply, `attempt ${attempt}`).toEqual({
+        ok: true,
+        result: expect.objectContaining({ statusCode: 202 }),
+      });
+    }
+    expect(events.events).toEqual([
+      expect.objectContaining({
+        eventBusName: callback.environment.EVENT_BUS_NAME,
+        source: "finapi.user-sync",
+        detailType: "finAPI User Deleted",
+        detail: expect.objectContaining({ userId: "user-4711", event: "DELETED", client: "bundles" }),
+      }),
+    ]);
+    const deadLetterQueue = String(callback.environment.DEAD_LETTER_QUEUE_URL).split("/").at(-1) as string;
+    expect(sqs.bodies(deadLetterQueue)).toEqual([]);
+  });
+
+  it("emits the metrics the dashboard watches, under the same names and dimensions", () => {
+    const emitted = outputs.flatMap(emittedMetrics);
+    const dashboard = Object.values(template.Resources).find(
+      (resource) => resource.Type === "AWS::CloudWatch::Dashboard",
+    );
+    const body = JSON.parse(String(resolve(dashboard?.Properties.DashboardBody, () => "x"))) as {
+      widgets: { properties: { metrics?: string[][] } }[];
+    };
+    const watched = body.widgets
+      .flatMap((widget) => widget.properties.metrics ?? [])
+      .map((metric) => {
+        const [namespace, name, ...rest] = metric.filter((part) => typeof part === "string");
+        const dimensions: Record<string, string> = {};
+        for (let index = 0; index + 1 < rest.length; index += 2)
+          dimensions[rest[index] as string] = rest[index + 1] as string;
+        return { metric: `${namespace}/${name}`, dimensions };
+      });
+    expect(emitted).toContainEqual({
+      metric: "FinapiConfigSync/SyncApplied",
+      dimensions: { service: "config-sync", client: "bundles" },
+    });
+    expect(emitted).toContainEqual({
+      metric: "FinapiConfigSync/CallbackForwarded",
+      dimensions: { service: "user-sync-callback" },
+    });
+    const checked = watched.filter((candidate) =>
+      emitted.some((metric) => metric.metric === candidate.metric),
+    );
+    expect(checked.map((candidate) => candidate.metric)).toEqual(
+      expect.arrayContaining(["FinapiConfigSync/SyncApplied", "FinapiConfigSync/CallbackForwarded"]),
+    );
+    for (const candidate of checked) {
+      const sets = emitted
+        .filter((metric) => metric.metric === candidate.metric)
+        .map((metric) => metric.dimensions);
+      expect(sets, candidate.metric).toContainEqual(candidate.dimensions);
+    }
+  });
+
+  it("writes no secret to its logs: not the client secret, a token or the callback path secret", () => {
+    const tokens = finapi.requests
+      .map((request) => request.headers.authorization?.replace(/^Bearer /, ""))
+      .filter((token): token is string => token !== undefined && token.length > 8);
+    expect(tokens.length).toBeGreaterThan(0);
+    const log = outputs.join("\n");
+    expect(log.length).toBeGreaterThan(0);
+    for (const secret of [CLIENT.clientSecret, ...tokens, ...callbackSecrets.values()]) {
+      expect(log).not.toContain(secret);
+    }
+  });
+});
+
+describe("the house bundle's createRequire banner", () => {
+  const outdir = mkdtempSync(join(tmpdir(), "finapi-banner-"));
+  let bundle: BundledFunction;
+
+  beforeAll(() => {
+    const app = new App({ outdir });
+    const stack = new Stack(app, "Banner");
+    new HouseFunction(stack, "Legacy", {
+      entry: "test/fixtures/infra/cjs-entry/handler.mjs",
+      description: "A handler with a CommonJS dependency",
+      serviceName: "banner",
+      timeout: Duration.seconds(3),
+      reservedConcurrentExecutions: 1,
+    });
+    app.synth();
+    const [legacy] = functionsOf(outdir, stack.artifactId);
+    bundle = { bundle: legacy?.bundle as string, timeoutMs: 3000, environment: {} };
+  });
+
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it("lets a CommonJS dependency require a Node built-in inside the ESM bundle", async () => {
+    expect(readFileSync(bundle.bundle, "utf8").startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+    const { reply } = await invokeBundle("banner", bundle, {});
+    expect(reply).toEqual({ ok: true, result: { hostname: expect.any(String) } });
+  });
+
+  it("is what makes it work: the same bundle without the banner cannot load", async () => {
+    const withoutBanner = join(outdir, "without-banner.mjs");
+    writeFileSync(withoutBanner, readFileSync(bundle.bundle, "utf8").replace(ESM_REQUIRE_BANNER, ""));
+    const { reply } = await invokeBundle("banner", { ...bundle, bundle: withoutBanner }, {});
+    expect(reply).toEqual({
+      ok: false,
+      error: {
+        name: "Error",
+        message: expect.stringContaining('Dynamic require of "node:os" is not supported'),
+      },
+    });
+  });
+});

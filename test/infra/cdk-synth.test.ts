@@ -1,0 +1,114 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { cdkJsonContext } from "./synth-app.ts";
+
+const run = promisify(execFile);
+
+interface SynthRun {
+  readonly exitCode: number;
+  readonly stderr: string;
+  readonly outdir: string;
+}
+
+const outdirs: string[] = [];
+
+/**
+ * Runs cdk.json's `app` command the way `cdk synth` does: in the repository, with the merged context
+ * (cdk.json's, then the -c overrides) in CDK_CONTEXT_JSON and the cloud assembly going to CDK_OUTDIR.
+ * No AWS credentials or network are given to it.
+ */
+async function synth(overrides: Record<string, string> = {}): Promise<SynthRun> {
+  const { app } = JSON.parse(readFileSync(join(REPOSITORY_ROOT, "cdk.json"), "utf8")) as { app: string };
+  const outdir = mkdtempSync(join(tmpdir(), "finapi-cdk-synth-"));
+  outdirs.push(outdir);
+  const [command, ...args] = app.split(" ");
+  try {
+    const { stderr } = await run(command as string, args, {
+      cwd: REPOSITORY_ROOT,
+      env: {
+        PATH: [join(REPOSITORY_ROOT, "node_modules/.bin"), process.env.PATH].join(delimiter),
+        HOME: outdir,
+        CDK_OUTDIR: outdir,
+        CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), ...overrides }),
+        AWS_EC2_METADATA_DISABLED: "true",
+      },
+    });
+    return { exitCode: 0, stderr, outdir };
+  } catch (error) {
+    const failed = error as { code: number; stderr: string };
+    return { exitCode: failed.code, stderr: failed.stderr, outdir };
+  }
+}
+
+afterAll(() => {
+  for (const outdir of outdirs) rmSync(outdir, { recursive: true, force: true });
+});
+
+describe("the cdk.json app, run as cdk synth runs it", () => {
+  it("synthesizes offline with cdk.json's context: the template, both bundles and no cdk-nag finding", async () => {
+    const { exitCode, stderr, outdir } = await synth();
+    expect(stderr).not.toMatch(/ERROR|Error:/);
+    expect(exitCode).toBe(0);
+    const template = JSON.parse(readFileSync(join(outdir, "FinapiConfigSync.template.json"), "utf8")) as {
+      Resources: Record<string, { Type: string }>;
+    };
+    expect(
+      Object.values(template.Resources).filter((resource) => resource.Type === "AWS::Lambda::Function"),
+    ).toHaveLength(2);
+    const bundles = readdirSync(outdir).filter((entry) => existsSync(join(outdir, entry, "index.mjs")));
+    expect(bundles).toHaveLength(2);
+    const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8")) as {
+      pluginReports: unknown[];
+    };
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  it("fails on a bad -c value, listing every problem without a stack trace and before bundling anything", async () => {
+    const { exitCode, stderr, outdir } = await synth({
+      "finapi:clients": '[{"name":"sandbox","environment":"prod","parameterName":"/finapi/sandbox"}]',
+      "finapi:hostCallback": "maybe",
+    });
+    expect(exitCode).toBe(1);
+    expect(stderr).toBe(
+      [
+        'The CDK context is invalid (cdk.json "context", or -c key=value):',
+        "  - finapi:clients[0].environment: must be one of sandbox, live, alpha",
+        "  - finapi:clients[0].credentialsSecretId: is required",
+        "  - finapi:hostCallback: must be true or false",
+        "",
+      ].join("\n"),
+    );
+    expect(readdirSync(outdir)).toEqual([]);
+  });
+
+  it("fails on an invalid repository-owned document with the schema's messages", async () => {
+    const document = "test/fixtures/infra/documents/live-invalid.json";
+    const { exitCode, stderr } = await synth({
+      "finapi:clients": JSON.stringify([
+        {
+          name: "live",
+          environment: "live",
+          parameterName: "/finapi/live",
+          credentialsSecretId: "finapi/live/credentials",
+          document,
+        },
+      ]),
+    });
+    expect(exitCode).toBe(1);
+    expect(stderr).toContain(
+      `finapi:clients[0].document: ${document} is not a valid finAPI client configuration for live:`,
+    );
+    expect(stderr).toContain(
+      `${document}: userNotificationCallbackUrl must use https on finAPI's live environment (http is allowed on sandbox and alpha only) [https-on-live]`,
+    );
+    expect(stderr).toContain(
+      `${document}: clientAccessTokensValidityPeriod must be 0 (never expires) or 60..2147483647 seconds (it is 30) [range]`,
+    );
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
