@@ -11,7 +11,7 @@ import {
 import { CLIENT_NAME_PATTERN } from "../functions/user-sync-callback/config.ts";
 
 /** Every CDK context key the app reads; cdk.json sets them, `-c key=value` overrides them. */
-export const CONTEXT_KEYS = {
+const CONTEXT_KEYS = {
   stackName: "finapi:stackName",
   clients: "finapi:clients",
   reconcileSchedule: "finapi:reconcileSchedule",
@@ -26,7 +26,7 @@ export const CONTEXT_KEYS = {
 const CONTEXT_PREFIX = "finapi:";
 
 /** The retention periods CloudWatch Logs accepts, in days. */
-export const LOG_RETENTION_DAYS = [
+const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 

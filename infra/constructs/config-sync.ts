@@ -9,14 +9,12 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import * as ssm from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
+import { PARAMETER_OPERATIONS } from "../../functions/config-sync/invocation.ts";
 import { parameterArn, secretArn } from "../arns.ts";
 import type { ClientConfig } from "../config.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import { HouseFunction } from "./house-function.ts";
-
-/** The Parameter Store operations config-sync hears about (Delete is logged and counted, never applied). */
-export const PARAMETER_OPERATIONS = ["Create", "Update", "LabelParameterVersion", "Delete"] as const;
 
 /*
  * SSM treats "/name" and "name" as one parameter (one ARN), and an event names it the way it was

@@ -19,7 +19,7 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 export interface HouseFunctionProps {
-  /** The handler's TypeScript entry file, relative to the repository root; it exports `handler`. */
+  /** The handler's entry file (TypeScript or JavaScript), relative to the repository root; it exports `handler`. */
   readonly entry: string;
   readonly description: string;
   /** Powertools' service name: the `service` of every log line and metric. */

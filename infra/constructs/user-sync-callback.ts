@@ -12,7 +12,7 @@ import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import { HouseFunction } from "./house-function.ts";
 
 /** 40 alphanumeric characters: about 238 bits, far above the 128 an unguessable URL needs. */
-export const CALLBACK_SECRET_LENGTH = 40;
+const CALLBACK_SECRET_LENGTH = 40;
 
 export interface UserSyncCallbackProps {
   /** The names of the finAPI clients whose callback this hosts; each gets its own path secret. */
