@@ -1,16 +1,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { App, CfnResource, Validations } from "aws-cdk-lib";
+import { CfnResource, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../infra/build-app.ts";
 import { parseStackConfig } from "../../infra/config.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import { acknowledgeFinding } from "../../infra/nag.ts";
 import { FinapiConfigSyncStack } from "../../infra/stack.ts";
-import { cdkJsonContext, type SynthesizedApp, synthApp } from "./synth-app.ts";
+import { removeOutdirs, type SynthesizedApp, synthApp, unbundledApp } from "./synth-app.ts";
 
 const context = () =>
   JSON.parse(
@@ -52,6 +52,8 @@ describe("cdk-nag on the stack", () => {
   beforeAll(() => {
     synthesized = synthApp({ context: context() });
   });
+
+  afterAll(removeOutdirs);
 
   it("synthesizes with zero unacknowledged AwsSolutions and Serverless findings", () => {
     const reportFile = join(synthesized.app.outdir, "validation-report.json");
@@ -116,7 +118,7 @@ describe("cdk-nag on the stack", () => {
       .spyOn(Validations.prototype, "acknowledge")
       .mockImplementation(() => {});
     try {
-      const app = new App({ context: { ...cdkJsonContext(), ...context(), "aws:cdk:bundling-stacks": [] } });
+      const app = unbundledApp(context());
       const config = parseStackConfig(app.node.getAllContext(), REPOSITORY_ROOT);
       new FinapiConfigSyncStack(app, config.stackName, { config });
       app.synth();
@@ -136,9 +138,7 @@ describe("cdk-nag on the stack", () => {
   });
 
   it("fails the synth on a finding nobody acknowledged", () => {
-    const { app, stack } = buildApp(
-      new App({ context: { ...cdkJsonContext(), ...context(), "aws:cdk:bundling-stacks": [] } }),
-    );
+    const { app, stack } = buildApp(unbundledApp(context()));
     stack.configSync.handler.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ["ssm:GetParametersByPath"], resources: ["*"] }),
     );

@@ -3,11 +3,13 @@ import { join } from "node:path";
 import type { CfnElement } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import type { FinapiConfigSyncStack } from "../../infra/stack.ts";
 import { render, renderDeep } from "./render.ts";
-import { type SynthesizedApp, synthApp } from "./synth-app.ts";
+import { removeOutdirs, type SynthesizedApp, synthApp } from "./synth-app.ts";
+
+afterAll(removeOutdirs);
 
 const context = (name: string) =>
   JSON.parse(readFileSync(join(REPOSITORY_ROOT, "test/fixtures/infra/contexts", name), "utf8")) as Record<
