@@ -4,7 +4,28 @@ interface SdkErrorShape {
   readonly name?: string;
   readonly $fault?: "client" | "server";
   readonly $retryable?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: number };
 }
+
+/*
+ * Throttling comes back as a client fault (HTTP 400) without a retry trait for unmodelled errors such
+ * as SSM's ThrottlingException; these are the names the SDK's own retry strategy treats as throttling.
+ */
+const THROTTLING_ERROR_NAMES: readonly string[] = [
+  "ThrottlingException",
+  "Throttling",
+  "ThrottledException",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "LimitExceededException",
+  "ProvisionedThroughputExceededException",
+  "TransactionInProgressException",
+  "BandwidthLimitExceeded",
+  "PriorRequestNotComplete",
+  "SlowDown",
+];
 
 /* Powertools Parameters wraps what the SDK threw in a GetParameterError; the SDK's error is its cause. */
 function sdkErrorOf(error: unknown): SdkErrorShape {
@@ -24,6 +45,7 @@ export function awsErrorName(error: unknown): string {
  */
 export function isTransientAwsError(error: unknown): boolean {
   const sdkError = sdkErrorOf(error);
-  if (sdkError.$retryable !== undefined) return true;
+  if (sdkError.$retryable !== undefined || sdkError.$metadata?.httpStatusCode === 429) return true;
+  if (sdkError.name !== undefined && THROTTLING_ERROR_NAMES.includes(sdkError.name)) return true;
   return sdkError.$fault !== "client";
 }
