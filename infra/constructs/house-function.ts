@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { type Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
@@ -126,6 +126,7 @@ export class HouseFunction extends Construct {
         bundleAwsSDK: true,
         externalModules: [],
         banner: ESM_REQUIRE_BANNER,
+        logLevel: LogLevel.WARNING,
         forceDockerBundling: false,
       },
     });
