@@ -1,10 +1,12 @@
 import { z } from "zod";
+import type { CallbackDelivery } from "./callbacks.ts";
 import {
   type ClientConfiguration,
   clientConfigurationParamsSchema,
   type Drift,
   emulatedEnvironmentSchema,
 } from "./client-configuration.ts";
+import type { EmulatedUserSpec } from "./users.ts";
 
 /** A finAPI client the emulator knows: its credentials, environment and starting configuration. */
 export const emulatedClientSpecSchema = z.strictObject({
@@ -13,6 +15,11 @@ export const emulatedClientSpecSchema = z.strictObject({
   environment: emulatedEnvironmentSchema.default("sandbox"),
   /** Applied through finAPI's PATCH rules for the environment; the rest is finAPI's defaults. */
   configuration: clientConfigurationParamsSchema.optional(),
+  /**
+   * A mandator admin client (finAPI's `isMandatorAdmin`) may call the /api/v1/mandatorAdmin services,
+   * POST /api/v1/mandatorAdmin/deleteUsers among them.
+   */
+  mandatorAdmin: z.boolean().default(false),
 });
 export type EmulatedClientSpec = z.input<typeof emulatedClientSpecSchema>;
 
@@ -65,6 +72,12 @@ export const finapiEmulatorOptionsSchema = z.strictObject({
   clients: z.array(emulatedClientSpecSchema).default([]),
   /** ms epoch, for token expiry. */
   clock: z.custom<() => number>((value) => typeof value === "function").default(() => Date.now),
+  /** How long a user-synchronization callback may take to answer before it counts as failed. */
+  callbackTimeoutMs: z.number().positive().default(10_000),
+  /** Called with each user-synchronization callback once it was answered or failed (finAPI never retries). */
+  onCallback: z
+    .custom<(delivery: CallbackDelivery) => void>((value) => typeof value === "function")
+    .optional(),
 });
 export type FinapiEmulatorOptions = z.input<typeof finapiEmulatorOptionsSchema>;
 
@@ -78,6 +91,17 @@ export interface FinapiEmulator {
   drift(clientId: string, values: Drift): void;
   /** Every issued token becomes invalid: the next API call with one gets 401. */
   expireTokens(): void;
+  /** Puts a user into the user base all clients share, bypassing the API (and sending no callback). */
+  addUser(spec: EmulatedUserSpec): void;
+  /** The ids of the users in the user base, as they were created. */
+  userIds(): string[];
+  /**
+   * Every user-synchronization callback sent so far (one per deleted user and client with a
+   * userSynchronizationCallbackUrl), in the order they were answered or failed.
+   */
+  readonly callbacks: readonly CallbackDelivery[];
+  /** Resolves once every callback sent so far has been answered or has failed. */
+  callbacksSettled(): Promise<void>;
   /** Every request, in the order received. */
   readonly requests: readonly RecordedRequest[];
   clearRequests(): void;

@@ -1,4 +1,5 @@
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import type { UserSyncCallback } from "./callbacks.ts";
 import {
   type ClientConfiguration,
   type Drift,
@@ -18,6 +19,18 @@ import {
   errorMessage,
 } from "./responses.ts";
 import { ClientTokens } from "./tokens.ts";
+import {
+  bodyViolations,
+  type EmulatedUserSpec,
+  emulatedUserSpecSchema,
+  type FinapiUser,
+  UserBase,
+  type UserIdentifiersList,
+  type UserTokenGrant,
+  UserTokens,
+  userCreateParamsSchema,
+  userIdentifiersParamsSchema,
+} from "./users.ts";
 
 const REQUEST_ID_MAX_LENGTH = 255;
 
@@ -36,6 +49,8 @@ export interface ApiReply {
   readonly headers?: Readonly<Record<string, string>>;
   /** The client the request authenticated as, when it did. */
   readonly clientId?: string;
+  /** Notifications to send once the reply is out: the users this request deleted, to every client's callback. */
+  readonly callbacks?: readonly UserSyncCallback[];
 }
 
 export interface ResolvedRequestId {
@@ -71,6 +86,11 @@ interface EmulatedClient {
   configuration: ClientConfiguration;
 }
 
+/** Who a bearer token belongs to: a client itself, or a user who logged in through a client. */
+type Caller =
+  | { readonly kind: "client"; readonly client: EmulatedClient }
+  | { readonly kind: "user"; readonly client: EmulatedClient; readonly user: FinapiUser };
+
 type Operation = (request: ApiRequest, context: ErrorContext) => ApiReply;
 
 const digest = (secret: string) => createHash("sha256").update(secret).digest();
@@ -85,12 +105,18 @@ const json = (status: number, body: unknown, extra: Omit<ApiReply, "status" | "b
   ...extra,
 });
 
-/* finAPI's OAuth server answers grant errors the RFC 6749 5.2 way. The emulator has no users yet, so
- * every user login and every refresh token is unknown. */
-const GRANT_ERRORS: Readonly<Record<string, BadCredentialsError>> = {
-  "": { error: "invalid_request", error_description: "Missing grant type" },
-  password: { error: "invalid_grant", error_description: "Bad credentials" },
-  refresh_token: { error: "invalid_grant", error_description: "Invalid refresh token" },
+/* finAPI's OAuth server answers grant errors the RFC 6749 5.2 way. */
+const MISSING_GRANT_TYPE: BadCredentialsError = {
+  error: "invalid_request",
+  error_description: "Missing grant type",
+};
+const BAD_USER_CREDENTIALS: BadCredentialsError = {
+  error: "invalid_grant",
+  error_description: "Bad credentials",
+};
+const INVALID_REFRESH_TOKEN: BadCredentialsError = {
+  error: "invalid_grant",
+  error_description: "Invalid refresh token",
 };
 const UNSUPPORTED_GRANT: BadCredentialsError = {
   error: "unsupported_grant_type",
@@ -108,17 +134,28 @@ export class EmulatedFinapi {
   readonly #clock: () => number;
   readonly #clients = new Map<string, EmulatedClient>();
   readonly #tokens: ClientTokens;
+  readonly #users = new UserBase();
+  readonly #userTokens: UserTokens;
   readonly #routes: Readonly<Record<string, Readonly<Record<string, Operation>>>> = {
     "/oauth/token": { POST: (request) => this.#getToken(request) },
     "/api/v1/clientConfiguration": {
-      GET: (request) => this.#getClientConfiguration(request),
+      GET: (request, context) => this.#getClientConfiguration(request, context),
       PATCH: (request, context) => this.#editClientConfiguration(request, context),
+    },
+    "/api/v1/users": {
+      GET: (request, context) => this.#getAuthorizedUser(request, context),
+      POST: (request, context) => this.#createUser(request, context),
+      DELETE: (request, context) => this.#deleteAuthorizedUser(request, context),
+    },
+    "/api/v1/mandatorAdmin/deleteUsers": {
+      POST: (request, context) => this.#deleteUsers(request, context),
     },
   };
 
   constructor(clock: () => number) {
     this.#clock = clock;
     this.#tokens = new ClientTokens(clock);
+    this.#userTokens = new UserTokens(clock);
   }
 
   addClient(spec: EmulatedClientSpec): void {
@@ -129,7 +166,7 @@ export class EmulatedFinapi {
       );
       throw new Error(`Invalid emulated client: ${problems.join("; ")}`);
     }
-    const { clientId, clientSecret, environment, configuration } = parsed.data;
+    const { clientId, clientSecret, environment, configuration, mandatorAdmin } = parsed.data;
     if (this.#clients.has(clientId)) throw new Error(`The emulator already has a client "${clientId}"`);
     const validation = validatePatch(configuration ?? {}, environment);
     if (!validation.ok) {
@@ -141,8 +178,27 @@ export class EmulatedFinapi {
       secretDigest: digest(clientSecret),
       environment,
       number: this.#clients.size + 1,
-      configuration: withChanges(initialClientConfiguration(environment), validation.changes),
+      configuration: {
+        ...withChanges(initialClientConfiguration(environment), validation.changes),
+        isMandatorAdmin: mandatorAdmin,
+      },
     });
+  }
+
+  addUser(spec: EmulatedUserSpec): void {
+    const parsed = emulatedUserSpecSchema.safeParse(spec);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map(
+        (issue) => `${issue.path.join(".") || "spec"}: ${issue.message}`,
+      );
+      throw new Error(`Invalid emulated user: ${problems.join("; ")}`);
+    }
+    const created = this.#users.create(parsed.data);
+    if (!created.ok) throw new Error(`The emulator already has a user "${parsed.data.id}"`);
+  }
+
+  userIds(): string[] {
+    return this.#users.ids();
   }
 
   configurationOf(clientId: string): ClientConfiguration {
@@ -163,6 +219,7 @@ export class EmulatedFinapi {
 
   expireTokens(): void {
     this.#tokens.expireAll();
+    this.#userTokens.expireAll();
   }
 
   handle(request: ApiRequest, requestId: ResolvedRequestId): ApiReply {
@@ -224,9 +281,8 @@ export class EmulatedFinapi {
   }
 
   #authContextOf(request: ApiRequest): string {
-    const accessToken = bearerTokenOf(request);
-    const check = accessToken ? this.#tokens.check(accessToken) : undefined;
-    return check?.valid ? `1/${this.#client(check.clientId).number}` : "-";
+    const caller = this.#callerOf(bearerTokenOf(request));
+    return "kind" in caller ? `1/${caller.client.number}` : "-";
   }
 
   #clientWithCredentials(clientId: string | null, clientSecret: string | null): EmulatedClient | undefined {
@@ -247,86 +303,282 @@ export class EmulatedFinapi {
     const form = new URLSearchParams(request.body);
     const client = this.#clientWithCredentials(form.get("client_id"), form.get("client_secret"));
     if (!client) return oauthError(401, { error: "unauthorized", error_description: "Bad credentials" });
-    const grantType = form.get("grant_type") ?? "";
-    if (grantType !== "client_credentials") {
-      return oauthError(400, GRANT_ERRORS[grantType] ?? UNSUPPORTED_GRANT, client.clientId);
+    const granted = (body: AccessToken) => json(200, body, { headers: NO_STORE, clientId: client.clientId });
+    const userGrant = (grant: UserTokenGrant | undefined, refused: BadCredentialsError) =>
+      grant
+        ? granted({
+            access_token: grant.accessToken,
+            token_type: "bearer",
+            refresh_token: grant.refreshToken,
+            expires_in: grant.expiresIn,
+            scope: "all",
+          })
+        : oauthError(400, refused, client.clientId);
+    const { configuration } = client;
+    switch (form.get("grant_type") ?? "") {
+      case "client_credentials": {
+        const token = this.#tokens.issue(client.clientId, configuration.clientAccessTokensValidityPeriod);
+        return granted({
+          access_token: token.accessToken,
+          token_type: "bearer",
+          expires_in: token.expiresIn,
+          scope: "all",
+        });
+      }
+      case "password": {
+        const user = this.#users.authenticate(form.get("username"), form.get("password"));
+        const grant =
+          user &&
+          this.#userTokens.issue(client.clientId, user.id, {
+            accessSeconds: configuration.userAccessTokensValidityPeriod,
+            refreshSeconds: configuration.refreshTokensValidityPeriod,
+          });
+        return userGrant(grant, BAD_USER_CREDENTIALS);
+      }
+      case "refresh_token": {
+        const refreshToken = form.get("refresh_token");
+        const grant =
+          refreshToken === null
+            ? undefined
+            : this.#userTokens.refresh(
+                client.clientId,
+                refreshToken,
+                configuration.userAccessTokensValidityPeriod,
+              );
+        return userGrant(grant, INVALID_REFRESH_TOKEN);
+      }
+      case "":
+        return oauthError(400, MISSING_GRANT_TYPE, client.clientId);
+      default:
+        return oauthError(400, UNSUPPORTED_GRANT, client.clientId);
     }
-    const token = this.#tokens.issue(client.clientId, client.configuration.clientAccessTokensValidityPeriod);
-    const body: AccessToken = {
-      access_token: token.accessToken,
-      token_type: "bearer",
-      expires_in: token.expiresIn,
-      scope: "all",
-    };
-    return json(200, body, { headers: NO_STORE, clientId: client.clientId });
   }
 
-  #authenticate(request: ApiRequest): EmulatedClient | ApiReply {
-    const accessToken = bearerTokenOf(request);
+  /** The client or user a bearer token belongs to, or why it does not authenticate. */
+  #callerOf(
+    accessToken: string | undefined,
+  ): Caller | { readonly reason: "missing" | "unknown" | "expired" } {
+    if (!accessToken) return { reason: "missing" };
+    const clientCheck = this.#tokens.check(accessToken);
+    if (clientCheck.valid) return { kind: "client", client: this.#client(clientCheck.clientId) };
+    const userCheck = this.#userTokens.check(accessToken);
+    if (userCheck.valid) {
+      const user = this.#users.find(userCheck.userId);
+      if (user) return { kind: "user", client: this.#client(userCheck.clientId), user };
+      return { reason: "unknown" };
+    }
+    return {
+      reason: clientCheck.reason === "expired" || userCheck.reason === "expired" ? "expired" : "unknown",
+    };
+  }
+
+  /**
+   * The caller, if its bearer token is valid and its role (a client itself, or a user through a
+   * client) may call the service; otherwise finAPI's 401 or 403.
+   */
+  #authenticate<Role extends Caller["kind"]>(
+    request: ApiRequest,
+    context: ErrorContext,
+    role: Role,
+  ): Extract<Caller, { kind: Role }> | ApiReply {
     const unauthorized = (body: BadCredentialsError, challenge: string) =>
       json(401, body, { headers: { "www-authenticate": challenge } });
-    if (!accessToken) {
-      return unauthorized(
-        {
-          error: "unauthorized",
-          error_description: "Full authentication is required to access this resource",
-        },
-        'Bearer realm="finAPI"',
-      );
-    }
-    const check = this.#tokens.check(accessToken);
-    if (!check.valid) {
-      const description = check.reason === "expired" ? "Access token expired" : "Invalid access token";
+    const caller = this.#callerOf(bearerTokenOf(request));
+    if (!("kind" in caller)) {
+      if (caller.reason === "missing") {
+        return unauthorized(
+          {
+            error: "unauthorized",
+            error_description: "Full authentication is required to access this resource",
+          },
+          'Bearer realm="finAPI"',
+        );
+      }
+      const description = caller.reason === "expired" ? "Access token expired" : "Invalid access token";
       return unauthorized(
         { error: "invalid_token", error_description: description },
         `Bearer realm="finAPI", error="invalid_token", error_description="${description}"`,
       );
     }
-    return this.#client(check.clientId);
+    if (caller.kind !== role) {
+      return {
+        ...this.#error(403, context, [
+          { code: "UNAUTHORIZED_ACCESS", type: "TECHNICAL", message: "Access is denied" },
+        ]),
+        clientId: caller.client.clientId,
+      };
+    }
+    return caller as Extract<Caller, { kind: Role }>;
   }
 
-  #getClientConfiguration(request: ApiRequest): ApiReply {
-    const client = this.#authenticate(request);
-    if ("status" in client) return client;
-    return json(200, structuredClone(client.configuration), { clientId: client.clientId });
+  /** The request's JSON body, or finAPI's 415 or 400 when it has none or it is not JSON. */
+  #jsonBody(request: ApiRequest, context: ErrorContext, clientId: string): { value: unknown } | ApiReply {
+    const rejected = (status: number, code: ErrorCode, message: string) => ({
+      ...this.#error(status, context, [{ code, type: "TECHNICAL", message }]),
+      clientId,
+    });
+    const mediaType = mediaTypeOf(request.headers);
+    if (mediaType !== "application/json" && !/^application\/[^/]+\+json$/.test(mediaType)) {
+      return rejected(415, "UNSUPPORTED_MEDIA_TYPE", "The Content-Type must be application/json");
+    }
+    if (request.body.trim() === "") {
+      return rejected(400, "BAD_REQUEST", "Required request body is missing");
+    }
+    try {
+      return { value: JSON.parse(request.body) as unknown };
+    } catch {
+      return rejected(400, "BAD_REQUEST", "The request body is not valid JSON");
+    }
   }
 
-  #editClientConfiguration(request: ApiRequest, context: ErrorContext): ApiReply {
-    const client = this.#authenticate(request);
-    if ("status" in client) return client;
-    const rejected = (status: number, code: ErrorCode, entries: readonly Omit<ErrorEntry, "code">[]) => ({
+  #rejected(
+    status: number,
+    code: ErrorCode,
+    context: ErrorContext,
+    clientId: string,
+    entries: readonly Omit<ErrorEntry, "code">[],
+  ): ApiReply {
+    return {
       ...this.#error(
         status,
         context,
         entries.map((entry) => ({ ...entry, code })),
       ),
-      clientId: client.clientId,
-    });
-    const mediaType = mediaTypeOf(request.headers);
-    if (mediaType !== "application/json" && !/^application\/[^/]+\+json$/.test(mediaType)) {
-      return rejected(415, "UNSUPPORTED_MEDIA_TYPE", [
-        { type: "TECHNICAL", message: "The Content-Type must be application/json" },
-      ]);
+      clientId,
+    };
+  }
+
+  #getClientConfiguration(request: ApiRequest, context: ErrorContext): ApiReply {
+    const caller = this.#authenticate(request, context, "client");
+    if ("status" in caller) return caller;
+    const { client } = caller;
+    return json(200, structuredClone(client.configuration), { clientId: client.clientId });
+  }
+
+  #editClientConfiguration(request: ApiRequest, context: ErrorContext): ApiReply {
+    const caller = this.#authenticate(request, context, "client");
+    if ("status" in caller) return caller;
+    const { client } = caller;
+    const body = this.#jsonBody(request, context, client.clientId);
+    if ("status" in body) return body;
+    const validation = validatePatch(body.value, client.environment);
+    if (!validation.ok) {
+      return this.#rejected(400, "BAD_REQUEST", context, client.clientId, validation.errors);
     }
-    if (request.body.trim() === "") {
-      return rejected(400, "BAD_REQUEST", [
-        { type: "TECHNICAL", message: "Required request body is missing" },
-      ]);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(request.body);
-    } catch {
-      return rejected(400, "BAD_REQUEST", [
-        { type: "TECHNICAL", message: "The request body is not valid JSON" },
-      ]);
-    }
-    const validation = validatePatch(body, client.environment);
-    if (!validation.ok) return rejected(400, "BAD_REQUEST", validation.errors);
     client.configuration = withChanges(client.configuration, validation.changes);
     return json(200, structuredClone(client.configuration), { clientId: client.clientId });
   }
+
+  #createUser(request: ApiRequest, context: ErrorContext): ApiReply {
+    const caller = this.#authenticate(request, context, "client");
+    if ("status" in caller) return caller;
+    const { client } = caller;
+    const body = this.#jsonBody(request, context, client.clientId);
+    if ("status" in body) return body;
+    if (!isJsonObject(body.value)) {
+      return this.#rejected(400, "BAD_REQUEST", context, client.clientId, [
+        { type: "TECHNICAL", message: "The request body must be a JSON object (UserCreateParams)" },
+      ]);
+    }
+    const params = userCreateParamsSchema.safeParse(body.value);
+    if (!params.success) {
+      return this.#rejected(
+        400,
+        "BAD_REQUEST",
+        context,
+        client.clientId,
+        bodyViolations(params.error, "UserCreateParams"),
+      );
+    }
+    if (params.data.isAutoUpdateEnabled && !client.configuration.isAutomaticBatchUpdateEnabled) {
+      return this.#rejected(422, "ILLEGAL_ENTITY_STATE", context, client.clientId, [
+        {
+          type: "BUSINESS",
+          message:
+            "The automatic batch update is disabled for your client, so it cannot be enabled for a user",
+        },
+      ]);
+    }
+    const created = this.#users.create(params.data);
+    if (!created.ok) {
+      return this.#rejected(422, "ENTITY_EXISTS", context, client.clientId, [
+        { type: "BUSINESS", message: "A user with this id already exists (user ids ignore case)" },
+      ]);
+    }
+    return json(201, created.user, { clientId: client.clientId });
+  }
+
+  #getAuthorizedUser(request: ApiRequest, context: ErrorContext): ApiReply {
+    const caller = this.#authenticate(request, context, "user");
+    if ("status" in caller) return caller;
+    return json(200, caller.user, { clientId: caller.client.clientId });
+  }
+
+  #deleteAuthorizedUser(request: ApiRequest, context: ErrorContext): ApiReply {
+    const caller = this.#authenticate(request, context, "user");
+    if ("status" in caller) return caller;
+    const deleted = this.#deleteUser(caller.user.id);
+    return {
+      status: 200,
+      body: undefined,
+      clientId: caller.client.clientId,
+      callbacks: deleted ? this.#userSyncCallbacks([deleted]) : [],
+    };
+  }
+
+  #deleteUsers(request: ApiRequest, context: ErrorContext): ApiReply {
+    const caller = this.#authenticate(request, context, "client");
+    if ("status" in caller) return caller;
+    const { client } = caller;
+    if (!client.configuration.isMandatorAdmin) {
+      return this.#rejected(403, "UNAUTHORIZED_ACCESS", context, client.clientId, [
+        { type: "TECHNICAL", message: "Access is denied: only a mandator admin client may delete users" },
+      ]);
+    }
+    const body = this.#jsonBody(request, context, client.clientId);
+    if ("status" in body) return body;
+    if (!isJsonObject(body.value)) {
+      return this.#rejected(400, "BAD_REQUEST", context, client.clientId, [
+        { type: "TECHNICAL", message: "The request body must be a JSON object (UserIdentifiersParams)" },
+      ]);
+    }
+    const params = userIdentifiersParamsSchema.safeParse(body.value);
+    if (!params.success) {
+      return this.#rejected(
+        400,
+        "BAD_REQUEST",
+        context,
+        client.clientId,
+        bodyViolations(params.error, "UserIdentifiersParams"),
+      );
+    }
+    /* Ids of users that do not exist are ignored entirely, as finAPI documents. */
+    const deleted = params.data.userIds.flatMap((userId) => this.#deleteUser(userId) ?? []);
+    const answer: UserIdentifiersList = { deletedUsers: [...deleted].sort(), nonDeletedUsers: [] };
+    return json(200, answer, { clientId: client.clientId, callbacks: this.#userSyncCallbacks(deleted) });
+  }
+
+  #deleteUser(userId: string): string | undefined {
+    const deleted = this.#users.delete(userId);
+    if (deleted) this.#userTokens.revokeUser(deleted);
+    return deleted;
+  }
+
+  /* finAPI notifies every client of the user base that has a callback URL, the deleting client included. */
+  #userSyncCallbacks(deletedUserIds: readonly string[]): UserSyncCallback[] {
+    return deletedUserIds.flatMap((userId) =>
+      [...this.#clients.values()].flatMap((client) => {
+        const url = client.configuration.userSynchronizationCallbackUrl;
+        return url
+          ? [{ clientId: client.clientId, url, notification: { userId, event: "DELETED" as const } }]
+          : [];
+      }),
+    );
+  }
 }
+
+const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function bearerTokenOf(request: ApiRequest): string | undefined {
   return /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];

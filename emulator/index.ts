@@ -1,3 +1,4 @@
+export type { CallbackDelivery } from "./callbacks.ts";
 export type {
   ClientConfiguration,
   ClientConfigurationParams,
@@ -12,3 +13,4 @@ export type {
   RecordedRequest,
 } from "./contract.ts";
 export { startFinapiEmulator } from "./server.ts";
+export type { EmulatedUserSpec, FinapiUser, UserIdentifiersList } from "./users.ts";

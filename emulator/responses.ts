@@ -6,6 +6,8 @@ import type { ErrorType } from "./client-configuration.ts";
 export const accessTokenSchema = z.object({
   access_token: z.string(),
   token_type: z.literal("bearer"),
+  /** Only for a user (the password and refresh_token grants). */
+  refresh_token: z.string().optional(),
   expires_in: z.int32(),
   scope: z.literal("all"),
 });
@@ -17,10 +19,13 @@ export type BadCredentialsError = z.infer<typeof badCredentialsErrorSchema>;
 
 const errorCodeSchema = z.enum([
   "BAD_REQUEST",
+  "ENTITY_EXISTS",
   "FORBIDDEN",
+  "ILLEGAL_ENTITY_STATE",
   "LOCKED",
   "METHOD_NOT_ALLOWED",
   "UNEXPECTED_ERROR",
+  "UNAUTHORIZED_ACCESS",
   "UNKNOWN_ENTITY",
   "UNSUPPORTED_MEDIA_TYPE",
 ]);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { CallbackSender } from "./callbacks.ts";
 import {
   type Fault,
   type FinapiEmulator,
@@ -40,14 +41,18 @@ function serialise(body: unknown): { text: string; contentType?: string } {
 }
 
 /**
- * Starts a finAPI emulator: a real HTTP server that answers POST /oauth/token and
- * GET/PATCH /api/v1/clientConfiguration like finAPI, records every request and serves injected
- * faults. It writes nothing to stdout or stderr.
+ * Starts a finAPI emulator: a real HTTP server that answers POST /oauth/token (client, password and
+ * refresh-token grants), GET/PATCH /api/v1/clientConfiguration, the users' creation and deletion
+ * (DELETE /api/v1/users, POST /api/v1/mandatorAdmin/deleteUsers) like finAPI, POSTs each deletion to
+ * every client's userSynchronizationCallbackUrl, records every request and serves injected faults.
+ * It writes nothing to stdout or stderr.
  */
 export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): Promise<FinapiEmulator> {
-  const { port, host, latencyMs, clients, clock } = finapiEmulatorOptionsSchema.parse(options);
+  const { port, host, latencyMs, clients, clock, callbackTimeoutMs, onCallback } =
+    finapiEmulatorOptionsSchema.parse(options);
   const finapi = new EmulatedFinapi(clock);
   for (const spec of clients) finapi.addClient(spec);
+  const callbacks = new CallbackSender({ timeoutMs: callbackTimeoutMs, onDelivery: onCallback });
 
   const requests: RecordedRequest[] = [];
   const faults: Fault[] = [];
@@ -103,7 +108,12 @@ export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): 
     }
     const delay = latencyMs + (fault?.kind === "delay" ? fault.ms : 0);
     if (delay > 0) await sleep(delay);
-    if (response.destroyed) return;
+    /* The users are deleted whether or not the caller is still there to hear it, so the clients hear of it. */
+    const notify = () => callbacks.send(reply.callbacks ?? []);
+    if (response.destroyed) {
+      notify();
+      return;
+    }
     const { text, contentType } = serialise(reply.body);
     response.setHeader("x-request-id", requestId.requestId);
     if (contentType) response.setHeader("content-type", contentType);
@@ -111,6 +121,7 @@ export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): 
     record.status = reply.status;
     if (reply.clientId !== undefined) record.clientId = reply.clientId;
     response.writeHead(reply.status).end(text);
+    notify();
   };
 
   const server = createServer((request, response) => {
@@ -132,6 +143,10 @@ export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): 
     configurationOf: (clientId) => finapi.configurationOf(clientId),
     drift: (clientId, values) => finapi.drift(clientId, values),
     expireTokens: () => finapi.expireTokens(),
+    addUser: (spec) => finapi.addUser(spec),
+    userIds: () => finapi.userIds(),
+    callbacks: callbacks.deliveries,
+    callbacksSettled: () => callbacks.settled(),
     requests,
     clearRequests: () => {
       requests.length = 0;
@@ -139,12 +154,14 @@ export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): 
     enqueueFault: (fault: Fault) => {
       faults.push(faultSchema.parse(fault));
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await callbacks.close();
+      await new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }

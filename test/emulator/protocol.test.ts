@@ -106,11 +106,11 @@ describe("X-Request-Id", () => {
 
 describe("routing", () => {
   it("answers an unknown path with 404 ErrorMessage", async () => {
-    const result = await call(emulator, { path: "/api/v1/users", headers: bearer(token) });
+    const result = await call(emulator, { path: "/api/v1/banks", headers: bearer(token) });
     expect(result.status).toBe(404);
     expect(result.body).toMatchObject({
-      errors: [{ message: "No endpoint GET /api/v1/users", code: "UNKNOWN_ENTITY", type: "TECHNICAL" }],
-      endpoint: "GET /api/v1/users",
+      errors: [{ message: "No endpoint GET /api/v1/banks", code: "UNKNOWN_ENTITY", type: "TECHNICAL" }],
+      endpoint: "GET /api/v1/banks",
       authContext: expect.stringMatching(/^1\/\d+$/),
     });
   });
