@@ -1,0 +1,33 @@
+import { GetParameterError } from "@aws-lambda-powertools/parameters/errors";
+import { describe, expect, it } from "vitest";
+import { awsErrorName, isTransientAwsError } from "../../functions/config-sync/aws-errors.ts";
+
+const sdkError = (name: string, fields: Record<string, unknown>) =>
+  Object.assign(new Error(`${name} (test)`), { name, $metadata: {}, ...fields });
+
+describe("isTransientAwsError", () => {
+  it("treats throttling, AWS-side faults and network failures as transient", () => {
+    expect(isTransientAwsError(sdkError("ThrottlingException", { $fault: "client" }))).toBe(true);
+    expect(
+      isTransientAwsError(sdkError("Anything", { $fault: "client", $metadata: { httpStatusCode: 429 } })),
+    ).toBe(true);
+    expect(isTransientAwsError(sdkError("InternalServerError", { $fault: "server" }))).toBe(true);
+    expect(isTransientAwsError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).toBe(
+      true,
+    );
+  });
+
+  it("treats missing resources and denied access as permanent, also when Powertools wrapped them", () => {
+    const denied = sdkError("AccessDeniedException", { $fault: "client" });
+    expect(isTransientAwsError(denied)).toBe(false);
+    expect(isTransientAwsError(new GetParameterError("wrapped", { cause: denied }))).toBe(false);
+    expect(isTransientAwsError(sdkError("ResourceNotFoundException", { $fault: "client" }))).toBe(false);
+  });
+});
+
+describe("awsErrorName", () => {
+  it("names the SDK error inside a Powertools error", () => {
+    const cause = sdkError("KMSAccessDeniedException", { $fault: "client" });
+    expect(awsErrorName(new GetParameterError("wrapped", { cause }))).toBe("KMSAccessDeniedException");
+  });
+});
