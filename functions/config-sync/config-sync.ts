@@ -186,11 +186,15 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       return { client: client.name, ...outcome };
     });
 
-    const transient = results.filter(isTransientFailure);
+    const outcomes: Record<string, number> = {};
+    for (const result of results) outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
+    logger.info("reconcile finished", { trigger, dryRun, outcomes });
+
+    const transient = results.filter(isTransientFailure).map((result) => result.client);
     if (transient.length > 0 && trigger !== "manual") {
-      const failed = transient.map((result) => result.client).join(", ");
+      logger.error("failing the invocation so that Lambda retries it", { transientlyFailed: transient });
       throw new TransientSyncFailure(
-        `${transient.length} of ${results.length} client(s) failed transiently (${failed}); the others were reconciled. Lambda retries this event.`,
+        `${transient.length} of ${results.length} client(s) failed transiently (${transient.join(", ")}); every outcome is logged and stored, and Lambda retries this event`,
       );
     }
     return { results };
