@@ -5,7 +5,6 @@ import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
-import { cdkJsonContext } from "./synth-app.ts";
 
 const run = promisify(execFile);
 

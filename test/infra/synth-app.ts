@@ -6,7 +6,7 @@ import { type BuiltApp, buildApp } from "../../infra/build-app.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 
 /** cdk.json's context: the defaults `npx cdk synth` uses (feature flags included). */
-export function cdkJsonContext(): Record<string, unknown> {
+function cdkJsonContext(): Record<string, unknown> {
   const cdkJson = JSON.parse(readFileSync(join(REPOSITORY_ROOT, "cdk.json"), "utf8")) as {
     context: Record<string, unknown>;
   };
