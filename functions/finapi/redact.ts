@@ -1,10 +1,15 @@
 export const REDACTED = "***";
 
 /*
- * A path segment this long made of letters and digits is how unguessable URL secrets look (the hosted
- * callback's is 40 alphanumerics); ordinary path words are shorter or lack digits.
+ * How unguessable URL secrets look: 20 or more URL-safe characters that are either hex or mix upper case,
+ * lower case and digits (the hosted callback's are 40 alphanumerics). Path words such as
+ * `notifications-v2` are shorter, or lack that mix.
  */
-const SECRET_LOOKING_SEGMENT = /^(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}$/;
+function looksSecret(segment: string): boolean {
+  if (!/^[A-Za-z0-9._~-]{20,}$/.test(segment)) return false;
+  const hex = /^[0-9a-fA-F]+$/.test(segment) && /\d/.test(segment) && /[a-fA-F]/.test(segment);
+  return hex || (/[a-z]/.test(segment) && /[A-Z]/.test(segment) && /\d/.test(segment));
+}
 
 /**
  * A URL fit for logs and diffs: the password of its user info, every query value and every
@@ -17,7 +22,7 @@ export function redactUrl(url: string): string {
   for (const key of [...parsed.searchParams.keys()]) parsed.searchParams.set(key, REDACTED);
   parsed.pathname = parsed.pathname
     .split("/")
-    .map((segment) => (SECRET_LOOKING_SEGMENT.test(segment) ? REDACTED : segment))
+    .map((segment) => (looksSecret(segment) ? REDACTED : segment))
     .join("/");
   return parsed.toString().replaceAll(encodeURIComponent(REDACTED), REDACTED);
 }

@@ -11,6 +11,15 @@ describe("redactUrl", () => {
     ["https://host.example/cb?token=abc&client=x", "https://host.example/cb?token=***&client=***"],
     ["https://backend.example.com/finapi/notifications", "https://backend.example.com/finapi/notifications"],
     ["https://backend.example.com/v2/callbacks2024", "https://backend.example.com/v2/callbacks2024"],
+    ["https://backend.example.com/notifications-v2", "https://backend.example.com/notifications-v2"],
+    [
+      "https://backend.example.com/finapi-user-sync-callbacks-2024",
+      "https://backend.example.com/finapi-user-sync-callbacks-2024",
+    ],
+    [
+      "https://h.example/user-sync/app/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+      "https://h.example/user-sync/app/***",
+    ],
     ["", ""],
     ["not a url", "not a url"],
   ])("shows %s as %s", (url, shown) => {
