@@ -1,22 +1,11 @@
 import { createHash } from "node:crypto";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { IDEMPOTENCY_KEY_PREFIX } from "../../functions/user-sync-callback/forward-once.ts";
-import {
-  allSecrets,
-  type CallbackHandler,
-  type CallbackStandIns,
-  deletionBody,
-  invoke,
-  pathOf,
-  secrets,
-  startCallbackStandIns,
-  TABLE_NAME,
-  TTL_SECONDS,
-} from "./support/harness.ts";
-import { type CapturedOutput, captureOutput, expectNoSecretIn } from "./support/output.ts";
+import { deletionBody, invoke, pathOf, secrets, TABLE_NAME, TTL_SECONDS } from "./support/harness.ts";
+import { useCallbackSuite } from "./support/suite.ts";
 
 const viaAcme = (userId: string) => ({ body: deletionBody(userId) });
 const viaGlobex = (userId: string) => ({
@@ -25,66 +14,51 @@ const viaGlobex = (userId: string) => ({
 });
 
 describe("user-sync-callback deduplication (Powertools Idempotency on dynalite)", () => {
-  let standIns: CallbackStandIns;
-  let output: CapturedOutput;
-  let handler: CallbackHandler;
-
-  beforeAll(async () => {
-    standIns = await startCallbackStandIns();
-    output = captureOutput();
-    ({ handler } = await import("../../functions/user-sync-callback/handler.ts"));
-  });
+  const suite = useCallbackSuite();
 
   afterEach(() => {
     vi.useRealTimers();
-    try {
-      expectNoSecretIn(output, allSecrets);
-    } finally {
-      output.clear();
-    }
-  });
-
-  afterAll(async () => {
-    output.restore();
-    await standIns.close();
   });
 
   it("forwards a deletion that every client reports, one after another, once", async () => {
     const answers = [
-      await invoke(handler, viaAcme("seq-1")),
-      await invoke(handler, viaGlobex("seq-1")),
-      await invoke(handler, viaAcme("seq-1")),
+      await invoke(suite.handler, viaAcme("seq-1")),
+      await invoke(suite.handler, viaGlobex("seq-1")),
+      await invoke(suite.handler, viaAcme("seq-1")),
     ];
     expect(answers.map((answer) => answer.statusCode)).toEqual([202, 202, 202]);
-    expect(standIns.deletionsOf("seq-1").map((event) => event.detail.client)).toEqual(["acme"]);
-    expect(output.count(CallbackMetric.Forwarded, "acme")).toBe(1);
-    expect(output.count(CallbackMetric.Duplicate, "globex")).toBe(1);
-    expect(output.count(CallbackMetric.Duplicate, "acme")).toBe(1);
+    expect(suite.standIns.deletionsOf("seq-1").map((event) => event.detail.client)).toEqual(["acme"]);
+    expect(suite.output.count(CallbackMetric.Forwarded, "acme")).toBe(1);
+    expect(suite.output.count(CallbackMetric.Duplicate, "globex")).toBe(1);
+    expect(suite.output.count(CallbackMetric.Duplicate, "acme")).toBe(1);
   });
 
   it("forwards 50 deliveries of one deletion that arrive at the same moment once", async () => {
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, index) =>
-        invoke(handler, index % 2 ? viaAcme("burst-1") : viaGlobex("burst-1")),
+        invoke(suite.handler, index % 2 ? viaAcme("burst-1") : viaGlobex("burst-1")),
       ),
     );
     expect(answers.every((answer) => answer.statusCode === 202)).toBe(true);
-    expect(standIns.deletionsOf("burst-1")).toHaveLength(1);
-    const forwarded = output.metrics().filter((metric) => metric.name === CallbackMetric.Forwarded);
-    const duplicates = output.metrics().filter((metric) => metric.name === CallbackMetric.Duplicate);
+    expect(suite.standIns.deletionsOf("burst-1")).toHaveLength(1);
+    const forwarded = suite.output.metrics().filter((metric) => metric.name === CallbackMetric.Forwarded);
+    const duplicates = suite.output.metrics().filter((metric) => metric.name === CallbackMetric.Duplicate);
     expect([forwarded.length, duplicates.length]).toEqual([1, 49]);
-    expect(output.logs().filter((log) => log.duplicateOf === "in-progress").length).toBeGreaterThan(0);
+    expect(suite.output.logs().filter((log) => log.duplicateOf === "in-progress").length).toBeGreaterThan(0);
   });
 
   it("forwards different users' deletions each", async () => {
-    await Promise.all(["many-1", "many-2", "many-3"].map((userId) => invoke(handler, viaAcme(userId))));
-    for (const userId of ["many-1", "many-2", "many-3"]) expect(standIns.deletionsOf(userId)).toHaveLength(1);
+    await Promise.all(["many-1", "many-2", "many-3"].map((userId) => invoke(suite.handler, viaAcme(userId))));
+    for (const userId of ["many-1", "many-2", "many-3"])
+      expect(suite.standIns.deletionsOf(userId)).toHaveLength(1);
   });
 
   it("keys the record on the deletion alone and lets it expire after the configured window", async () => {
     const before = Math.floor(Date.now() / 1000);
-    await invoke(handler, viaAcme("record-1"));
-    const { Items = [] } = await standIns.dynamo.client.send(new ScanCommand({ TableName: TABLE_NAME }));
+    await invoke(suite.handler, viaAcme("record-1"));
+    const { Items = [] } = await suite.standIns.dynamo.client.send(
+      new ScanCommand({ TableName: TABLE_NAME }),
+    );
     /* Powertools' key: the prefix, then the MD5 (base64) of the key payload with its keys sorted. */
     const keyHash = createHash("md5")
       .update(JSON.stringify({ event: "DELETED", userId: "record-1" }))
@@ -98,18 +72,21 @@ describe("user-sync-callback deduplication (Powertools Idempotency on dynalite)"
   });
 
   it("still treats a repeat just inside the window as a duplicate", async () => {
-    await invoke(handler, viaAcme("window-1"));
+    await invoke(suite.handler, viaAcme("window-1"));
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + (TTL_SECONDS - 60) * 1000 });
-    const repeat = await invoke(handler, viaGlobex("window-1"));
+    const repeat = await invoke(suite.handler, viaGlobex("window-1"));
     expect(repeat.statusCode).toBe(202);
-    expect(standIns.deletionsOf("window-1")).toHaveLength(1);
+    expect(suite.standIns.deletionsOf("window-1")).toHaveLength(1);
   });
 
   it("forwards a repeat again once the record has expired, and then dedupes that one", async () => {
-    await invoke(handler, viaAcme("expired-1"));
+    await invoke(suite.handler, viaAcme("expired-1"));
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + (TTL_SECONDS + 60) * 1000 });
-    await invoke(handler, viaGlobex("expired-1"));
-    await invoke(handler, viaAcme("expired-1"));
-    expect(standIns.deletionsOf("expired-1").map((event) => event.detail.client)).toEqual(["acme", "globex"]);
+    await invoke(suite.handler, viaGlobex("expired-1"));
+    await invoke(suite.handler, viaAcme("expired-1"));
+    expect(suite.standIns.deletionsOf("expired-1").map((event) => event.detail.client)).toEqual([
+      "acme",
+      "globex",
+    ]);
   });
 });

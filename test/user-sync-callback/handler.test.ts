@@ -1,21 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
-import {
-  allSecrets,
-  type CallbackHandler,
-  type CallbackRequest,
-  type CallbackStandIns,
-  deletionBody,
-  invoke,
-  pathOf,
-  secrets,
-  startCallbackStandIns,
-} from "./support/harness.ts";
-import { type CapturedOutput, captureOutput, expectNoSecretIn } from "./support/output.ts";
+import { type CallbackRequest, deletionBody, invoke, pathOf, secrets } from "./support/harness.ts";
+import { useCallbackSuite } from "./support/suite.ts";
 
 const json = { "content-type": "application/json" };
 const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
@@ -215,38 +205,17 @@ const cases: StatusCase[] = [
 ];
 
 describe("user-sync-callback handler", () => {
-  let standIns: CallbackStandIns;
-  let output: CapturedOutput;
-  let handler: CallbackHandler;
-
-  beforeAll(async () => {
-    standIns = await startCallbackStandIns();
-    output = captureOutput();
-    ({ handler } = await import("../../functions/user-sync-callback/handler.ts"));
-  });
-
-  afterEach(() => {
-    try {
-      expectNoSecretIn(output, allSecrets);
-    } finally {
-      output.clear();
-    }
-  });
-
-  afterAll(async () => {
-    output.restore();
-    await standIns.close();
-  });
+  const suite = useCallbackSuite();
 
   it.each(cases.map((testCase, index) => ({ ...testCase, userId: `status-${index}` })))(
     "answers $statusCode to $name",
     async ({ request, statusCode, metric, reason, userId }) => {
-      const answer = await invoke(handler, request(userId));
+      const answer = await invoke(suite.handler, request(userId));
       expect(answer.statusCode).toBe(statusCode);
       const forwarded = statusCode === 202 && metric[0] === CallbackMetric.Forwarded;
-      expect(standIns.deletionsOf(userId)).toHaveLength(forwarded ? 1 : 0);
-      expect(output.count(...metric)).toBe(1);
-      expect(output.metrics()).toHaveLength(1);
+      expect(suite.standIns.deletionsOf(userId)).toHaveLength(forwarded ? 1 : 0);
+      expect(suite.output.count(...metric)).toBe(1);
+      expect(suite.output.metrics()).toHaveLength(1);
       if (statusCode === 404 || statusCode === 202) expect(answer.body ?? "").toBe("");
       if (reason) {
         expect(answer.headers?.["Content-Type"]).toBe("application/json");
@@ -256,14 +225,17 @@ describe("user-sync-callback handler", () => {
   );
 
   it("tells a 405 caller which method to use", async () => {
-    const answer = await invoke(handler, { method: "DELETE" });
+    const answer = await invoke(suite.handler, { method: "DELETE" });
     expect(answer.headers?.Allow).toBe("POST");
   });
 
   it("forwards the deletion as a finAPI User Deleted event with the client and the receive time", async () => {
     const before = Date.now();
-    await invoke(handler, { path: pathOf("globex", secrets.globex.current), body: deletionBody("detail-1") });
-    const [event] = standIns.deletionsOf("detail-1");
+    await invoke(suite.handler, {
+      path: pathOf("globex", secrets.globex.current),
+      body: deletionBody("detail-1"),
+    });
+    const [event] = suite.standIns.deletionsOf("detail-1");
     expect(event).toMatchObject({
       eventBusName: "project-bus",
       source: "finapi.user-sync",
@@ -275,17 +247,17 @@ describe("user-sync-callback handler", () => {
   });
 
   it("emits authenticated counts per client and service-wide, unauthenticated ones service-wide only", async () => {
-    await invoke(handler, { body: deletionBody("dimensions-1") });
-    await invoke(handler, { path: pathOf("acme", secrets.guesses[0] ?? "") });
-    expect(output.metrics()).toEqual([
+    await invoke(suite.handler, { body: deletionBody("dimensions-1") });
+    await invoke(suite.handler, { path: pathOf("acme", secrets.guesses[0] ?? "") });
+    expect(suite.output.metrics()).toEqual([
       { name: CallbackMetric.Forwarded, dimensionSets: [["service", "client"], ["service"]], client: "acme" },
       { name: CallbackMetric.Unauthenticated, dimensionSets: [["service"]], client: undefined },
     ]);
   });
 
   it("logs the route with the client and the secret masked, and never the event", async () => {
-    await invoke(handler, { body: deletionBody("logged-1") });
-    const logs = output.logs();
+    await invoke(suite.handler, { body: deletionBody("logged-1") });
+    const logs = suite.output.logs();
     expect(logs).toContainEqual(
       expect.objectContaining({
         message: "deletion forwarded",
@@ -295,23 +267,23 @@ describe("user-sync-callback handler", () => {
         service: "user-sync-callback",
       }),
     );
-    expect(output.lines().join("\n")).not.toContain("x-forwarded-for");
+    expect(suite.output.lines().join("\n")).not.toContain("x-forwarded-for");
   });
 
   it("logs an unauthenticated call without the path it came to, naming only a configured client", async () => {
-    await invoke(handler, { path: "/user-sync/acme/some-other-text" });
-    await invoke(handler, { path: "/user-sync/made-up-client/more-text" });
+    await invoke(suite.handler, { path: "/user-sync/acme/some-other-text" });
+    await invoke(suite.handler, { path: "/user-sync/made-up-client/more-text" });
     const refused = "callback refused: unknown path, client or secret";
-    expect(output.logs()).toEqual([
+    expect(suite.output.logs()).toEqual([
       expect.objectContaining({ message: refused, route: "/user-sync/acme/***" }),
       expect.objectContaining({ message: refused, route: "/user-sync/?/***" }),
     ]);
-    expect(output.lines().join("\n")).not.toMatch(/some-other-text|made-up-client|more-text/);
+    expect(suite.output.lines().join("\n")).not.toMatch(/some-other-text|made-up-client|more-text/);
   });
 
   it("answers 500 with a generic message, and logs why, when no secret can be read at all", async () => {
     const coldStart = createCallbackHandler(createDefaultDependencies(loadCallbackConfig(process.env)));
-    standIns.secretsManager.failNext(
+    suite.standIns.secretsManager.failNext(
       "GetSecretValue",
       new AwsServiceError("InternalServiceError", "down", 500),
       6,
@@ -319,8 +291,8 @@ describe("user-sync-callback handler", () => {
     const answer = await invoke(coldStart, { body: deletionBody("cold-1") });
     expect(answer.statusCode).toBe(500);
     expect(JSON.parse(answer.body ?? "")).toEqual({ message: "internal error" });
-    expect(standIns.deletionsOf("cold-1")).toEqual([]);
-    expect(output.logs()).toContainEqual(
+    expect(suite.standIns.deletionsOf("cold-1")).toEqual([]);
+    expect(suite.output.logs()).toContainEqual(
       expect.objectContaining({
         level: "ERROR",
         message: "callback failed unexpectedly",
@@ -332,16 +304,16 @@ describe("user-sync-callback handler", () => {
   it("accepts a rotated secret at once and the secret it replaced, but no older one", async () => {
     /* Past the pause between two fresh fetches that the wrong secrets above started. */
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 60_000 });
-    standIns.secretsManager.putSecret("callback/acme", secrets.rotated);
-    const rotated = await invoke(handler, {
+    suite.standIns.secretsManager.putSecret("callback/acme", secrets.rotated);
+    const rotated = await invoke(suite.handler, {
       path: pathOf("acme", secrets.rotated),
       body: deletionBody("rot-1"),
     });
-    const replaced = await invoke(handler, {
+    const replaced = await invoke(suite.handler, {
       path: pathOf("acme", secrets.acme.current),
       body: deletionBody("rot-2"),
     });
-    const older = await invoke(handler, {
+    const older = await invoke(suite.handler, {
       path: pathOf("acme", secrets.acme.previous),
       body: deletionBody("rot-3"),
     });

@@ -1,0 +1,39 @@
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { allSecrets, type CallbackHandler, type CallbackStandIns, startCallbackStandIns } from "./harness.ts";
+import { type CapturedOutput, captureOutput, expectNoSecretIn } from "./output.ts";
+
+export interface CallbackSuite {
+  readonly standIns: CallbackStandIns;
+  readonly output: CapturedOutput;
+  readonly handler: CallbackHandler;
+}
+
+/**
+ * Registers what every suite of the real handler needs: the stand-ins, the handler module loaded against
+ * them, and the captured output scanned for every secret after each test. The fields are set once
+ * `beforeAll` has run.
+ */
+export function useCallbackSuite(): CallbackSuite {
+  const suite = {} as { standIns: CallbackStandIns; output: CapturedOutput; handler: CallbackHandler };
+
+  beforeAll(async () => {
+    suite.standIns = await startCallbackStandIns();
+    suite.output = captureOutput();
+    ({ handler: suite.handler } = await import("../../../functions/user-sync-callback/handler.ts"));
+  });
+
+  afterEach(() => {
+    try {
+      expectNoSecretIn(suite.output, allSecrets);
+    } finally {
+      suite.output.clear();
+    }
+  });
+
+  afterAll(async () => {
+    suite.output.restore();
+    await suite.standIns.close();
+  });
+
+  return suite;
+}
