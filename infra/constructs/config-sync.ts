@@ -4,7 +4,6 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
-import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import * as ssm from "aws-cdk-lib/aws-ssm";
@@ -14,7 +13,7 @@ import { parameterArn, secretArn } from "../arns.ts";
 import type { ClientConfig } from "../config.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
-import { HouseFunction } from "./house-function.ts";
+import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
 
 /*
  * SSM treats "/name" and "name" as one parameter (one ARN), and an event names it the way it was
@@ -32,7 +31,8 @@ export interface HostedCallback {
   readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
 }
 
-export interface ConfigSyncProps {
+/** The house function's log settings (see HouseFunctionProps) apply to this construct's function. */
+export interface ConfigSyncProps extends Pick<HouseFunctionProps, "logRetention" | "logLevel"> {
   readonly clients: readonly ClientConfig[];
   /** An EventBridge schedule expression for the reconcile run over all clients. */
   readonly reconcileSchedule: string;
@@ -42,14 +42,6 @@ export interface ConfigSyncProps {
    * @default - the stack hosts no callback
    */
   readonly hostedCallback?: HostedCallback;
-  /**
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * @default "INFO"
-   */
-  readonly logLevel?: string;
 }
 
 /* Lambda uses the function's own role to deliver to a destination, so sqs:SendMessage is all it needs. */

@@ -3,18 +3,18 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import type * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from "../../functions/user-sync-callback/config.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
-import { HouseFunction } from "./house-function.ts";
+import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
 
 /** 40 alphanumeric characters: about 238 bits, far above the 128 an unguessable URL needs. */
 const CALLBACK_SECRET_LENGTH = 40;
 
-export interface UserSyncCallbackProps {
+/** The house function's log settings (see HouseFunctionProps) apply to this construct's function. */
+export interface UserSyncCallbackProps extends Pick<HouseFunctionProps, "logRetention" | "logLevel"> {
   /** The names of the finAPI clients whose callback this hosts; each gets its own path secret. */
   readonly clientNames: readonly string[];
   /** The most instances that may run at once: a cap on what a flood of requests can cost. */
@@ -25,14 +25,6 @@ export interface UserSyncCallbackProps {
    * @default 604800 (7 days)
    */
   readonly idempotencyTtlSeconds?: number;
-  /**
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * @default "INFO"
-   */
-  readonly logLevel?: string;
 }
 
 /**
