@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { emulatorCommand, emulatorUsage } from "./commands/emulator.ts";
 import { statusCommand, statusUsage } from "./commands/status.ts";
 import { applyUsage, planUsage, syncCommand } from "./commands/sync.ts";
 import { validateCommand, validateUsage } from "./commands/validate.ts";
@@ -12,6 +13,7 @@ Commands:
   validate   check desired-state documents offline
   plan       show how finAPI differs from a document (exit 2 when changes are pending)
   apply      make finAPI match a document
+  emulator   run the finAPI emulator alone, for trying plan and apply by hand
   status     show each client's last config-sync outcome (from the status table)
 
 Run finapi-config <command> --help for a command's options.`;
@@ -23,6 +25,7 @@ const commands: Record<
   validate: { run: validateCommand, usage: validateUsage },
   plan: { run: (args, io) => syncCommand("plan", args, io), usage: planUsage },
   apply: { run: (args, io) => syncCommand("apply", args, io), usage: applyUsage },
+  emulator: { run: (args, io) => emulatorCommand(args, io), usage: emulatorUsage },
   status: { run: statusCommand, usage: statusUsage },
 };
 

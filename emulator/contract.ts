@@ -74,6 +74,11 @@ export const finapiEmulatorOptionsSchema = z.strictObject({
   clock: z.custom<() => number>((value) => typeof value === "function").default(() => Date.now),
   /** How long a user-synchronization callback may take to answer before it counts as failed. */
   callbackTimeoutMs: z.number().positive().default(10_000),
+  /**
+   * Called with each request once it was answered (not for one a fault leaves unanswered). The record
+   * holds credentials and tokens: print only its method, path and status.
+   */
+  onRequest: z.custom<(request: RecordedRequest) => void>((value) => typeof value === "function").optional(),
   /** Called with each user-synchronization callback once it was answered or failed (finAPI never retries). */
   onCallback: z
     .custom<(delivery: CallbackDelivery) => void>((value) => typeof value === "function")

@@ -48,7 +48,7 @@ function serialise(body: unknown): { text: string; contentType?: string } {
  * It writes nothing to stdout or stderr.
  */
 export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): Promise<FinapiEmulator> {
-  const { port, host, latencyMs, clients, clock, callbackTimeoutMs, onCallback } =
+  const { port, host, latencyMs, clients, clock, callbackTimeoutMs, onCallback, onRequest } =
     finapiEmulatorOptionsSchema.parse(options);
   const finapi = new EmulatedFinapi(clock);
   for (const spec of clients) finapi.addClient(spec);
@@ -121,6 +121,7 @@ export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): 
     record.status = reply.status;
     if (reply.clientId !== undefined) record.clientId = reply.clientId;
     response.writeHead(reply.status).end(text);
+    onRequest?.(record);
     notify();
   };
 
