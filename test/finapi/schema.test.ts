@@ -8,6 +8,7 @@ import {
   parseDesiredDocument,
   validateDesiredState,
 } from "../../functions/finapi/schema.ts";
+import { fuzzParameters } from "../fuzz/settings.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../fixtures/desired-state/${name}`, import.meta.url), "utf8");
@@ -252,6 +253,8 @@ const extraKeyArbitrary = fc
   .string({ minLength: 1, maxLength: 20 })
   .filter((key) => !(MANAGED_FIELDS as readonly string[]).includes(key) && key !== "__proto__");
 
+const PROPERTY_RUNS = 2_000;
+
 describe("the desired-state rules, as properties", () => {
   it("accepts exactly the documents the rules allow", () => {
     fc.assert(
@@ -271,7 +274,7 @@ describe("the desired-state rules, as properties", () => {
           else expect(result.violations.length).toBeGreaterThan(0);
         },
       ),
-      { numRuns: 2_000 },
+      fuzzParameters(PROPERTY_RUNS),
     );
   });
 
@@ -292,7 +295,7 @@ describe("the desired-state rules, as properties", () => {
           }
         },
       ),
-      { numRuns: 2_000 },
+      fuzzParameters(PROPERTY_RUNS),
     );
   });
 });

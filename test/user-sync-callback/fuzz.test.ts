@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fuzzParameters, fuzzRuns, fuzzTimeoutMs } from "../fuzz/settings.ts";
 import {
   allSecrets,
   type CallbackHandler,
@@ -13,7 +14,8 @@ import {
 } from "./support/harness.ts";
 import { type CapturedOutput, captureOutput, expectNoSecretIn } from "./support/output.ts";
 
-const RUNS = 3000;
+const DEFAULT_RUNS = 3000;
+const RUNS = fuzzRuns(DEFAULT_RUNS);
 
 /* A path, and whether it authenticates: the oracle is built from what was generated, not from the code. */
 const pathArbitrary = fc.oneof(
@@ -162,46 +164,53 @@ describe("user-sync-callback under random requests", () => {
     await standIns.close();
   });
 
-  it(`answers ${RUNS} random requests without a 5xx, forwarding only valid authenticated deletions, once`, async () => {
-    const forwardedUsers = new Set<string>();
-    const statuses = new Map<number, number>();
+  it(
+    `answers ${RUNS} random requests without a 5xx, forwarding only valid authenticated deletions, once`,
+    async () => {
+      const forwardedUsers = new Set<string>();
+      const statuses = new Map<number, number>();
 
-    await fc.assert(
-      fc.asyncProperty(requestArbitrary, async (request) => {
-        const eventsBefore = standIns.eventBridge.events.length;
-        const answer = (await handler(toEvent(request), lambdaContext())) as {
-          statusCode: number;
-          body?: string;
-        };
-        const fresh = standIns.eventBridge.events.slice(eventsBefore);
-        statuses.set(answer.statusCode, (statuses.get(answer.statusCode) ?? 0) + 1);
+      await fc.assert(
+        fc.asyncProperty(requestArbitrary, async (request) => {
+          const eventsBefore = standIns.eventBridge.events.length;
+          const answer = (await handler(toEvent(request), lambdaContext())) as {
+            statusCode: number;
+            body?: string;
+          };
+          const fresh = standIns.eventBridge.events.slice(eventsBefore);
+          statuses.set(answer.statusCode, (statuses.get(answer.statusCode) ?? 0) + 1);
 
-        expect(answer.statusCode).toBeLessThan(500);
-        if (!request.route.authentic) expect(answer.statusCode).toBe(404);
-        for (const secret of allSecrets) expect(answer.body ?? "").not.toContain(secret);
+          expect(answer.statusCode).toBeLessThan(500);
+          if (!request.route.authentic) expect(answer.statusCode).toBe(404);
+          for (const secret of allSecrets) expect(answer.body ?? "").not.toContain(secret);
 
-        const shouldForward =
-          request.route.authentic &&
-          !request.dropRequestContext &&
-          request.method.toUpperCase() === "POST" &&
-          request.headers.json &&
-          request.body.deletionOf !== undefined;
-        if (!shouldForward) {
-          expect(fresh).toEqual([]);
-          return;
-        }
-        const userId = request.body.deletionOf as string;
-        expect(answer.statusCode).toBe(202);
-        expect(fresh.map((event) => event.detail.userId)).toEqual(forwardedUsers.has(userId) ? [] : [userId]);
-        forwardedUsers.add(userId);
-      }),
-      { numRuns: RUNS },
-    );
+          const shouldForward =
+            request.route.authentic &&
+            !request.dropRequestContext &&
+            request.method.toUpperCase() === "POST" &&
+            request.headers.json &&
+            request.body.deletionOf !== undefined;
+          if (!shouldForward) {
+            expect(fresh).toEqual([]);
+            return;
+          }
+          const userId = request.body.deletionOf as string;
+          expect(answer.statusCode).toBe(202);
+          expect(fresh.map((event) => event.detail.userId)).toEqual(
+            forwardedUsers.has(userId) ? [] : [userId],
+          );
+          forwardedUsers.add(userId);
+        }),
+        fuzzParameters(DEFAULT_RUNS),
+      );
 
-    expect(standIns.deadLetters()).toEqual([]);
-    /* About 6 % of generated requests are valid, authenticated deletions; this only guards the generators. */
-    expect(forwardedUsers.size).toBeGreaterThan(RUNS / 25);
-    for (const status of [202, 400, 404, 405, 413, 415]) expect(statuses.get(status) ?? 0).toBeGreaterThan(0);
-    expectNoSecretIn(output, allSecrets);
-  });
+      expect(standIns.deadLetters()).toEqual([]);
+      /* About 6 % of generated requests are valid, authenticated deletions; this only guards the generators. */
+      expect(forwardedUsers.size).toBeGreaterThan(RUNS / 25);
+      for (const status of [202, 400, 404, 405, 413, 415])
+        expect(statuses.get(status) ?? 0).toBeGreaterThan(0);
+      expectNoSecretIn(output, allSecrets);
+    },
+    fuzzTimeoutMs(RUNS, 3),
+  );
 });
