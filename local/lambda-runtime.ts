@@ -75,7 +75,15 @@ export async function startLambda(options: LocalLambdaOptions): Promise<LocalLam
   const startEnvironment = (): Environment => {
     const worker = new Worker(new URL("./lambda-worker.ts", import.meta.url), {
       workerData: workerConfig,
-      env: { ...options.environment, AWS_LAMBDA_FUNCTION_NAME: functionName },
+      /* The variables Lambda itself sets: Powertools reads them (cold start, function name). */
+      env: {
+        ...options.environment,
+        AWS_LAMBDA_FUNCTION_NAME: functionName,
+        AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(workerConfig.memoryMb),
+        AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
+      },
     });
     worker.unref();
     let exited = false;

@@ -35,6 +35,7 @@ describe("startLambda", () => {
       event: { hello: "world" },
       greeting: "hello",
       home: null,
+      initializationType: "on-demand",
       functionName: "fixture-echo",
       memoryLimitInMB: "512",
       requestId: result.requestId,
