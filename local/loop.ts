@@ -1,0 +1,419 @@
+import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { access, copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
+import { basename, join, relative, resolve } from "node:path";
+import { type FinapiEmulator, startFinapiEmulator } from "../emulator/index.ts";
+import type { ConfiguredClient } from "../functions/config-sync/config.ts";
+import type { Trigger } from "../functions/config-sync/selection.ts";
+import { METRICS_NAMESPACE } from "../functions/observability/metrics.ts";
+import { CLIENT_NAME_PATTERN } from "../functions/user-sync-callback/config.ts";
+import { type Activity, ActivityLog } from "./activity.ts";
+import { type DynamoDbStandIn, startDynamoDb } from "./aws/dynamodb.ts";
+import { type EventBridgeStandIn, startEventBridge } from "./aws/eventbridge.ts";
+import { type ParameterFiles, startParameterFiles } from "./aws/parameter-files.ts";
+import { type SecretsManagerStandIn, startSecretsManager } from "./aws/secrets-manager.ts";
+import { type SqsStandIn, startSqs } from "./aws/sqs.ts";
+import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "./aws/ssm.ts";
+import { type FunctionUrl, startFunctionUrl } from "./function-url.ts";
+import { type LocalLambda, startLambda } from "./lambda-runtime.ts";
+import { isAddressInUse, PortInUseError } from "./listen.ts";
+import { callbackActivity, syncActivities } from "./observations.ts";
+
+const REGION = "eu-central-1";
+const ACCOUNT = "000000000000";
+export const EVENT_BUS_NAME = "finapi-user-sync";
+const DEAD_LETTER_QUEUE = "user-sync-callback-dead-letters";
+const STATUS_TABLE = "config-sync-status";
+const IDEMPOTENCY_TABLE = "user-sync-callback-idempotency";
+/* As the stack deploys them (infra/constructs). */
+const CONFIG_SYNC_TIMEOUT_MS = 120_000;
+const CALLBACK_TIMEOUT_MS = 10_000;
+const CALLBACK_SECRET_LENGTH = 40;
+/** What PortInUseError names as wanting the port. */
+export const EMULATOR_PURPOSE = "the finAPI emulator";
+export const CALLBACK_PURPOSE = "the user-sync callback's Function URL";
+const ALPHANUMERICS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A finAPI client of the local loop: one example document, one emulated client, one hosted callback. */
+export interface LocalClient {
+  readonly name: string;
+  /** The example the parameter file was copied from. */
+  readonly example: string;
+  /** The file that is the parameter: editing it is a Parameter Store change. */
+  readonly parameterFile: string;
+  readonly parameterName: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The path secret of the client's hosted callback URL. */
+  readonly callbackSecret: string;
+}
+
+export interface LocalLoopOptions {
+  /** Where parameter files, logs and the clients' credentials go. @default ".local-state" */
+  readonly stateDir?: string;
+  /** One client per `*.json` document in it. @default "examples" */
+  readonly examplesDir?: string;
+  /** Copy the examples over parameter files that already exist (edits from an earlier run). @default false */
+  readonly resetDocuments?: boolean;
+  /** 0 picks a free port. */
+  readonly emulatorPort: number;
+  /** 0 picks a free port. */
+  readonly callbackPort: number;
+  /** How often the schedule invokes config-sync for every client; 0 turns the timer off. */
+  readonly scheduleMs: number;
+  /** How long a parameter file must stay unchanged before it is put. @default 100 */
+  readonly settleMs?: number;
+  /** Called for each activity as it happens (the live log). */
+  readonly onActivity?: (activity: Activity) => void;
+}
+
+export interface LocalLoop {
+  readonly emulator: FinapiEmulator;
+  readonly clients: readonly LocalClient[];
+  /** Where the user-sync-callback Function URL listens, without a trailing slash. */
+  readonly callbackBaseUrl: string;
+  readonly eventBusName: string;
+  readonly awsEndpoints: Readonly<
+    Record<"ssm" | "secretsManager" | "eventBridge" | "sqs" | "dynamoDb", string>
+  >;
+  readonly logFiles: Readonly<Record<"configSync" | "userSyncCallback", string>>;
+  /** The file with the emulated clients' credentials (never printed). */
+  readonly credentialsFile: string;
+  readonly activities: ActivityLog;
+  /** Every secret of the loop (client secrets, callback path secrets): what output must never show. */
+  readonly secrets: readonly string[];
+  /** Invokes config-sync with the schedule's event now, as the timer does, and resolves when the run ended. */
+  runSchedule(): Promise<void>;
+  /** Re-reads every parameter file now (the watcher does this on its own after an edit). */
+  syncParameterFiles(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Something the local loop cannot start with: a taken port, an unusable example. */
+export class LocalLoopStartError extends Error {
+  override readonly name = "LocalLoopStartError";
+}
+
+function callbackSecret(): string {
+  for (;;) {
+    const secret = Array.from({ length: CALLBACK_SECRET_LENGTH }, () => ALPHANUMERICS[randomInt(62)]).join(
+      "",
+    );
+    /* Letters and digits both: then redactUrl recognises the path segment as a secret too. */
+    if (/\d/.test(secret) && /[A-Za-z]/.test(secret)) return secret;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function prepareClients(
+  examplesDir: string,
+  parametersDir: string,
+  resetDocuments: boolean,
+): Promise<LocalClient[]> {
+  const examples = (await readdir(examplesDir)).filter((name) => name.endsWith(".json")).sort();
+  if (examples.length === 0) throw new LocalLoopStartError(`${examplesDir} holds no *.json document`);
+  await mkdir(parametersDir, { recursive: true });
+  const clients: LocalClient[] = [];
+  for (const file of examples) {
+    const name = basename(file, ".json");
+    if (!CLIENT_NAME_PATTERN.test(name)) {
+      throw new LocalLoopStartError(
+        `${join(examplesDir, file)}: a client is named after its file, and "${name}" is not a client name (1..64 characters of a-z A-Z 0-9 - _)`,
+      );
+    }
+    const example = join(examplesDir, file);
+    const parameterFile = join(parametersDir, file);
+    if (resetDocuments || !(await exists(parameterFile))) await copyFile(example, parameterFile);
+    clients.push({
+      name,
+      example,
+      parameterFile,
+      parameterName: `/finapi-config-sync/${name}`,
+      clientId: `local-${name}`,
+      clientSecret: randomBytes(32).toString("base64url"),
+      callbackSecret: callbackSecret(),
+    });
+  }
+  return clients;
+}
+
+const credentialsSecretId = (client: LocalClient) => `finapi-config-sync/${client.name}/credentials`;
+const callbackSecretId = (client: LocalClient) => `finapi-config-sync/${client.name}/callback`;
+
+function scheduledEvent(): Record<string, unknown> {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": "Scheduled Event",
+    source: "aws.events",
+    account: ACCOUNT,
+    time: `${new Date().toISOString().slice(0, 19)}Z`,
+    region: REGION,
+    resources: [`arn:aws:events:${REGION}:${ACCOUNT}:rule/config-sync-reconcile-schedule`],
+    detail: {},
+  };
+}
+
+/** Closes what was started, last first, even when one of them fails to close. */
+class Stack {
+  readonly #closers: (() => unknown)[] = [];
+
+  push(close: () => unknown): void {
+    this.#closers.push(close);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const close of this.#closers.reverse()) {
+      try {
+        await close();
+      } catch {
+        // Shutting down: a part that fails to close has nothing left to do.
+      }
+    }
+    this.#closers.length = 0;
+  }
+}
+
+/**
+ * The whole system on this machine: the finAPI emulator (one client per example document, one user
+ * base), local stand-ins of SSM (backed by files), Secrets Manager, EventBridge, SQS and DynamoDB,
+ * the real config-sync handler (Parameter Store changes and a schedule invoke it) and the real
+ * user-sync-callback handler behind a local Function URL. No AWS account, no network.
+ */
+export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLoop> {
+  const stateDir = resolve(options.stateDir ?? ".local-state");
+  const activities = new ActivityLog();
+  if (options.onActivity) activities.subscribe(options.onActivity);
+  const record = (activity: Activity) => activities.record(activity);
+  const opened = new Stack();
+
+  try {
+    const clients = await prepareClients(
+      resolve(options.examplesDir ?? "examples"),
+      join(stateDir, "parameters"),
+      options.resetDocuments ?? false,
+    );
+    const clientByParameter = new Map(clients.map((client) => [client.parameterName, client]));
+    const clientById = new Map(clients.map((client) => [client.clientId, client]));
+    const secrets = clients.flatMap((client) => [client.clientSecret, client.callbackSecret]);
+
+    const logsDir = join(stateDir, "logs");
+    await mkdir(logsDir, { recursive: true });
+    const logFiles = {
+      configSync: join(logsDir, "config-sync.log"),
+      userSyncCallback: join(logsDir, "user-sync-callback.log"),
+    };
+    const openLog = (path: string): WriteStream => {
+      const stream = createWriteStream(path, { flags: "w" });
+      opened.push(() => new Promise((done) => stream.end(done)));
+      return stream;
+    };
+    const configSyncLog = openLog(logFiles.configSync);
+    const callbackLog = openLog(logFiles.userSyncCallback);
+    const credentialsFile = join(stateDir, "clients.json");
+    const credentials = clients.map(({ name, clientId, clientSecret, parameterName, parameterFile }) => ({
+      name,
+      clientId,
+      clientSecret,
+      parameterName,
+      parameterFile: relative(process.cwd(), parameterFile),
+    }));
+    await writeFile(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+
+    const emulator = await startFinapiEmulator({
+      port: options.emulatorPort,
+      clients: clients.map((client, index) => ({
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+        /* The local callback URL is http, which finAPI accepts on sandbox (and alpha) only. */
+        environment: "sandbox" as const,
+        mandatorAdmin: index === 0,
+      })),
+      onCallback: (delivery) =>
+        record({ kind: "finapi-callback", client: clientById.get(delivery.clientId)?.name ?? "?", delivery }),
+    }).catch((error: unknown) => {
+      throw isAddressInUse(error)
+        ? new PortInUseError(options.emulatorPort, "127.0.0.1", EMULATOR_PURPOSE)
+        : error;
+    });
+    opened.push(() => emulator.close());
+
+    const [secretsManager, eventBridge, sqs, dynamo]: [
+      SecretsManagerStandIn,
+      EventBridgeStandIn,
+      SqsStandIn,
+      DynamoDbStandIn,
+    ] = await Promise.all([
+      startSecretsManager(
+        Object.fromEntries(
+          clients.flatMap((client) => [
+            [
+              credentialsSecretId(client),
+              JSON.stringify({ clientId: client.clientId, clientSecret: client.clientSecret }),
+            ],
+            [callbackSecretId(client), client.callbackSecret],
+          ]),
+        ),
+      ),
+      startEventBridge({
+        busNames: [EVENT_BUS_NAME],
+        onEvent: (event) => record({ kind: "deletion-forwarded", event }),
+      }),
+      startSqs({ queueNames: [DEAD_LETTER_QUEUE] }),
+      startDynamoDb(),
+    ]);
+    for (const standIn of [secretsManager, eventBridge, sqs, dynamo]) opened.push(() => standIn.close());
+    await dynamo.createTable(STATUS_TABLE, "client");
+    await dynamo.createTable(IDEMPOTENCY_TABLE, "id");
+
+    /* Parameter Store Change events reach config-sync through a rule, which the SSM stand-in's hook plays. */
+    let deliverChange: (event: ParameterStoreChangeEvent) => void = () => {};
+    const ssm: SsmStandIn = await startSsm({ onChange: (event) => deliverChange(event) });
+    opened.push(() => ssm.close());
+
+    const awsEnvironment = {
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_EC2_METADATA_DISABLED: "true",
+      AWS_ENDPOINT_URL_SSM: ssm.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
+      AWS_ENDPOINT_URL_SQS: sqs.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      LOG_LEVEL: "INFO",
+    };
+
+    const callback: LocalLambda = await startLambda({
+      functionName: "user-sync-callback",
+      handlerModule: new URL("../functions/user-sync-callback/handler.ts", import.meta.url),
+      timeoutMs: CALLBACK_TIMEOUT_MS,
+      environment: {
+        ...awsEnvironment,
+        POWERTOOLS_SERVICE_NAME: "user-sync-callback",
+        CALLBACK_CLIENTS: JSON.stringify(
+          clients.map((client) => ({ name: client.name, secretId: callbackSecretId(client) })),
+        ),
+        IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
+        EVENT_BUS_NAME,
+        DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
+      },
+      onLogLine: (line) => callbackLog.write(`${line}\n`),
+    });
+    opened.push(() => callback.close());
+
+    const functionUrl: FunctionUrl = await startFunctionUrl({
+      port: options.callbackPort,
+      purpose: CALLBACK_PURPOSE,
+      invoke: (event) => callback.invoke(event),
+      onExchange: (exchange) => record(callbackActivity(exchange)),
+    });
+    opened.push(() => functionUrl.close());
+
+    const configuredClients: ConfiguredClient[] = clients.map((client) => ({
+      name: client.name,
+      environment: "sandbox",
+      baseUrl: emulator.url,
+      parameterName: client.parameterName,
+      credentialsSecretId: credentialsSecretId(client),
+      mode: "apply",
+      callbackSecretId: callbackSecretId(client),
+    }));
+    const configSync: LocalLambda = await startLambda({
+      functionName: "config-sync",
+      handlerModule: new URL("../functions/config-sync/handler.ts", import.meta.url),
+      timeoutMs: CONFIG_SYNC_TIMEOUT_MS,
+      environment: {
+        ...awsEnvironment,
+        POWERTOOLS_SERVICE_NAME: "config-sync",
+        FINAPI_CLIENTS: JSON.stringify(configuredClients),
+        CALLBACK_BASE_URL: functionUrl.url,
+        STATUS_TABLE_NAME: STATUS_TABLE,
+      },
+      onLogLine: (line) => configSyncLog.write(`${line}\n`),
+    });
+    opened.push(() => configSync.close());
+
+    const invokeConfigSync = async (event: unknown, trigger: Trigger) => {
+      const result = await configSync.invoke(event);
+      for (const activity of syncActivities(trigger, result)) record(activity);
+    };
+
+    deliverChange = (event) => {
+      const client = clientByParameter.get(event.detail.name);
+      if (!client) return;
+      record({
+        kind: "parameter-change",
+        client: client.name,
+        parameterName: event.detail.name,
+        operation: event.detail.operation,
+      });
+      void invokeConfigSync(event, "parameter-change");
+    };
+    const parameterFiles: ParameterFiles = await startParameterFiles({
+      ssm,
+      files: clients.map((client) => ({ parameterName: client.parameterName, path: client.parameterFile })),
+      ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
+      onRejected: (file, reason) => {
+        const client = clientByParameter.get(file.parameterName);
+        record({
+          kind: "parameter-file-rejected",
+          client: client?.name ?? "?",
+          file: relative(process.cwd(), file.path),
+          reason,
+        });
+      },
+    });
+    opened.push(() => parameterFiles.close());
+
+    const runSchedule = async () => {
+      record({ kind: "schedule" });
+      await invokeConfigSync(scheduledEvent(), "schedule");
+    };
+    if (options.scheduleMs > 0) {
+      /* EventBridge fires on time regardless; config-sync's reserved concurrency of 1 makes a second run wait, so one tick at a time. */
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        void runSchedule().finally(() => {
+          running = false;
+        });
+      }, options.scheduleMs);
+      timer.unref();
+      opened.push(() => clearInterval(timer));
+    }
+
+    return {
+      emulator,
+      clients,
+      callbackBaseUrl: functionUrl.url,
+      eventBusName: EVENT_BUS_NAME,
+      awsEndpoints: {
+        ssm: ssm.url,
+        secretsManager: secretsManager.url,
+        eventBridge: eventBridge.url,
+        sqs: sqs.url,
+        dynamoDb: dynamo.url,
+      },
+      logFiles,
+      credentialsFile,
+      activities,
+      secrets,
+      runSchedule,
+      syncParameterFiles: () => parameterFiles.syncAll(),
+      close: () => opened.closeAll(),
+    };
+  } catch (error) {
+    await opened.closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,208 @@
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PortInUseError } from "../../local/listen.ts";
+import {
+  CALLBACK_PURPOSE,
+  EMULATOR_PURPOSE,
+  type LocalLoop,
+  LocalLoopStartError,
+  startLocalLoop,
+} from "../../local/loop.ts";
+
+const WAIT_MS = 15_000;
+const EXAMPLES = new URL("../../examples", import.meta.url).pathname;
+
+const scratch = () => mkdtemp(join(tmpdir(), "local-loop-"));
+
+async function takenPort(): Promise<{ port: number; server: Server }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return { port: typeof address === "object" && address ? address.port : 0, server };
+}
+
+describe("startLocalLoop", () => {
+  let stateDir: string;
+  let loop: LocalLoop;
+  const EDITED = '{"clientAccessTokensValidityPeriod": 900}\n';
+
+  beforeAll(async () => {
+    stateDir = await scratch();
+    /* An edit from an earlier run, which the loop keeps. */
+    await mkdir(join(stateDir, "parameters"));
+    await writeFile(join(stateDir, "parameters", "live.json"), EDITED);
+    loop = await startLocalLoop({
+      stateDir,
+      examplesDir: EXAMPLES,
+      emulatorPort: 0,
+      callbackPort: 0,
+      scheduleMs: 0,
+      settleMs: 20,
+    });
+    await loop.activities.waitFor("the first syncs", {
+      since: 0,
+      kind: "sync",
+      count: 2,
+      timeoutMs: WAIT_MS,
+    });
+  });
+
+  afterAll(async () => {
+    await loop.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it("makes one client per example document, named after its file, with its parameter file in the state directory", async () => {
+    expect(loop.clients.map((client) => [client.name, client.parameterName])).toEqual([
+      ["live", "/finapi-config-sync/live"],
+      ["sandbox", "/finapi-config-sync/sandbox"],
+    ]);
+    const sandbox = loop.clients[1];
+    expect(await readFile(sandbox?.parameterFile ?? "", "utf8")).toBe(
+      await readFile(join(EXAMPLES, "sandbox.json"), "utf8"),
+    );
+  });
+
+  it("keeps a parameter file edited in an earlier run and applies it", async () => {
+    expect(await readFile(join(stateDir, "parameters", "live.json"), "utf8")).toBe(EDITED);
+    const live = loop.clients[0];
+    expect(loop.emulator.configurationOf(live?.clientId ?? "").clientAccessTokensValidityPeriod).toBe(900);
+  });
+
+  it("writes the emulated clients' credentials to a file only its owner may read", async () => {
+    const file = await stat(loop.credentialsFile);
+    expect(file.mode & 0o777).toBe(0o600);
+    const credentials = JSON.parse(await readFile(loop.credentialsFile, "utf8")) as {
+      clientId: string;
+      clientSecret: string;
+    }[];
+    expect(credentials.map(({ clientId, clientSecret }) => ({ clientId, clientSecret }))).toEqual(
+      loop.clients.map(({ clientId, clientSecret }) => ({ clientId, clientSecret })),
+    );
+  });
+
+  it("sets each client's userSynchronizationCallbackUrl to its own hosted callback", () => {
+    for (const client of loop.clients) {
+      expect(loop.emulator.configurationOf(client.clientId).userSynchronizationCallbackUrl).toBe(
+        `${loop.callbackBaseUrl}/user-sync/${client.name}/${client.callbackSecret}`,
+      );
+    }
+  });
+
+  it("refuses a callback with a wrong secret: 404, counted as unauthenticated, nothing forwarded", async () => {
+    const mark = loop.activities.mark();
+    const response = await fetch(`${loop.callbackBaseUrl}/user-sync/sandbox/${"x1".repeat(20)}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ userId: "guessed-user", event: "DELETED" }),
+    });
+    expect(response.status).toBe(404);
+    const [refused] = await loop.activities.waitFor("the refused callback", {
+      since: mark,
+      kind: "callback",
+      timeoutMs: WAIT_MS,
+    });
+    expect(refused).toEqual({
+      kind: "callback",
+      status: 404,
+      outcome: "unauthenticated",
+      userId: "guessed-user",
+    });
+    expect(loop.activities.since(mark, "deletion-forwarded")).toEqual([]);
+  });
+
+  it("reports a deleted parameter file as a Delete change that leaves finAPI as it is", async () => {
+    const sandbox = loop.clients[1];
+    if (!sandbox) throw new Error("no sandbox client");
+    const before = loop.emulator.configurationOf(sandbox.clientId);
+    const mark = loop.activities.mark();
+    await rm(sandbox.parameterFile);
+    const [skipped] = await loop.activities.waitFor("the deleted parameter", {
+      since: mark,
+      kind: "sync-skipped",
+      timeoutMs: WAIT_MS,
+    });
+    expect(skipped?.reason).toMatch(/the parameter was deleted/);
+    expect(loop.activities.since(mark, "parameter-change")).toEqual([
+      {
+        kind: "parameter-change",
+        client: "sandbox",
+        parameterName: sandbox.parameterName,
+        operation: "Delete",
+      },
+    ]);
+    expect(loop.emulator.configurationOf(sandbox.clientId)).toEqual(before);
+  });
+
+  it("keeps every secret out of the handlers' logs", async () => {
+    const logs =
+      (await readFile(loop.logFiles.configSync, "utf8")) +
+      (await readFile(loop.logFiles.userSyncCallback, "utf8"));
+    expect(logs).toContain("reconcile outcome");
+    for (const secret of loop.secrets) expect(logs).not.toContain(secret);
+  });
+});
+
+describe("startLocalLoop on ports that are taken", () => {
+  it.each([
+    ["emulatorPort", EMULATOR_PURPOSE],
+    ["callbackPort", CALLBACK_PURPOSE],
+  ] as const)(
+    "fails with PortInUseError naming the port when %s is taken, and leaves nothing running",
+    async (option, purpose) => {
+      const stateDir = await scratch();
+      const { port, server } = await takenPort();
+      try {
+        const starting = startLocalLoop({
+          stateDir,
+          examplesDir: EXAMPLES,
+          emulatorPort: 0,
+          callbackPort: 0,
+          [option]: port,
+          scheduleMs: 0,
+        });
+        await expect(starting).rejects.toThrow(PortInUseError);
+        await expect(starting).rejects.toMatchObject({ port, purpose });
+      } finally {
+        server.close();
+        await rm(stateDir, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
+describe("startLocalLoop with unusable examples", () => {
+  it("refuses an example whose file name is not a client name", async () => {
+    const stateDir = await scratch();
+    const examplesDir = await scratch();
+    await writeFile(join(examplesDir, "my client.json"), "{}");
+    try {
+      await expect(
+        startLocalLoop({ stateDir, examplesDir, emulatorPort: 0, callbackPort: 0, scheduleMs: 0 }),
+      ).rejects.toThrow(
+        new LocalLoopStartError(
+          `${join(examplesDir, "my client.json")}: a client is named after its file, and "my client" is not a client name (1..64 characters of a-z A-Z 0-9 - _)`,
+        ),
+      );
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+      await rm(examplesDir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a folder without documents", async () => {
+    const stateDir = await scratch();
+    const examplesDir = await scratch();
+    try {
+      await expect(
+        startLocalLoop({ stateDir, examplesDir, emulatorPort: 0, callbackPort: 0, scheduleMs: 0 }),
+      ).rejects.toThrow(`${examplesDir} holds no *.json document`);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+      await rm(examplesDir, { recursive: true, force: true });
+    }
+  });
+});
