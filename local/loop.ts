@@ -1,7 +1,7 @@
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { access, copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
-import { basename, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { type FinapiEmulator, startFinapiEmulator } from "../emulator/index.ts";
 import type { ConfiguredClient } from "../functions/config-sync/config.ts";
 import type { Trigger } from "../functions/config-sync/selection.ts";
@@ -15,7 +15,7 @@ import { type SecretsManagerStandIn, startSecretsManager } from "./aws/secrets-m
 import { type SqsStandIn, startSqs } from "./aws/sqs.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "./aws/ssm.ts";
 import { type FunctionUrl, startFunctionUrl } from "./function-url.ts";
-import { type LocalLambda, startLambda } from "./lambda-runtime.ts";
+import { type InvokeResult, type LocalLambda, startLambda } from "./lambda-runtime.ts";
 import { isAddressInUse, PortInUseError } from "./listen.ts";
 import { callbackActivity, syncActivities } from "./observations.ts";
 
@@ -111,14 +111,10 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function prepareClients(
-  examplesDir: string,
-  parametersDir: string,
-  resetDocuments: boolean,
-): Promise<LocalClient[]> {
+/** One client per example document; nothing is written yet. */
+async function describeClients(examplesDir: string, parametersDir: string): Promise<LocalClient[]> {
   const examples = (await readdir(examplesDir)).filter((name) => name.endsWith(".json")).sort();
   if (examples.length === 0) throw new LocalLoopStartError(`${examplesDir} holds no *.json document`);
-  await mkdir(parametersDir, { recursive: true });
   const clients: LocalClient[] = [];
   for (const file of examples) {
     const name = basename(file, ".json");
@@ -127,13 +123,10 @@ async function prepareClients(
         `${join(examplesDir, file)}: a client is named after its file, and "${name}" is not a client name (1..64 characters of a-z A-Z 0-9 - _)`,
       );
     }
-    const example = join(examplesDir, file);
-    const parameterFile = join(parametersDir, file);
-    if (resetDocuments || !(await exists(parameterFile))) await copyFile(example, parameterFile);
     clients.push({
       name,
-      example,
-      parameterFile,
+      example: join(examplesDir, file),
+      parameterFile: join(parametersDir, file),
       parameterName: `/finapi-config-sync/${name}`,
       clientId: `local-${name}`,
       clientSecret: randomBytes(32).toString("base64url"),
@@ -143,8 +136,28 @@ async function prepareClients(
   return clients;
 }
 
+/** Copies each example to its parameter file, unless an earlier run left one there (edits are kept). */
+async function placeDocuments(clients: readonly LocalClient[], resetDocuments: boolean): Promise<void> {
+  for (const client of clients) {
+    await mkdir(dirname(client.parameterFile), { recursive: true });
+    if (resetDocuments || !(await exists(client.parameterFile)))
+      await copyFile(client.example, client.parameterFile);
+  }
+}
+
 const credentialsSecretId = (client: LocalClient) => `finapi-config-sync/${client.name}/credentials`;
 const callbackSecretId = (client: LocalClient) => `finapi-config-sync/${client.name}/callback`;
+
+/* What the Function URL answers (502) while the callback function is still starting. */
+function notStartedYet(): InvokeResult {
+  return {
+    ok: false,
+    requestId: randomUUID(),
+    errorType: "Runtime.NotReady",
+    errorMessage: "user-sync-callback is still starting",
+    logLines: [],
+  };
+}
 
 function scheduledEvent(): Record<string, unknown> {
   return {
@@ -194,15 +207,42 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
   const opened = new Stack();
 
   try {
-    const clients = await prepareClients(
+    const clients = await describeClients(
       resolve(options.examplesDir ?? "examples"),
       join(stateDir, "parameters"),
-      options.resetDocuments ?? false,
     );
     const clientByParameter = new Map(clients.map((client) => [client.parameterName, client]));
     const clientById = new Map(clients.map((client) => [client.clientId, client]));
     const secrets = clients.flatMap((client) => [client.clientSecret, client.callbackSecret]);
 
+    /* The ports first: a second npm start must fail here, before it touches the first one's files. */
+    const emulator = await startFinapiEmulator({
+      port: options.emulatorPort,
+      clients: clients.map((client, index) => ({
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+        /* The local callback URL is http, which finAPI accepts on sandbox (and alpha) only. */
+        environment: "sandbox" as const,
+        mandatorAdmin: index === 0,
+      })),
+      onCallback: (delivery) =>
+        record({ kind: "finapi-callback", client: clientById.get(delivery.clientId)?.name ?? "?", delivery }),
+    }).catch((error: unknown) => {
+      throw isAddressInUse(error)
+        ? new PortInUseError(options.emulatorPort, "127.0.0.1", EMULATOR_PURPOSE)
+        : error;
+    });
+    opened.push(() => emulator.close());
+    let callback: LocalLambda | undefined;
+    const functionUrl: FunctionUrl = await startFunctionUrl({
+      port: options.callbackPort,
+      purpose: CALLBACK_PURPOSE,
+      invoke: (event) => (callback ? callback.invoke(event) : Promise.resolve(notStartedYet())),
+      onExchange: (exchange) => record(callbackActivity(exchange)),
+    });
+    opened.push(() => functionUrl.close());
+
+    await placeDocuments(clients, options.resetDocuments ?? false);
     const logsDir = join(stateDir, "logs");
     await mkdir(logsDir, { recursive: true });
     const logFiles = {
@@ -225,24 +265,6 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       parameterFile: relative(process.cwd(), parameterFile),
     }));
     await writeFile(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
-
-    const emulator = await startFinapiEmulator({
-      port: options.emulatorPort,
-      clients: clients.map((client, index) => ({
-        clientId: client.clientId,
-        clientSecret: client.clientSecret,
-        /* The local callback URL is http, which finAPI accepts on sandbox (and alpha) only. */
-        environment: "sandbox" as const,
-        mandatorAdmin: index === 0,
-      })),
-      onCallback: (delivery) =>
-        record({ kind: "finapi-callback", client: clientById.get(delivery.clientId)?.name ?? "?", delivery }),
-    }).catch((error: unknown) => {
-      throw isAddressInUse(error)
-        ? new PortInUseError(options.emulatorPort, "127.0.0.1", EMULATOR_PURPOSE)
-        : error;
-    });
-    opened.push(() => emulator.close());
 
     const [secretsManager, eventBridge, sqs, dynamo]: [
       SecretsManagerStandIn,
@@ -292,7 +314,7 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       LOG_LEVEL: "INFO",
     };
 
-    const callback: LocalLambda = await startLambda({
+    callback = await startLambda({
       functionName: "user-sync-callback",
       handlerModule: new URL("../functions/user-sync-callback/handler.ts", import.meta.url),
       timeoutMs: CALLBACK_TIMEOUT_MS,
@@ -308,15 +330,8 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       },
       onLogLine: (line) => callbackLog.write(`${line}\n`),
     });
-    opened.push(() => callback.close());
-
-    const functionUrl: FunctionUrl = await startFunctionUrl({
-      port: options.callbackPort,
-      purpose: CALLBACK_PURPOSE,
-      invoke: (event) => callback.invoke(event),
-      onExchange: (exchange) => record(callbackActivity(exchange)),
-    });
-    opened.push(() => functionUrl.close());
+    const startedCallback = callback;
+    opened.push(() => startedCallback.close());
 
     const configuredClients: ConfiguredClient[] = clients.map((client) => ({
       name: client.name,

@@ -151,14 +151,19 @@ describe("startLocalLoop on ports that are taken", () => {
     ["emulatorPort", EMULATOR_PURPOSE],
     ["callbackPort", CALLBACK_PURPOSE],
   ] as const)(
-    "fails with PortInUseError naming the port when %s is taken, and leaves nothing running",
+    "fails with PortInUseError naming the port when %s is taken, and leaves the state directory as it was",
     async (option, purpose) => {
       const stateDir = await scratch();
+      /* What a first npm start, still running, has in the state directory. */
+      await mkdir(join(stateDir, "logs"));
+      await writeFile(join(stateDir, "clients.json"), "the running loop's credentials");
+      await writeFile(join(stateDir, "logs", "config-sync.log"), "the running loop's log");
       const { port, server } = await takenPort();
       try {
         const starting = startLocalLoop({
           stateDir,
           examplesDir: EXAMPLES,
+          resetDocuments: true,
           emulatorPort: 0,
           callbackPort: 0,
           [option]: port,
@@ -166,6 +171,11 @@ describe("startLocalLoop on ports that are taken", () => {
         });
         await expect(starting).rejects.toThrow(PortInUseError);
         await expect(starting).rejects.toMatchObject({ port, purpose });
+        expect(await readFile(join(stateDir, "clients.json"), "utf8")).toBe("the running loop's credentials");
+        expect(await readFile(join(stateDir, "logs", "config-sync.log"), "utf8")).toBe(
+          "the running loop's log",
+        );
+        await expect(stat(join(stateDir, "parameters"))).rejects.toThrow(/ENOENT/);
       } finally {
         server.close();
         await rm(stateDir, { recursive: true, force: true });
