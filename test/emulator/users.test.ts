@@ -336,6 +336,22 @@ describe("DELETE /api/v1/users", () => {
     expect((await passwordGrant(emulator, client, user.id, user.password)).status).toBe(400);
   });
 
+  it("deletes the user for a POST that names DELETE in X-HTTP-Method-Override", async () => {
+    const client = await newClient();
+    const user = await newUser(client);
+    const token = await userTokenOf(emulator, client, user.id, user.password, secrets);
+    const result = await fetch(`${emulator.url}/api/v1/users`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "x-http-method-override": "DELETE",
+        "x-request-id": "override-1",
+      },
+    });
+    expect(result.status).toBe(200);
+    expect(emulator.userIds()).not.toContain(user.id);
+  });
+
   it("refuses a client's token with 403 and deletes nobody", async () => {
     const client = await newClient();
     const before = emulator.userIds();
