@@ -174,7 +174,7 @@ function scheduledEvent(): Record<string, unknown> {
 }
 
 /** Closes what was started, last first, even when one of them fails to close. */
-class Stack {
+class Closers {
   readonly #closers: (() => unknown)[] = [];
 
   push(close: () => unknown): void {
@@ -204,7 +204,7 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
   const activities = new ActivityLog();
   if (options.onActivity) activities.subscribe(options.onActivity);
   const record = (activity: Activity) => activities.record(activity);
-  const opened = new Stack();
+  const opened = new Closers();
 
   try {
     const clients = await describeClients(
