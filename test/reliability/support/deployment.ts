@@ -1,0 +1,334 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { type FinapiEmulator, startFinapiEmulator } from "../../../emulator/index.ts";
+import { REPOSITORY_ROOT } from "../../../infra/constructs/house-function.ts";
+import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb.ts";
+import { type EventBridgeStandIn, startEventBridge } from "../../../local/aws/eventbridge.ts";
+import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
+import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
+import { type SsmStandIn, startSsm } from "../../../local/aws/ssm.ts";
+import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
+import { type HostedFunction, hostFunction } from "./lambda-host.ts";
+import type { SynthesizedStack } from "./synthesized-stack.ts";
+
+const REGION = "eu-central-1";
+/** What the Function URL resolves to: finAPI is told this URL; the harness invokes the callback directly. */
+export const FUNCTION_URL = "https://reliability0.lambda-url.eu-central-1.on.aws/";
+const FINAPI_SANDBOX = "https://sandbox.finapi.io";
+export const MANAGED_FIELDS = [
+  "userNotificationCallbackUrl",
+  "userSynchronizationCallbackUrl",
+  "refreshTokensValidityPeriod",
+  "userAccessTokensValidityPeriod",
+  "clientAccessTokensValidityPeriod",
+] as const;
+
+/** A desired-state document: some of the five managed fields. */
+export type DesiredDocument = Partial<Record<(typeof MANAGED_FIELDS)[number], string | number>>;
+
+interface ConfiguredClientEntry {
+  readonly name: string;
+  readonly parameterName: string;
+  readonly credentialsSecretId: string;
+  readonly callbackSecretId?: string;
+  readonly [key: string]: unknown;
+}
+
+/** A finAPI client of the deployment, with everything a test needs to drive and check it. */
+export interface DeployedClient {
+  readonly name: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly parameterName: string;
+  /** The path secret of its hosted callback URL, when the stack hosts one for it. */
+  readonly callbackSecret: string | undefined;
+}
+
+export interface DeploymentOptions {
+  /** Added to every finAPI answer. @default 0 */
+  readonly finapiLatencyMs?: number;
+  /**
+   * Reconcile this many clients instead of the template's: each a copy of the first configured client
+   * with its own parameter, credentials and callback secret (for the benchmark's growing work).
+   */
+  readonly clientCount?: number;
+  /** Every line any function writes, as it is written. */
+  readonly onLine?: (line: string) => void;
+}
+
+export interface LocalDeployment {
+  readonly clients: readonly DeployedClient[];
+  readonly finapi: FinapiEmulator;
+  readonly ssm: SsmStandIn;
+  readonly secretsManager: SecretsManagerStandIn;
+  readonly eventBridge: EventBridgeStandIn;
+  readonly sqs: SqsStandIn;
+  readonly dynamo: DynamoDbStandIn;
+  /** Fault proxies in front of finAPI and the AWS services the functions call. */
+  readonly faults: {
+    readonly finapi: FaultProxy;
+    readonly ssm: FaultProxy;
+    readonly secretsManager: FaultProxy;
+    readonly dynamodb: FaultProxy;
+    readonly eventBridge: FaultProxy;
+  };
+  readonly configSync: HostedFunction;
+  readonly callback: HostedFunction;
+  readonly configSyncEnvironment: Readonly<Record<string, string>>;
+  readonly callbackEnvironment: Readonly<Record<string, string>>;
+  /** Every line the functions wrote. */
+  readonly lines: readonly string[];
+  /** Every secret in play: client secrets, callback path secrets, and each access token finAPI issued. */
+  secrets(): string[];
+  /** The values finAPI must end up with for the document: the hosted callback URL fills a missing field. */
+  desiredConfiguration(client: DeployedClient, document: DesiredDocument): DesiredDocument;
+  /** Whether finAPI's configuration of the client holds every desired value (a cleared URL reads as null). */
+  converged(client: DeployedClient, desired: DesiredDocument): boolean;
+  /** The client's last outcome in the status table, or undefined when none was stored. */
+  statusOf(client: DeployedClient): Promise<Record<string, unknown> | undefined>;
+  /** A Function URL request as finAPI's callback arrives, on the client's hosted path. */
+  callbackEvent(client: DeployedClient, body: string, secret?: string): APIGatewayProxyEventV2;
+  /** The deletions on the bus, as their details. */
+  forwarded(): Record<string, unknown>[];
+  /** The dead-letter queue's messages, parsed. */
+  deadLetters(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+const functionUrlRequest = JSON.parse(
+  readFileSync(join(REPOSITORY_ROOT, "test/fixtures/infra/events/function-url-request.json"), "utf8"),
+) as APIGatewayProxyEventV2;
+
+const randomAlphanumerics = (length: number) =>
+  randomBytes(length * 2)
+    .toString("base64")
+    .replace(/[^A-Za-z0-9]/g, "")
+    .slice(0, length);
+
+function clonedClients(template: readonly ConfiguredClientEntry[], count: number): ConfiguredClientEntry[] {
+  const [first] = template;
+  if (!first) throw new Error("the template configures no client to copy");
+  return Array.from({ length: count }, (_, index) => {
+    const name = `client-${String(index + 1).padStart(4, "0")}`;
+    return {
+      ...first,
+      name,
+      parameterName: `/finapi/bench/${name}`,
+      credentialsSecretId: `finapi/bench/${name}/credentials`,
+      ...(first.callbackSecretId === undefined ? {} : { callbackSecretId: `finapi/bench/${name}/callback` }),
+    };
+  });
+}
+
+/**
+ * Deploys the synthesized stack onto local stand-ins: SSM, Secrets Manager, EventBridge, SQS, DynamoDB
+ * (dynalite) and the finAPI emulator, each but SQS behind a fault proxy, with the resources the template
+ * declares created in them and both functions hosted from their bundles with the template's environment.
+ */
+export async function deployLocally(
+  stack: SynthesizedStack,
+  options: DeploymentOptions = {},
+): Promise<LocalDeployment> {
+  const busNames = stack.resourcesOf("AWS::Events::EventBus").map(([, bus]) => String(bus.Properties.Name));
+  const [ssm, secretsManager, eventBridge, sqs, dynamo, finapi] = await Promise.all([
+    startSsm(),
+    startSecretsManager(),
+    startEventBridge({ busNames }),
+    startSqs({ queueNames: stack.resourcesOf("AWS::SQS::Queue").map(([logicalId]) => logicalId) }),
+    startDynamoDb(),
+    startFinapiEmulator({ latencyMs: options.finapiLatencyMs ?? 0 }),
+  ]);
+  const [finapiProxy, ssmProxy, secretsProxy, dynamoProxy, eventsProxy] = await Promise.all(
+    [finapi.url, ssm.url, secretsManager.url, dynamo.url, eventBridge.url].map(startFaultProxy),
+  );
+  if (!finapiProxy || !ssmProxy || !secretsProxy || !dynamoProxy || !eventsProxy) {
+    throw new Error("a fault proxy did not start");
+  }
+
+  const callbackSecrets = new Map<string, string>();
+  const physical = new Map<string, string>();
+  for (const [logicalId, secret] of stack.resourcesOf("AWS::SecretsManager::Secret")) {
+    const name = String(secret.Properties.Name);
+    const value = randomAlphanumerics(40);
+    secretsManager.putSecret(name, value);
+    callbackSecrets.set(secretsManager.arnOf(name), value);
+    physical.set(logicalId, secretsManager.arnOf(name));
+  }
+  for (const [logicalId, table] of stack.resourcesOf("AWS::DynamoDB::Table")) {
+    const [key] = table.Properties.KeySchema as { AttributeName: string }[];
+    await dynamo.createTable(logicalId, key?.AttributeName);
+    physical.set(logicalId, logicalId);
+  }
+  for (const [logicalId, bus] of stack.resourcesOf("AWS::Events::EventBus"))
+    physical.set(logicalId, String(bus.Properties.Name));
+  for (const [logicalId] of stack.resourcesOf("AWS::SQS::Queue"))
+    physical.set(logicalId, sqs.queueUrl(logicalId));
+  const lookup = (logicalId: string, attribute?: string): string => {
+    if (logicalId === "AWS::Region") return REGION;
+    if (attribute === "FunctionUrl") return FUNCTION_URL;
+    const value = physical.get(logicalId);
+    if (value === undefined || attribute !== undefined)
+      throw new Error(`no stand-in for ${logicalId}.${attribute}`);
+    return value;
+  };
+
+  const awsEnvironment = {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: "test",
+    AWS_SECRET_ACCESS_KEY: "test",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_ENDPOINT_URL_SSM: ssmProxy.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsProxy.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventsProxy.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoProxy.url,
+    AWS_ENDPOINT_URL_SQS: sqs.url,
+  };
+
+  const templateConfigSync = stack.environmentOf(stack.configSync, lookup);
+  const templateClients = JSON.parse(templateConfigSync.FINAPI_CLIENTS ?? "[]") as ConfiguredClientEntry[];
+  const configured =
+    options.clientCount === undefined ? templateClients : clonedClients(templateClients, options.clientCount);
+  for (const client of configured) {
+    if (client.callbackSecretId !== undefined && !callbackSecrets.has(client.callbackSecretId)) {
+      const value = randomAlphanumerics(40);
+      secretsManager.putSecret(client.callbackSecretId, value);
+      callbackSecrets.set(client.callbackSecretId, value);
+    }
+  }
+  const configSyncEnvironment: Record<string, string> = {
+    ...templateConfigSync,
+    FINAPI_CLIENTS: JSON.stringify(configured).replaceAll(FINAPI_SANDBOX, finapiProxy.url),
+    ...awsEnvironment,
+  };
+  const callbackEnvironment: Record<string, string> = {
+    ...stack.environmentOf(stack.callback, lookup),
+    ...awsEnvironment,
+  };
+
+  const clients: DeployedClient[] = configured.map((client) => {
+    const deployed: DeployedClient = {
+      name: client.name,
+      clientId: `${client.name}-client-id`,
+      clientSecret: `cs-${randomAlphanumerics(32)}`,
+      parameterName: client.parameterName,
+      callbackSecret:
+        client.callbackSecretId === undefined ? undefined : callbackSecrets.get(client.callbackSecretId),
+    };
+    finapi.addClient({ clientId: deployed.clientId, clientSecret: deployed.clientSecret });
+    secretsManager.putSecret(
+      client.credentialsSecretId,
+      JSON.stringify({ clientId: deployed.clientId, clientSecret: deployed.clientSecret }),
+    );
+    return deployed;
+  });
+
+  const lines: string[] = [];
+  const onLine = (line: string) => {
+    lines.push(line);
+    options.onLine?.(line);
+  };
+  const configSync = hostFunction({
+    functionName: "config-sync",
+    bundle: stack.configSync.bundle,
+    environment: configSyncEnvironment,
+    timeoutMs: stack.configSync.timeoutMs,
+    concurrency: stack.configSync.reservedConcurrency,
+    memoryMb: stack.configSync.memoryMb,
+    onLine,
+  });
+  const callback = hostFunction({
+    functionName: "user-sync-callback",
+    bundle: stack.callback.bundle,
+    environment: callbackEnvironment,
+    timeoutMs: stack.callback.timeoutMs,
+    concurrency: stack.callback.reservedConcurrency,
+    memoryMb: stack.callback.memoryMb,
+    onLine,
+  });
+
+  const documents = DynamoDBDocumentClient.from(dynamo.client);
+  const statusTable = configSyncEnvironment.STATUS_TABLE_NAME as string;
+  const deadLetterQueue = String(callbackEnvironment.DEAD_LETTER_QUEUE_URL).split("/").at(-1) as string;
+  const callbackBaseUrl = String(configSyncEnvironment.CALLBACK_BASE_URL ?? "").replace(/\/+$/, "");
+  const tokens = new Set<string>();
+  const collectTokens = () => {
+    for (const request of finapi.requests) {
+      const token = request.headers.authorization?.replace(/^Bearer /, "");
+      if (token !== undefined && token.length > 8) tokens.add(token);
+    }
+  };
+
+  return {
+    clients,
+    finapi,
+    ssm,
+    secretsManager,
+    eventBridge,
+    sqs,
+    dynamo,
+    faults: {
+      finapi: finapiProxy,
+      ssm: ssmProxy,
+      secretsManager: secretsProxy,
+      dynamodb: dynamoProxy,
+      eventBridge: eventsProxy,
+    },
+    configSync,
+    callback,
+    configSyncEnvironment,
+    callbackEnvironment,
+    lines,
+    secrets() {
+      collectTokens();
+      return [...clients.map((client) => client.clientSecret), ...callbackSecrets.values(), ...tokens];
+    },
+    desiredConfiguration(client, document) {
+      const hosted =
+        client.callbackSecret === undefined || callbackBaseUrl === ""
+          ? {}
+          : {
+              userSynchronizationCallbackUrl: `${callbackBaseUrl}/user-sync/${client.name}/${client.callbackSecret}`,
+            };
+      return { ...hosted, ...document };
+    },
+    converged(client, desired) {
+      const current = finapi.configurationOf(client.clientId) as Record<string, unknown>;
+      return Object.entries(desired).every(([field, value]) =>
+        value === "" ? current[field] === null || current[field] === "" : current[field] === value,
+      );
+    },
+    async statusOf(client) {
+      const { Item } = await documents.send(
+        new GetCommand({ TableName: statusTable, Key: { client: client.name }, ConsistentRead: true }),
+      );
+      return Item;
+    },
+    callbackEvent(client, body, secret = client.callbackSecret) {
+      const path = `/user-sync/${client.name}/${secret ?? "no-secret"}`;
+      return {
+        ...functionUrlRequest,
+        rawPath: path,
+        body,
+        requestContext: {
+          ...functionUrlRequest.requestContext,
+          http: { ...functionUrlRequest.requestContext.http, path },
+        },
+      };
+    },
+    forwarded: () =>
+      eventBridge.events.filter((event) => event.source === "finapi.user-sync").map((event) => event.detail),
+    deadLetters: () => sqs.bodies(deadLetterQueue).map((body) => JSON.parse(body) as Record<string, unknown>),
+    async close() {
+      await Promise.all([configSync.close(), callback.close()]);
+      await Promise.all(
+        [finapiProxy, ssmProxy, secretsProxy, dynamoProxy, eventsProxy].map((proxy) => proxy.close()),
+      );
+      await Promise.all(
+        [ssm, secretsManager, eventBridge, sqs, dynamo, finapi].map((standIn) => standIn.close()),
+      );
+    },
+  };
+}
