@@ -17,10 +17,11 @@ const SERVICE_NAME = "user-sync-callback";
 /*
  * Every AWS call is bounded (3 attempts of at most 1 s each, plus backoff): these services answer in
  * milliseconds, and a hung connection must not eat the time a failed forward needs for its dead letter.
+ * The SDK's http handler only logs a breached requestTimeout unless throwOnRequestTimeout is set.
  */
 const sdkConfig = {
   maxAttempts: 3,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 1_000 },
+  requestHandler: { connectionTimeout: 500, requestTimeout: 1_000, throwOnRequestTimeout: true },
 };
 
 /** The real AWS-backed dependencies; endpoints, region and credentials come from the SDK's usual sources. */
