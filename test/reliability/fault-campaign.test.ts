@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { type CampaignFigures, emptyFigures, type Lane, prepareLane, runLane } from "./support/campaign.ts";
+import { deployLocally } from "./support/deployment.ts";
+import { campaignMarkdown, recordSection } from "./support/report.ts";
+import { seededRandom } from "./support/seeded-random.ts";
+import { type SynthesizedStack, synthesizeStack } from "./support/synthesized-stack.ts";
+
+/*
+ * RELIABILITY_SEED replays a campaign (the seed is in every failure message); RELIABILITY_RUNS makes a
+ * shorter one while working on it. npm test runs the default: 1,000 runs.
+ */
+const settings = z
+  .object({
+    RELIABILITY_SEED: z
+      .string()
+      .regex(/^\d+$/, { error: "must be a whole number" })
+      .transform(Number)
+      .default(20_261_121),
+    RELIABILITY_RUNS: z
+      .string()
+      .regex(/^[1-9]\d*$/, { error: "must be a positive whole number" })
+      .transform(Number)
+      .default(1_000),
+  })
+  .parse(process.env);
+const SEED = settings.RELIABILITY_SEED;
+const RUNS = settings.RELIABILITY_RUNS;
+/* Each lane is a whole local deployment; runs wait on retries and backoff far more than on the CPU. */
+const LANES = 8;
+
+describe("the deployed bundles under a seeded campaign of injected faults", () => {
+  let stack: SynthesizedStack;
+  const lanes: Lane[] = [];
+  let figures: CampaignFigures | undefined;
+  let report = "";
+
+  beforeAll(async () => {
+    stack = synthesizeStack();
+    const master = seededRandom(SEED);
+    for (let index = 0; index < LANES; index++) {
+      const deployment = await deployLocally(stack);
+      lanes.push({ index, deployment, random: master.fork(), documents: new Map(), versions: new Map() });
+    }
+    await Promise.all(lanes.map(prepareLane));
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(lanes.map((lane) => lane.deployment.close()));
+    stack?.remove();
+  });
+
+  it(`keeps its promises through ${RUNS} seeded runs of faults (seed ${SEED})`, async () => {
+    const startedAt = performance.now();
+    const counted = emptyFigures(SEED, LANES);
+    const perLane = Math.ceil(RUNS / LANES);
+    const problems = (
+      await Promise.all(
+        lanes.map((lane, index) =>
+          runLane(lane, Math.max(0, Math.min(perLane, RUNS - index * perLane)), counted, index * perLane),
+        ),
+      )
+    ).flat();
+    counted.durationMs = performance.now() - startedAt;
+    figures = counted;
+    report = campaignMarkdown(figures);
+    console.log(`fault campaign (seed ${SEED}):\n\n${report}\n`);
+    recordSection("fault-campaign", { kind: "campaign", figures });
+
+    expect(problems.slice(0, 20), `seed ${SEED}: ${problems.length} problem(s)`).toEqual([]);
+    expect(figures.runs.total).toBe(RUNS);
+    expect(figures.deletions.lost).toBe(0);
+    expect(figures.deletions.duplicated).toBe(0);
+    expect(figures.deletions.accepted).toBe(figures.deletions.sent);
+    expect(figures.configurations.notConverged).toBe(0);
+    expect(figures.configurations.stalePatches).toBe(0);
+    expect(figures.configurations.converged).toBe(figures.configurations.runs);
+  }, 400_000);
+
+  it("served every class of fault the campaign arms, so that none of the figures above is vacuous", () => {
+    if (!figures) throw new Error("the campaign did not run");
+    expect(Object.keys(figures.faults.byClass).sort()).toEqual([
+      "DynamoDB unavailable",
+      "EventBridge partial failure",
+      "EventBridge total failure",
+      "Lambda timeout mid-run",
+      "SSM throttling",
+      "Secrets Manager throttling",
+      "finAPI 429",
+      "finAPI 5xx",
+      "finAPI configuration drifted",
+      "finAPI connection reset",
+      "finAPI slow",
+      "finAPI token revoked",
+    ]);
+    expect(figures.deletions.keptForRedrive).toBeGreaterThan(0);
+    expect(figures.configurations.lambdaRetries).toBeGreaterThan(0);
+  });
+
+  it("writes no secret to any log line: client secrets, access tokens, callback path secrets", () => {
+    const lines = lanes.flatMap((lane) => lane.deployment.lines);
+    const secrets = lanes.flatMap((lane) => lane.deployment.secrets());
+    expect(lines.length).toBeGreaterThan(RUNS);
+    expect(secrets.length).toBeGreaterThan(lanes.length * 6);
+    const leaked = secrets.filter(
+      (secret) => lines.some((line) => line.includes(secret)) || report.includes(secret),
+    );
+    expect(leaked).toEqual([]);
+  });
+});

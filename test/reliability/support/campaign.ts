@@ -1,0 +1,489 @@
+import type { DeployedClient, DesiredDocument, LocalDeployment } from "./deployment.ts";
+import { MANAGED_FIELDS } from "./deployment.ts";
+import type { FaultProxy } from "./fault-proxy.ts";
+import {
+  arm,
+  dynamoDbUnavailable,
+  eventBridgeFailure,
+  type FaultPlan,
+  finapiFault,
+  type Proxies,
+  secretsThrottling,
+  ssmThrottling,
+  stallForTimeout,
+} from "./faults.ts";
+import type { InvokeResult } from "./lambda-host.ts";
+import type { SeededRandom } from "./seeded-random.ts";
+
+/** What a campaign came to: the figures RELIABILITY.md reports. */
+export interface CampaignFigures {
+  readonly seed: number;
+  readonly lanes: number;
+  readonly durationMs: number;
+  readonly runs: { total: number; callback: number; configSync: number };
+  /** Faults that actually hit a call (armed faults nobody called into are not counted), by class. */
+  readonly faults: { total: number; byClass: Record<string, number> };
+  readonly deletions: {
+    /** Deletions finAPI sent (each to one to three clients' callback URLs). */
+    sent: number;
+    deliveries: number;
+    /** Deletions at least one delivery of which was answered 2xx. */
+    accepted: number;
+    /** Deliveries answered with anything but 202. */
+    refusedDeliveries: number;
+    /** On the bus exactly once, or (none on the bus) kept in the dead-letter queue for its redrive. */
+    forwardedOnce: number;
+    forwardedDirectly: number;
+    /** Not on the bus but in the dead-letter queue: forwarded by the redrive. */
+    keptForRedrive: number;
+    /** On the bus and also in the dead-letter queue: a blind redrive would publish it a second time. */
+    forwardedAndDeadLettered: number;
+    deadLetterMessages: number;
+    /** Accepted, yet neither on the bus nor in the dead-letter queue. Must be 0. */
+    lost: number;
+    /** On the bus more than once. Must be 0. */
+    duplicated: number;
+  };
+  readonly configurations: {
+    runs: number;
+    invocations: number;
+    /** Invocations Lambda's asynchronous retries repeated after a failure or a timeout. */
+    lambdaRetries: number;
+    /** Invocations stopped mid-run by their timeout (the environment destroyed). */
+    timedOut: number;
+    /** Events whose three attempts all failed (Lambda's on-failure destination would hold them). */
+    failedAfterRetries: number;
+    patches: number;
+    /** PATCHes that carried a value other than the latest document's. Must be 0. */
+    stalePatches: number;
+    /** Runs after which finAPI and the status table matched the latest documents once the faults cleared… */
+    converged: number;
+    /** …of which without help: the run's own invocations and retries were enough. */
+    convergedByTheRun: number;
+    /** …of which only after the next scheduled reconcile. */
+    convergedBySchedule: number;
+    /** Not matching after two scheduled reconciles with the faults cleared. Must be 0. */
+    notConverged: number;
+  };
+}
+
+export interface Lane {
+  readonly index: number;
+  readonly deployment: LocalDeployment;
+  readonly random: SeededRandom;
+  readonly documents: Map<string, DesiredDocument>;
+  readonly versions: Map<string, number>;
+}
+
+type MutableFigures = {
+  -readonly [K in keyof CampaignFigures]: CampaignFigures[K];
+};
+
+export const SCHEDULED_EVENT = {
+  version: "0",
+  id: "reliability-schedule",
+  "detail-type": "Scheduled Event",
+  source: "aws.events",
+  account: "000000000000",
+  time: "2026-11-21T10:00:00Z",
+  region: "eu-central-1",
+  resources: ["arn:aws:events:eu-central-1:000000000000:rule/reconcile"],
+  detail: {},
+};
+
+/*
+ * How a run cut short by its timeout ends: middy stops the handler 5 ms before the deadline with a
+ * TimeoutError (the environment lives on, the abandoned run continues in the background), or, when the
+ * handler cannot return in time, the environment is destroyed (Sandbox.Timedout).
+ */
+const TIMEOUT_ERRORS: readonly string[] = ["TimeoutError", "Sandbox.Timedout"];
+
+/** Lambda retries a failed asynchronous invocation twice. */
+const ASYNC_ATTEMPTS = 3;
+const SCHEDULE_RUNS_AFTER_CLEARING = 2;
+
+export function emptyFigures(seed: number, lanes: number): MutableFigures {
+  return {
+    seed,
+    lanes,
+    durationMs: 0,
+    runs: { total: 0, callback: 0, configSync: 0 },
+    faults: { total: 0, byClass: {} },
+    deletions: {
+      sent: 0,
+      deliveries: 0,
+      accepted: 0,
+      refusedDeliveries: 0,
+      forwardedOnce: 0,
+      forwardedDirectly: 0,
+      keptForRedrive: 0,
+      forwardedAndDeadLettered: 0,
+      deadLetterMessages: 0,
+      lost: 0,
+      duplicated: 0,
+    },
+    configurations: {
+      runs: 0,
+      invocations: 0,
+      lambdaRetries: 0,
+      timedOut: 0,
+      failedAfterRetries: 0,
+      patches: 0,
+      stalePatches: 0,
+      converged: 0,
+      convergedByTheRun: 0,
+      convergedBySchedule: 0,
+      notConverged: 0,
+    },
+  };
+}
+
+function countFault(figures: MutableFigures, label: string, times = 1): void {
+  figures.faults.total += times;
+  figures.faults.byClass[label] = (figures.faults.byClass[label] ?? 0) + times;
+}
+
+function proxiesOf(deployment: LocalDeployment): Proxies {
+  return deployment.faults;
+}
+
+function allProxies(deployment: LocalDeployment): FaultProxy[] {
+  return Object.values(deployment.faults);
+}
+
+/** Disarms every fault not served yet ("the outage is over") and counts those that were served. */
+function clearFaults(
+  deployment: LocalDeployment,
+  firedBefore: Map<FaultProxy, number>,
+  figures: MutableFigures,
+) {
+  for (const proxy of allProxies(deployment)) {
+    proxy.clear();
+    for (const fired of proxy.fired.slice(firedBefore.get(proxy) ?? 0)) countFault(figures, fired.label);
+  }
+}
+
+/** The faults served since `firedBefore`, for a failure message: `DynamoDB unavailable (hang PutItem), …`. */
+function firedSince(deployment: LocalDeployment, firedBefore: Map<FaultProxy, number>): string {
+  const fired = allProxies(deployment).flatMap((proxy) => proxy.fired.slice(firedBefore.get(proxy) ?? 0));
+  if (fired.length === 0) return "none";
+  return fired
+    .map(
+      (fault) =>
+        `${fault.label} (${fault.kind} ${fault.request.operation ?? `${fault.request.method} ${fault.request.path}`})`,
+    )
+    .join(", ");
+}
+
+function firedSoFar(deployment: LocalDeployment): Map<FaultProxy, number> {
+  return new Map(allProxies(deployment).map((proxy) => [proxy, proxy.fired.length]));
+}
+
+const VALIDITY_PERIODS = [0, 60, 900, 3600, 86_400, 2_147_483_647] as const;
+
+/** A valid desired-state document: some fields managed, URLs set or cleared, periods 0 or 60..2^31-1. */
+export function randomDocument(random: SeededRandom, lane: number): DesiredDocument {
+  const document: DesiredDocument = {};
+  if (random.chance(0.7)) {
+    document.userNotificationCallbackUrl = random.chance(0.15)
+      ? ""
+      : `https://hooks.example.com/lane-${lane}/notify/${random.int(1, 1_000_000)}`;
+  }
+  if (random.chance(0.1)) {
+    document.userSynchronizationCallbackUrl = `https://sync.example.com/lane-${lane}/${random.int(1, 1_000_000)}`;
+  }
+  for (const field of [
+    "refreshTokensValidityPeriod",
+    "userAccessTokensValidityPeriod",
+    "clientAccessTokensValidityPeriod",
+  ] as const) {
+    if (random.chance(0.6)) {
+      document[field] = random.chance(0.3) ? random.int(60, 2_147_483_647) : random.pick(VALIDITY_PERIODS);
+    }
+  }
+  return document;
+}
+
+function putDocument(lane: Lane, client: DeployedClient, document: DesiredDocument): unknown {
+  const version = lane.deployment.ssm.putParameter(client.parameterName, JSON.stringify(document));
+  lane.documents.set(client.name, document);
+  lane.versions.set(client.name, version);
+  return lane.deployment.ssm.changes.at(-1);
+}
+
+/** An asynchronous invocation as Lambda runs it: on a failure or a timeout, up to two retries. */
+async function invokeAsync(
+  lane: Lane,
+  event: unknown,
+  firstTimeoutMs: number | undefined,
+  figures: MutableFigures,
+): Promise<void> {
+  for (let attempt = 1; attempt <= ASYNC_ATTEMPTS; attempt++) {
+    const result: InvokeResult = await lane.deployment.configSync.invoke(
+      event,
+      attempt === 1 && firstTimeoutMs !== undefined ? { timeoutMs: firstTimeoutMs } : {},
+    );
+    figures.configurations.invocations += 1;
+    if (attempt > 1) figures.configurations.lambdaRetries += 1;
+    if (!result.ok && TIMEOUT_ERRORS.includes(result.errorType)) {
+      figures.configurations.timedOut += 1;
+      countFault(figures, "Lambda timeout mid-run");
+    }
+    if (result.ok) return;
+  }
+  figures.configurations.failedAfterRetries += 1;
+}
+
+async function laneConverged(lane: Lane): Promise<boolean> {
+  const { deployment } = lane;
+  for (const client of deployment.clients) {
+    const document = lane.documents.get(client.name);
+    if (document === undefined) continue;
+    if (!deployment.converged(client, deployment.desiredConfiguration(client, document))) return false;
+    const status = await deployment.statusOf(client);
+    if (status?.outcome !== "in-sync" && status?.outcome !== "applied") return false;
+    if (status.parameterVersion !== lane.versions.get(client.name)) return false;
+  }
+  return true;
+}
+
+/** PATCHes that finAPI received since `since` and that carried a value other than the latest document's. */
+function stalePatches(lane: Lane, since: number): { patches: number; stale: string[] } {
+  const { deployment } = lane;
+  const patches = deployment.finapi.requests.slice(since).filter((request) => request.method === "PATCH");
+  const stale: string[] = [];
+  for (const patch of patches) {
+    const client = deployment.clients.find((candidate) => candidate.clientId === patch.clientId);
+    const document = client && lane.documents.get(client.name);
+    if (!client || !document) continue;
+    const desired = deployment.desiredConfiguration(client, document);
+    const body = JSON.parse(patch.body) as Record<string, unknown>;
+    for (const field of MANAGED_FIELDS) {
+      if (field in body && body[field] !== desired[field]) stale.push(`${client.name}.${field}`);
+    }
+  }
+  return { patches: patches.length, stale };
+}
+
+type ConfigSyncAction = "change" | "duplicate-event" | "reordered-events" | "drift" | "in-sync";
+
+/**
+ * One config-sync run: a document change (its event delivered once, twice, or after a newer one's),
+ * finAPI drifting, or nothing at all; faults armed; the events invoked as Lambda runs them (retries,
+ * timeouts); then the faults cleared and the lane checked, with at most two scheduled reconciles to help.
+ */
+export async function configSyncRun(lane: Lane, figures: MutableFigures): Promise<string[]> {
+  const { deployment, random } = lane;
+  const problems: string[] = [];
+  const client = random.pick(deployment.clients);
+  const action: ConfigSyncAction = random.weighted([
+    ["change", 5],
+    ["duplicate-event", 1],
+    ["reordered-events", 1],
+    ["drift", 2],
+    ["in-sync", 2],
+  ]);
+  if (random.chance(0.15)) await deployment.configSync.recycle();
+  const requestsBefore = deployment.finapi.requests.length;
+  const firedBefore = firedSoFar(deployment);
+
+  let events: unknown[];
+  switch (action) {
+    case "change":
+      events = [putDocument(lane, client, randomDocument(random, lane.index))];
+      break;
+    case "duplicate-event": {
+      const event = putDocument(lane, client, randomDocument(random, lane.index));
+      events = [event, event];
+      break;
+    }
+    case "reordered-events": {
+      const older = putDocument(lane, client, randomDocument(random, lane.index));
+      const newer = putDocument(lane, client, randomDocument(random, lane.index));
+      events = [newer, older];
+      break;
+    }
+    case "drift":
+      deployment.finapi.drift(client.clientId, {
+        userNotificationCallbackUrl: `https://drifted.example.com/${random.int(1, 1_000_000)}`,
+        refreshTokensValidityPeriod: random.int(60, 100_000),
+      });
+      countFault(figures, "finAPI configuration drifted");
+      events = [SCHEDULED_EVENT];
+      break;
+    case "in-sync":
+      events = [SCHEDULED_EVENT];
+      break;
+  }
+
+  const proxies = proxiesOf(deployment);
+  const plans: FaultPlan[] = [];
+  for (let count = random.int(0, 3); count > 0; count--) {
+    const kind = random.weighted([
+      ["finapi", 5],
+      ["ssm", 1],
+      ["secrets", 1],
+      ["dynamodb", 1],
+      ["token-expired", 1],
+    ] as const);
+    if (kind === "token-expired") {
+      deployment.finapi.expireTokens();
+      countFault(figures, "finAPI token revoked");
+      continue;
+    }
+    plans.push(
+      kind === "finapi"
+        ? finapiFault(random, proxies)
+        : kind === "ssm"
+          ? ssmThrottling(random, proxies)
+          : kind === "secrets"
+            ? secretsThrottling(random, proxies, 3)
+            : dynamoDbUnavailable(random, proxies, false),
+    );
+  }
+  const interrupted = random.chance(0.1);
+  if (interrupted) plans.push(stallForTimeout(random, proxies));
+  for (const plan of plans) arm(plan);
+
+  for (const [index, event] of events.entries()) {
+    const firstTimeoutMs = interrupted && index === 0 ? random.int(5, 200) : undefined;
+    await invokeAsync(lane, event, firstTimeoutMs, figures);
+  }
+  clearFaults(deployment, firedBefore, figures);
+
+  let converged = await laneConverged(lane);
+  const byTheRun = converged;
+  for (let schedule = 0; !converged && schedule < SCHEDULE_RUNS_AFTER_CLEARING; schedule++) {
+    const result = await deployment.configSync.invoke(SCHEDULED_EVENT);
+    figures.configurations.invocations += 1;
+    if (!result.ok)
+      problems.push(`a scheduled reconcile failed with the faults cleared: ${result.errorMessage}`);
+    converged = await laneConverged(lane);
+  }
+  figures.configurations.runs += 1;
+  if (converged) {
+    figures.configurations.converged += 1;
+    if (byTheRun) figures.configurations.convergedByTheRun += 1;
+    else figures.configurations.convergedBySchedule += 1;
+  } else {
+    figures.configurations.notConverged += 1;
+    problems.push(`lane ${lane.index} did not converge after ${action} of ${client.name}`);
+  }
+
+  const audit = stalePatches(lane, requestsBefore);
+  figures.configurations.patches += audit.patches;
+  figures.configurations.stalePatches += audit.stale.length;
+  if (audit.stale.length > 0) problems.push(`stale PATCH of ${audit.stale.join(", ")} after ${action}`);
+  return problems.map((problem) => `${problem} [faults: ${firedSince(deployment, firedBefore)}]`);
+}
+
+const deletionBody = (userId: string) => JSON.stringify({ userId, event: "DELETED" });
+
+/**
+ * One deletion as finAPI sends it: to one, two or three clients' callback URLs, at once or one after
+ * another, with DynamoDB, EventBridge or (on cold environments) Secrets Manager failing; then the bus
+ * and the dead-letter queue are checked for that user.
+ */
+export async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number): Promise<string[]> {
+  const { deployment, random } = lane;
+  const problems: string[] = [];
+  const userId = `user-${lane.index}-${runIndex}`;
+  const deliveries = random.int(1, 3);
+  const clients = random.shuffle(deployment.clients).slice(0, deliveries);
+  const together = random.chance(0.6);
+  const cold = random.chance(0.15);
+  if (cold) await deployment.callback.recycle();
+  const firedBefore = firedSoFar(deployment);
+  const deadLettersBefore = deployment.deadLetters().length;
+
+  const proxies = proxiesOf(deployment);
+  for (let count = random.int(0, 2); count > 0; count--) {
+    const kind = random.weighted([
+      ["dynamodb", 3],
+      ["eventbridge", 3],
+      ["secrets", cold ? 1 : 0],
+    ] as const);
+    arm(
+      kind === "dynamodb"
+        ? dynamoDbUnavailable(random, proxies, true)
+        : kind === "eventbridge"
+          ? eventBridgeFailure(random, proxies)
+          : /* A cold environment that cannot read its secrets answers 500 (see RELIABILITY.md): bursts the SDK absorbs. */
+            secretsThrottling(random, proxies, 2),
+    );
+  }
+
+  const deliver = (client: DeployedClient) =>
+    deployment.callback.invoke(deployment.callbackEvent(client, deletionBody(userId)));
+  const results: InvokeResult[] = together
+    ? await Promise.all(clients.map(deliver))
+    : await clients.reduce<Promise<InvokeResult[]>>(
+        async (done, client) => [...(await done), await deliver(client)],
+        Promise.resolve([]),
+      );
+  clearFaults(deployment, firedBefore, figures);
+
+  const statuses = results.map((result) =>
+    result.ok ? Number((result.payload as { statusCode?: number }).statusCode) : 502,
+  );
+  const onBus = deployment.forwarded().filter((detail) => detail.userId === userId).length;
+  const deadLettered = deployment
+    .deadLetters()
+    .slice(deadLettersBefore)
+    .filter((message) => message.userId === userId).length;
+  const accepted = statuses.some((status) => status >= 200 && status < 300);
+
+  const deletions = figures.deletions;
+  deletions.sent += 1;
+  deletions.deliveries += deliveries;
+  deletions.refusedDeliveries += statuses.filter((status) => status !== 202).length;
+  deletions.deadLetterMessages += deadLettered;
+  if (accepted) deletions.accepted += 1;
+  if (onBus === 1) deletions.forwardedDirectly += 1;
+  if (onBus === 1 || (onBus === 0 && deadLettered > 0)) deletions.forwardedOnce += 1;
+  if (onBus === 0 && deadLettered > 0) deletions.keptForRedrive += 1;
+  if (onBus > 0 && deadLettered > 0) deletions.forwardedAndDeadLettered += 1;
+  if (onBus > 1) {
+    deletions.duplicated += 1;
+    problems.push(`${userId} is on the bus ${onBus} times`);
+  }
+  if (accepted && onBus === 0 && deadLettered === 0) {
+    deletions.lost += 1;
+    problems.push(`${userId} was accepted (${statuses.join(", ")}) but neither forwarded nor dead-lettered`);
+  }
+  if (statuses.some((status) => status !== 202)) {
+    problems.push(`${userId}: deliveries answered ${statuses.join(", ")}`);
+  }
+  return problems.map((problem) => `${problem} [faults: ${firedSince(deployment, firedBefore)}]`);
+}
+
+/** Puts a document for every client of the lane and reconciles once, so that runs start from a converged lane. */
+export async function prepareLane(lane: Lane): Promise<void> {
+  for (const client of lane.deployment.clients) {
+    putDocument(lane, client, randomDocument(lane.random, lane.index));
+  }
+  const result = await lane.deployment.configSync.invoke(SCHEDULED_EVENT);
+  if (!result.ok || !(await laneConverged(lane))) {
+    throw new Error(`lane ${lane.index} did not converge before the campaign: ${JSON.stringify(result)}`);
+  }
+}
+
+/** Runs `runs` seeded runs on the lane, one after the other, about 60 % callbacks and 40 % config-sync. */
+export async function runLane(
+  lane: Lane,
+  runs: number,
+  figures: MutableFigures,
+  firstRunIndex: number,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (let run = 0; run < runs; run++) {
+    const runIndex = firstRunIndex + run;
+    const callback = lane.random.chance(0.6);
+    const found = callback ? await callbackRun(lane, figures, runIndex) : await configSyncRun(lane, figures);
+    figures.runs.total += 1;
+    if (callback) figures.runs.callback += 1;
+    else figures.runs.configSync += 1;
+    problems.push(...found.map((problem) => `run ${runIndex} (seed ${figures.seed}): ${problem}`));
+  }
+  return problems;
+}
