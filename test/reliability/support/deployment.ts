@@ -55,6 +55,11 @@ export interface DeploymentOptions {
    * with its own parameter, credentials and callback secret (for the benchmark's growing work).
    */
   readonly clientCount?: number;
+  /**
+   * How many callback environments may run at once, instead of the template's reserved concurrency
+   * (to run more simultaneous requests side by side than the stack would let through).
+   */
+  readonly callbackConcurrency?: number;
   /** Every line any function writes, as it is written. */
   readonly onLine?: (line: string) => void;
 }
@@ -244,7 +249,7 @@ export async function deployLocally(
     bundle: stack.callback.bundle,
     environment: callbackEnvironment,
     timeoutMs: stack.callback.timeoutMs,
-    concurrency: stack.callback.reservedConcurrency,
+    concurrency: options.callbackConcurrency ?? stack.callback.reservedConcurrency,
     memoryMb: stack.callback.memoryMb,
     onLine,
   });

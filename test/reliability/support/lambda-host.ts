@@ -38,6 +38,12 @@ export interface HostedFunction {
   invoke(event: unknown, options?: InvokeOptions): Promise<InvokeResult>;
   /** Destroys every idle environment: the next invocation starts cold, as after Lambda recycles them. */
   recycle(): Promise<void>;
+  /**
+   * Initialises environments one after the other until `count` are idle, each running `warmUp`'s event
+   * once if given (as provisioned concurrency and earlier traffic would), so that a burst of invocations
+   * runs side by side on warm environments instead of queueing behind one another's init.
+   */
+  prewarm(count: number, warmUp?: (index: number) => unknown): Promise<void>;
   /** Environments started so far (each one a cold start, its init included). */
   readonly coldStarts: number;
   /** Init durations (module import and configuration) of every environment started so far. */
@@ -174,6 +180,20 @@ export function hostFunction(options: HostedFunctionOptions): HostedFunction {
       } finally {
         releaseSlot();
       }
+    },
+    async prewarm(count, warmUp) {
+      const warmed: Environment[] = [];
+      while (idle.length + warmed.length < Math.min(count, options.concurrency)) {
+        const environment = await start();
+        if (warmUp) {
+          const result = await run(environment, warmUp(warmed.length), options.timeoutMs);
+          if (!result.ok)
+            throw new Error(`warming up ${options.functionName} failed: ${result.errorMessage}`);
+          /* run() put the environment back among the idle ones. */
+          warmed.push(idle.pop() as Environment);
+        } else warmed.push(environment);
+      }
+      idle.push(...warmed);
     },
     async recycle() {
       const environments = idle.splice(0);

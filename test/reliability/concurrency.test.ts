@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SCHEDULED_EVENT } from "./support/campaign.ts";
+import {
+  type DeployedClient,
+  type DesiredDocument,
+  deployLocally,
+  type LocalDeployment,
+} from "./support/deployment.ts";
+import { recordSection } from "./support/report.ts";
+import { type SynthesizedStack, synthesizeStack } from "./support/synthesized-stack.ts";
+
+const SIMULTANEOUS_CALLBACKS = 50;
+
+describe("the deployed bundles under simultaneous invocations", () => {
+  let stack: SynthesizedStack;
+  let deployment: LocalDeployment;
+
+  beforeAll(async () => {
+    stack = synthesizeStack();
+    deployment = await deployLocally(stack, { callbackConcurrency: SIMULTANEOUS_CALLBACKS });
+  }, 60_000);
+
+  afterAll(async () => {
+    await deployment?.close();
+    stack?.remove();
+  });
+
+  it(`forwards ${SIMULTANEOUS_CALLBACKS} simultaneous identical callbacks, each in its own warm environment, exactly once`, async () => {
+    const body = JSON.stringify({ userId: "user-concurrent-50", event: "DELETED" });
+    const events = Array.from({ length: SIMULTANEOUS_CALLBACKS }, (_, index) =>
+      deployment.callbackEvent(deployment.clients[index % deployment.clients.length] as DeployedClient, body),
+    );
+    const [client] = deployment.clients;
+    if (!client) throw new Error("the stack configures no client");
+    await deployment.callback.prewarm(SIMULTANEOUS_CALLBACKS, (index) =>
+      deployment.callbackEvent(client, JSON.stringify({ userId: `user-warm-up-${index}`, event: "DELETED" })),
+    );
+    const results = await Promise.all(events.map((event) => deployment.callback.invoke(event)));
+
+    const statuses = results.map((result) =>
+      result.ok ? (result.payload as { statusCode: number }).statusCode : 0,
+    );
+    expect(statuses).toEqual(Array(SIMULTANEOUS_CALLBACKS).fill(202));
+    expect(deployment.callback.coldStarts).toBe(SIMULTANEOUS_CALLBACKS);
+    const forwarded = deployment.forwarded().filter((detail) => detail.userId === "user-concurrent-50");
+    expect(forwarded).toHaveLength(1);
+    expect(deployment.deadLetters()).toEqual([]);
+    recordSection("simultaneous-callbacks", {
+      kind: "table",
+      header: [`${SIMULTANEOUS_CALLBACKS} simultaneous identical callbacks`, "Count"],
+      rows: [
+        ["Execution environments (one per request)", String(deployment.callback.coldStarts)],
+        ["Answered 202", String(statuses.filter((status) => status === 202).length)],
+        ["Forwarded to the bus", String(forwarded.length)],
+        ["Dead-lettered", String(deployment.deadLetters().length)],
+      ],
+    });
+  }, 60_000);
+
+  it("writes no secret to any log line", () => {
+    const leaked = deployment
+      .secrets()
+      .filter((secret) => deployment.lines.some((line) => line.includes(secret)));
+    expect(deployment.lines.length).toBeGreaterThan(SIMULTANEOUS_CALLBACKS);
+    expect(leaked).toEqual([]);
+  });
+
+  describe("a scheduled reconcile and a Parameter Store Change event for the same client at once", () => {
+    const outcomes: [string, string][] = [];
+    afterAll(() => {
+      recordSection("schedule-and-change-event", {
+        kind: "table",
+        header: ["Schedule and change event at once (reserved concurrency 1)", "PATCHes (stale ones)"],
+        rows: outcomes,
+      });
+    });
+
+    const v1: DesiredDocument = { refreshTokensValidityPeriod: 3600, userAccessTokensValidityPeriod: 600 };
+    const v2: DesiredDocument = { refreshTokensValidityPeriod: 7200, userAccessTokensValidityPeriod: 900 };
+    type Order = "schedule-first" | "change-first";
+
+    /*
+     * v1 applied through its change events, so the one warm environment (reserved concurrency 1) holds v1
+     * in its parameter cache, as after any run in the last minute; then v2 is written and its change event
+     * and the schedule are invoked together. Lambda runs them one after the other, in either order.
+     */
+    async function race(order: Order, drift: boolean) {
+      const [client] = deployment.clients;
+      if (!client) throw new Error("the stack configures no client");
+      for (const each of deployment.clients) {
+        deployment.ssm.putParameter(each.parameterName, JSON.stringify(v1));
+        expect(await deployment.configSync.invoke(deployment.ssm.changes.at(-1))).toMatchObject({ ok: true });
+      }
+      expect(deployment.converged(client, deployment.desiredConfiguration(client, v1))).toBe(true);
+
+      const version = deployment.ssm.putParameter(client.parameterName, JSON.stringify(v2));
+      const change = deployment.ssm.changes.at(-1);
+      if (drift) deployment.finapi.drift(client.clientId, { refreshTokensValidityPeriod: 86_400 });
+      const requestsBefore = deployment.finapi.requests.length;
+      const events = order === "schedule-first" ? [SCHEDULED_EVENT, change] : [change, SCHEDULED_EVENT];
+      const results = await Promise.all(events.map((event) => deployment.configSync.invoke(event)));
+
+      expect(results.map((result) => result.ok)).toEqual([true, true]);
+      const patches = deployment.finapi.requests
+        .slice(requestsBefore)
+        .filter((request) => request.method === "PATCH" && request.clientId === client.clientId)
+        .map((request) => JSON.parse(request.body) as DesiredDocument);
+      const stale = patches.flatMap((patch) =>
+        Object.entries(patch).filter(([field, value]) => value !== v2[field as keyof DesiredDocument]),
+      );
+      outcomes.push([
+        `${order === "schedule-first" ? "schedule queued first" : "change event queued first"}${drift ? ", finAPI drifted" : ""}`,
+        `${patches.length} (${stale.length})`,
+      ]);
+      return {
+        patches,
+        stale,
+        converged: deployment.converged(client, deployment.desiredConfiguration(client, v2)),
+        status: await deployment.statusOf(client),
+        version,
+      };
+    }
+
+    it.each([
+      ["the schedule queued first", "schedule-first", false],
+      ["the change event queued first", "change-first", false],
+      ["the change event queued first, finAPI drifted", "change-first", true],
+    ] as const)(
+      "ends on the new document with one PATCH of its values (%s)",
+      async (_name, order, drift) => {
+        const outcome = await race(order, drift);
+        expect(outcome.patches).toHaveLength(1);
+        expect(outcome.stale).toEqual([]);
+        expect(outcome.converged).toBe(true);
+        expect(outcome.status).toMatchObject({ parameterVersion: outcome.version });
+      },
+      30_000,
+    );
+
+    /*
+     * Known gap (RELIABILITY.md): the schedule reconciles from the parameter cache (up to
+     * PARAMETER_CACHE_TTL_SECONDS old), so with finAPI drifted it first PATCHes the old document's value
+     * back; the queued change event then applies the new one. The end state is right, the stale PATCH is
+     * not: this test pins the behaviour down so that a fix shows up here.
+     */
+    it("PATCHes the cached old document's value first, then the new one (known gap: the schedule queued first, finAPI drifted)", async () => {
+      const outcome = await race("schedule-first", true);
+      expect(outcome.patches).toEqual([{ refreshTokensValidityPeriod: 3600 }, v2]);
+      expect(outcome.converged).toBe(true);
+      expect(outcome.status).toMatchObject({ parameterVersion: outcome.version });
+    }, 30_000);
+  });
+});
