@@ -31,6 +31,11 @@ export type InvokeResult =
 export interface InvokeOptions {
   /** This invocation's timeout instead of the function's (to stop a run part-way, as a timeout does). */
   readonly timeoutMs?: number;
+  /**
+   * Destroys the environment this long into the invocation while the handler still believes it has
+   * its whole timeout: a crash (out of memory, a killed runtime) that no middleware sees coming.
+   */
+  readonly killAfterMs?: number;
 }
 
 export interface HostedFunction {
@@ -57,6 +62,7 @@ interface Environment {
 }
 
 const TIMED_OUT = "Sandbox.Timedout";
+const KILLED = "Runtime.ExitError";
 
 /**
  * Runs a synthesized Lambda bundle the way Lambda does, in worker threads: each execution environment
@@ -131,22 +137,33 @@ export function hostFunction(options: HostedFunctionOptions): HostedFunction {
     else running -= 1;
   };
 
-  const run = (environment: Environment, event: unknown, timeoutMs: number): Promise<InvokeResult> =>
+  const run = (
+    environment: Environment,
+    event: unknown,
+    timeoutMs: number,
+    killAfterMs?: number,
+  ): Promise<InvokeResult> =>
     new Promise((resolve) => {
       const requestId = randomUUID();
       const coldStart = environment.fresh;
       const startedAt = performance.now();
-      const timer = setTimeout(() => {
-        environment.worker.off("message", onMessage);
-        void environment.worker.terminate();
-        resolve({
-          ok: false,
-          errorType: TIMED_OUT,
-          errorMessage: `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
-          durationMs: performance.now() - startedAt,
-          coldStart,
-        });
-      }, timeoutMs);
+      const killed = killAfterMs !== undefined && killAfterMs < timeoutMs;
+      const timer = setTimeout(
+        () => {
+          environment.worker.off("message", onMessage);
+          void environment.worker.terminate();
+          resolve({
+            ok: false,
+            errorType: killed ? KILLED : TIMED_OUT,
+            errorMessage: killed
+              ? "Runtime exited with error: signal: killed"
+              : `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+            durationMs: performance.now() - startedAt,
+            coldStart,
+          });
+        },
+        killed ? killAfterMs : timeoutMs,
+      );
       const onMessage = (message: EnvironmentMessage) => {
         if (message.type !== "result" || message.requestId !== requestId) return;
         clearTimeout(timer);
@@ -176,7 +193,12 @@ export function hostFunction(options: HostedFunctionOptions): HostedFunction {
       await acquireSlot();
       try {
         const environment = idle.pop() ?? (await start());
-        return await run(environment, event, invokeOptions.timeoutMs ?? options.timeoutMs);
+        return await run(
+          environment,
+          event,
+          invokeOptions.timeoutMs ?? options.timeoutMs,
+          invokeOptions.killAfterMs,
+        );
       } finally {
         releaseSlot();
       }
