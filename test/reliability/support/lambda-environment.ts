@@ -5,7 +5,8 @@ import type { Context } from "aws-lambda";
 /*
  * One Lambda execution environment, as a worker thread of lambda-host.ts: its own process.env (the
  * function's environment), the bundle imported once (the init phase), then one invocation at a time.
- * What the bundle writes reaches the host through the worker's stdout and stderr streams.
+ * What the bundle writes reaches the host line by line on the same channel as the results, so that an
+ * invocation's lines have all arrived when its result does.
  */
 
 export interface EnvironmentData {
@@ -22,6 +23,7 @@ export interface InvocationRequest {
 }
 
 export type EnvironmentMessage =
+  | { readonly type: "line"; readonly line: string }
   | { readonly type: "ready"; readonly initMs: number }
   | { readonly type: "init-failed"; readonly errorType: string; readonly errorMessage: string }
   | {
@@ -45,6 +47,19 @@ if (!parentPort) throw new Error("lambda-environment.ts runs as a worker thread 
 const port = parentPort;
 const data = workerData as EnvironmentData;
 const send = (message: EnvironmentMessage) => port.postMessage(message);
+
+for (const stream of [process.stdout, process.stderr]) {
+  let partial = "";
+  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    partial += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    const lines = partial.split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) if (line.trim() !== "") send({ type: "line", line });
+    const callback = rest.find((argument) => typeof argument === "function") as (() => void) | undefined;
+    callback?.();
+    return true;
+  }) as typeof stream.write;
+}
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 

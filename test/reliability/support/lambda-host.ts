@@ -79,20 +79,6 @@ export function hostFunction(options: HostedFunctionOptions): HostedFunction {
   let running = 0;
   let closed = false;
 
-  const pipeLines = (stream: NodeJS.ReadableStream) => {
-    let partial = "";
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => {
-      partial += chunk;
-      const lines = partial.split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) if (line.trim() !== "") options.onLine(line);
-    });
-    stream.on("end", () => {
-      if (partial.trim() !== "") options.onLine(partial);
-    });
-  };
-
   const start = (): Promise<Environment> =>
     new Promise((resolve, reject) => {
       const data: EnvironmentData = {
@@ -103,17 +89,14 @@ export function hostFunction(options: HostedFunctionOptions): HostedFunction {
       const worker = new Worker(new URL("./lambda-environment.ts", import.meta.url), {
         workerData: data,
         env: { ...options.environment, AWS_LAMBDA_FUNCTION_NAME: options.functionName },
-        stdout: true,
-        stderr: true,
       });
       worker.unref();
       live.add(worker);
       worker.once("exit", () => live.delete(worker));
-      pipeLines(worker.stdout);
-      pipeLines(worker.stderr);
       worker.once("error", reject);
-      worker.once("message", (message: EnvironmentMessage) => {
-        if (message.type === "ready") {
+      worker.on("message", (message: EnvironmentMessage) => {
+        if (message.type === "line") options.onLine(message.line);
+        else if (message.type === "ready") {
           initDurationsMs.push(message.initMs);
           resolve({ worker, fresh: true });
         } else if (message.type === "init-failed") {
