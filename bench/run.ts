@@ -245,7 +245,14 @@ function render(figures: Figures): string {
     "### Bundles",
     table(["Lambda", "index.mjs", "index.mjs.map", "Asset (both)", "Asset deflated"], sizeRows),
     table(
-      ["Cold import (median of fresh processes)", "Bundle", "Empty module", "Overhead", "Processes each"],
+      [
+        "Cold import (median of fresh processes)",
+        "Bundle",
+        "Empty module",
+        "Overhead",
+        "Bundle without --enable-source-maps",
+        "Processes each",
+      ],
       importRows,
     ),
     "### Warm handler latency (the handler's own time, local stand-ins)",
