@@ -7,7 +7,6 @@ import {
   eventBridgeFailure,
   type FaultPlan,
   finapiFault,
-  type Proxies,
   secretsThrottling,
   ssmThrottling,
   stallForTimeout,
@@ -138,13 +137,9 @@ export function emptyFigures(seed: number, lanes: number): MutableFigures {
   };
 }
 
-function countFault(figures: MutableFigures, label: string, times = 1): void {
-  figures.faults.total += times;
-  figures.faults.byClass[label] = (figures.faults.byClass[label] ?? 0) + times;
-}
-
-function proxiesOf(deployment: LocalDeployment): Proxies {
-  return deployment.faults;
+function countFault(figures: MutableFigures, label: string): void {
+  figures.faults.total += 1;
+  figures.faults.byClass[label] = (figures.faults.byClass[label] ?? 0) + 1;
 }
 
 function allProxies(deployment: LocalDeployment): FaultProxy[] {
@@ -316,7 +311,7 @@ export async function configSyncRun(lane: Lane, figures: MutableFigures): Promis
       break;
   }
 
-  const proxies = proxiesOf(deployment);
+  const proxies = deployment.faults;
   const plans: FaultPlan[] = [];
   for (let count = random.int(0, 3); count > 0; count--) {
     const kind = random.weighted([
@@ -396,7 +391,7 @@ export async function callbackRun(lane: Lane, figures: MutableFigures, runIndex:
   const firedBefore = firedSoFar(deployment);
   const deadLettersBefore = deployment.deadLetters().length;
 
-  const proxies = proxiesOf(deployment);
+  const proxies = deployment.faults;
   for (let count = random.int(0, 2); count > 0; count--) {
     const kind = random.weighted([
       ["dynamodb", 3],
