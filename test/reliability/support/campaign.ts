@@ -177,7 +177,7 @@ function firedSoFar(deployment: LocalDeployment): Map<FaultProxy, number> {
 const VALIDITY_PERIODS = [0, 60, 900, 3600, 86_400, 2_147_483_647] as const;
 
 /** A valid desired-state document: some fields managed, URLs set or cleared, periods 0 or 60..2^31-1. */
-export function randomDocument(random: SeededRandom, lane: number): DesiredDocument {
+function randomDocument(random: SeededRandom, lane: number): DesiredDocument {
   const document: DesiredDocument = {};
   if (random.chance(0.7)) {
     document.userNotificationCallbackUrl = random.chance(0.15)
@@ -267,7 +267,7 @@ type ConfigSyncAction = "change" | "duplicate-event" | "reordered-events" | "dri
  * finAPI drifting, or nothing at all; faults armed; the events invoked as Lambda runs them (retries,
  * timeouts); then the faults cleared and the lane checked, with at most two scheduled reconciles to help.
  */
-export async function configSyncRun(lane: Lane, figures: MutableFigures): Promise<string[]> {
+async function configSyncRun(lane: Lane, figures: MutableFigures): Promise<string[]> {
   const { deployment, random } = lane;
   const problems: string[] = [];
   const client = random.pick(deployment.clients);
@@ -379,7 +379,7 @@ const deletionBody = (userId: string) => JSON.stringify({ userId, event: "DELETE
  * another, with DynamoDB, EventBridge or (on cold environments) Secrets Manager failing; then the bus
  * and the dead-letter queue are checked for that user.
  */
-export async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number): Promise<string[]> {
+async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number): Promise<string[]> {
   const { deployment, random } = lane;
   const problems: string[] = [];
   const userId = `user-${lane.index}-${runIndex}`;

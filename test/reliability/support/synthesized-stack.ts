@@ -29,9 +29,9 @@ export interface SynthesizedStack {
   remove(): void;
 }
 
-export const RELIABILITY_CONTEXT = join(REPOSITORY_ROOT, "test/fixtures/reliability/context.json");
+const RELIABILITY_CONTEXT = join(REPOSITORY_ROOT, "test/fixtures/reliability/context.json");
 
-export function readContext(path = RELIABILITY_CONTEXT): Record<string, unknown> {
+function readContext(path = RELIABILITY_CONTEXT): Record<string, unknown> {
   return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
 }
 
