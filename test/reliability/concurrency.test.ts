@@ -55,7 +55,7 @@ describe("the deployed bundles under simultaneous invocations", () => {
         ["Dead-lettered", String(deployment.deadLetters().length)],
       ],
     });
-  }, 60_000);
+  }, 180_000);
 
   it("writes no secret to any log line", () => {
     const leaked = deployment
