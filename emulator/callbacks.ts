@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** finAPI's user-synchronization notification: the body POSTed to a client's callback URL. */
 export const userSyncNotificationSchema = z.object({

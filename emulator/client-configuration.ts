@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /*
  * The emulator's own model of finAPI's client configuration and of finAPI's server-side rules for

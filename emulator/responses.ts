@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http";
-import { z } from "zod";
+import * as z from "zod";
 import type { ErrorType } from "./client-configuration.ts";
 
 /** finAPI's `AccessToken`, the answer of POST /oauth/token. */

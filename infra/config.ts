@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { FINAPI_BASE_URLS } from "../functions/finapi/client.ts";
 import { nearestName } from "../functions/finapi/nearest-name.ts";
 import {

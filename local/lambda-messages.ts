@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /*
  * What the local Lambda runtime (lambda-runtime.ts) and a function's worker thread (lambda-worker.ts)

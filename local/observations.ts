@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { configSyncResponseSchema } from "../functions/config-sync/config-sync.ts";
 import type { Trigger } from "../functions/config-sync/selection.ts";
 import { userSyncCallbackPayloadSchema } from "../functions/finapi/user.ts";

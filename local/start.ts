@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { isAbsolute, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { z } from "zod";
+import * as z from "zod";
 import { redactSecrets } from "../functions/finapi/redact.ts";
 import { PortInUseError } from "./listen.ts";
 import { formatActivity } from "./live-log.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MIN_SECRET_LENGTH } from "../user-sync-callback/secret-match.ts";
 
 /** The credentials secret's SecretString: `{"clientId": "...", "clientSecret": "..."}`. */

@@ -3,7 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import type { Log } from "../finapi/log.ts";
 import { type ReconcileOutcome, reconcileOutcomeSchema } from "../finapi/reconcile.ts";
 import { DEFAULT_RETRY_POLICY } from "../finapi/retry.ts";

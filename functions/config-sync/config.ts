@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { syncModeSchema } from "../finapi/reconcile.ts";
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import { CLIENT_NAME_PATTERN } from "../user-sync-callback/config.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { nearestName } from "../finapi/nearest-name.ts";
 
 export const PARAMETER_OPERATIONS = ["Create", "Update", "LabelParameterVersion", "Delete"] as const;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { nearestName } from "../finapi/nearest-name.ts";
 import { type ConfiguredClient, parameterKey } from "./config.ts";
 import type { Invocation } from "./invocation.ts";

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { reconcileOutcomeSchema } from "../finapi/reconcile.ts";
 import { triggerSchema } from "./selection.ts";
 

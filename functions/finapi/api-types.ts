@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * finAPI's `ClientConfiguration` as far as this tool reads it: the five managed fields (finAPI reports a

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import type { z } from "zod";
+import type * as z from "zod";
 import {
   accessTokenSchema,
   badCredentialsErrorSchema,

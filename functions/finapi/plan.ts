@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ClientConfiguration } from "./api-types.ts";
 import { redactSecrets, redactUrl } from "./redact.ts";
 import {

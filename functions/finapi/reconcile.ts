@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { FinapiClient } from "./client.ts";
 import { FinapiError, FinapiRejectedError } from "./errors.ts";
 import { type Log, silentLog } from "./log.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { nearestName } from "./nearest-name.ts";
 
 /** finAPI's environments. Only `live` insists on https callback URLs. */

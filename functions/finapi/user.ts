@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** finAPI user ids: at most 36 characters of `0-9 A-Z a-z - _ . + @` (finAPI's OpenAPI `userId` pattern). */
 export const FINAPI_USER_ID_MAX_LENGTH = 36;

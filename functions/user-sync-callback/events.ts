@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { finapiUserIdSchema, USER_DELETED_EVENT } from "../finapi/user.ts";
 import { callbackClientNameSchema } from "./config.ts";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type UserSyncCallbackPayload, userSyncCallbackPayloadSchema } from "../finapi/user.ts";
 
 export const MAX_BODY_BYTES = 4096;

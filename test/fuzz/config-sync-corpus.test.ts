@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import { deployLocally, type LocalDeployment } from "../reliability/support/deployment.ts";
 import { recordSection } from "../reliability/support/report.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /*
  * How many cases each fuzzer runs, and from which seed: `npm test` runs the short default, `npm run fuzz`

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { type CampaignFigures, emptyFigures, type Lane, prepareLane, runLane } from "./support/campaign.ts";
 import { deployLocally } from "./support/deployment.ts";
 import { campaignMarkdown, recordSection } from "./support/report.ts";

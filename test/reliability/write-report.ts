@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { writeGeneratedBlock } from "../../bench/generated-block.ts";
 import { describeMachine, machineLine } from "../../bench/machine.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { parse } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import type { RecordedRequest } from "../../emulator/index.ts";
 
 /*
