@@ -132,8 +132,25 @@ async function readDocument(request: ClientSyncRequest, parameters: ParameterSou
 /**
  * One client's reconcile: read its document (an invalid one stops here, before any secret or finAPI
  * call), its credentials and hosted callback, then let the core make finAPI match. Never throws.
+ *
+ * A run that reads documents through the cache only looks with the cached one: a newer document may be
+ * waiting behind its change event, and patching the cached one would put old values back into finAPI.
+ * Only when it finds drift does it read the parameter afresh and patch from that, so an in-sync client
+ * still costs one finAPI call and no Parameter Store read.
  */
 export async function syncClient(
+  request: ClientSyncRequest,
+  dependencies: ClientSyncDependencies,
+): Promise<ClientSyncResult> {
+  if (request.freshParameters || request.dryRun || request.client.mode !== "apply") {
+    return syncOnce(request, dependencies);
+  }
+  const preview = await syncOnce({ ...request, dryRun: true }, dependencies);
+  if (preview.outcome.outcome !== "drift-reported") return preview;
+  return syncOnce({ ...request, freshParameters: true }, dependencies);
+}
+
+async function syncOnce(
   request: ClientSyncRequest,
   dependencies: ClientSyncDependencies,
 ): Promise<ClientSyncResult> {

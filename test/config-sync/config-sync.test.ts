@@ -398,10 +398,12 @@ describe("createConfigSyncHandler", () => {
       finapi.clearRequests();
       const response = await handler(event("scheduled"), lambdaContext());
 
+      /* The drift the cached document shows is looked at again with a fresh read before the PATCH. */
       expect(response.results[0]?.outcome).toBe("applied");
       expect(finapi.requests.map((request) => `${request.method} ${request.status}`)).toEqual([
         "GET 401",
         "POST 200",
+        "GET 200",
         "GET 200",
         "PATCH 200",
       ]);
@@ -636,14 +638,34 @@ describe("createConfigSyncHandler", () => {
   describe("caching", () => {
     it("serves a scheduled run's parameters from the cache but reads afresh for an event or a manual invoke", async () => {
       const { handler } = build([configured("acme")]);
+      /* The first run finds drift: the cache miss, then the fresh read it patches from. The second is in sync. */
       await handler(event("scheduled"), lambdaContext());
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2);
       await handler(event("scheduled"), lambdaContext());
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2);
 
       await handler(parameterChange("/finapi/acme"), lambdaContext());
       await handler({ client: "acme" }, lambdaContext());
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(3);
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(4);
       expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    });
+
+    it("re-reads a cached document afresh before a scheduled run patches, so a newer one is never overwritten", async () => {
+      const { handler } = build([configured("acme")]);
+      putParameter("/finapi/acme", JSON.stringify({ refreshTokensValidityPeriod: 3600 }));
+      await handler(event("scheduled"), lambdaContext());
+      putParameter("/finapi/acme", JSON.stringify({ refreshTokensValidityPeriod: 7200 }));
+      finapi.drift(CREDENTIALS.acme.clientId, { refreshTokensValidityPeriod: 600 });
+      finapi.clearRequests();
+
+      const response = await handler(event("scheduled"), lambdaContext());
+
+      const patches = finapi.requests
+        .filter((request) => request.method === "PATCH")
+        .map((request) => JSON.parse(request.body));
+      expect(patches).toEqual([{ refreshTokensValidityPeriod: 7200 }]);
+      expect(response).toMatchObject({ results: [{ client: "acme", outcome: "applied" }] });
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2);
     });
   });
 });
