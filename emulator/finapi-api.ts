@@ -1,4 +1,5 @@
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import type * as z from "zod";
 import type { UserSyncCallback } from "./callbacks.ts";
 import {
   type ClientConfiguration,
@@ -431,6 +432,28 @@ export class EmulatedFinapi {
     }
   }
 
+  /** A JSON object body that `schema` (finAPI's `schemaName`) accepts, or finAPI's 400/415 answer. */
+  #objectBody<T>(
+    request: ApiRequest,
+    context: ErrorContext,
+    clientId: string,
+    schema: z.ZodType<T>,
+    schemaName: string,
+  ): { data: T } | ApiReply {
+    const body = this.#jsonBody(request, context, clientId);
+    if ("status" in body) return body;
+    if (!isJsonObject(body.value)) {
+      return this.#rejected(400, "BAD_REQUEST", context, clientId, [
+        { type: "TECHNICAL", message: `The request body must be a JSON object (${schemaName})` },
+      ]);
+    }
+    const params = schema.safeParse(body.value);
+    if (!params.success) {
+      return this.#rejected(400, "BAD_REQUEST", context, clientId, bodyViolations(params.error, schemaName));
+    }
+    return { data: params.data };
+  }
+
   #rejected(
     status: number,
     code: ErrorCode,
@@ -473,23 +496,14 @@ export class EmulatedFinapi {
     const caller = this.#authenticate(request, context, "client");
     if ("status" in caller) return caller;
     const { client } = caller;
-    const body = this.#jsonBody(request, context, client.clientId);
-    if ("status" in body) return body;
-    if (!isJsonObject(body.value)) {
-      return this.#rejected(400, "BAD_REQUEST", context, client.clientId, [
-        { type: "TECHNICAL", message: "The request body must be a JSON object (UserCreateParams)" },
-      ]);
-    }
-    const params = userCreateParamsSchema.safeParse(body.value);
-    if (!params.success) {
-      return this.#rejected(
-        400,
-        "BAD_REQUEST",
-        context,
-        client.clientId,
-        bodyViolations(params.error, "UserCreateParams"),
-      );
-    }
+    const params = this.#objectBody(
+      request,
+      context,
+      client.clientId,
+      userCreateParamsSchema,
+      "UserCreateParams",
+    );
+    if ("status" in params) return params;
     if (params.data.isAutoUpdateEnabled && !client.configuration.isAutomaticBatchUpdateEnabled) {
       return this.#rejected(422, "ILLEGAL_ENTITY_STATE", context, client.clientId, [
         {
@@ -535,23 +549,14 @@ export class EmulatedFinapi {
         { type: "TECHNICAL", message: "Access is denied: only a mandator admin client may delete users" },
       ]);
     }
-    const body = this.#jsonBody(request, context, client.clientId);
-    if ("status" in body) return body;
-    if (!isJsonObject(body.value)) {
-      return this.#rejected(400, "BAD_REQUEST", context, client.clientId, [
-        { type: "TECHNICAL", message: "The request body must be a JSON object (UserIdentifiersParams)" },
-      ]);
-    }
-    const params = userIdentifiersParamsSchema.safeParse(body.value);
-    if (!params.success) {
-      return this.#rejected(
-        400,
-        "BAD_REQUEST",
-        context,
-        client.clientId,
-        bodyViolations(params.error, "UserIdentifiersParams"),
-      );
-    }
+    const params = this.#objectBody(
+      request,
+      context,
+      client.clientId,
+      userIdentifiersParamsSchema,
+      "UserIdentifiersParams",
+    );
+    if ("status" in params) return params;
     /* Ids of users that do not exist are ignored entirely, as finAPI documents. */
     const deleted = params.data.userIds.flatMap((userId) => this.#deleteUser(userId) ?? []);
     const answer: UserIdentifiersList = { deletedUsers: [...deleted].sort(), nonDeletedUsers: [] };
