@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { createSecretsManagerSource } from "../../functions/user-sync-callback/secret-source.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
+import { standInClientConfig } from "../support/stand-in-client.ts";
 import { secrets } from "./support/harness.ts";
 
 describe("createSecretsManagerSource", () => {
@@ -14,12 +15,7 @@ describe("createSecretsManagerSource", () => {
 
   beforeAll(async () => {
     standIn = await startSecretsManager();
-    client = new SecretsManagerClient({
-      endpoint: standIn.url,
-      region: "eu-central-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      maxAttempts: 1,
-    });
+    client = new SecretsManagerClient(standInClientConfig(standIn.url));
   });
 
   beforeEach(() => {

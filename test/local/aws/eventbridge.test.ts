@@ -2,6 +2,7 @@ import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EventBridgeStandIn, startEventBridge } from "../../../local/aws/eventbridge.ts";
 import { AwsServiceError } from "../../../local/aws/json-protocol-server.ts";
+import { standInClientConfig } from "../../support/stand-in-client.ts";
 
 describe("startEventBridge", () => {
   let standIn: EventBridgeStandIn;
@@ -13,12 +14,7 @@ describe("startEventBridge", () => {
       busNames: ["project-bus"],
       onEvent: (event) => routed.push(event.eventId),
     });
-    client = new EventBridgeClient({
-      endpoint: standIn.url,
-      region: "eu-central-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      maxAttempts: 1,
-    });
+    client = new EventBridgeClient(standInClientConfig(standIn.url));
   });
 
   afterAll(async () => {

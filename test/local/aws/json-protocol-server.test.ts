@@ -5,6 +5,7 @@ import {
   AwsServiceError,
   startAwsJsonServer,
 } from "../../../local/aws/json-protocol-server.ts";
+import { standInClientConfig } from "../../support/stand-in-client.ts";
 
 describe("startAwsJsonServer", () => {
   let server: AwsJsonServer;
@@ -20,12 +21,7 @@ describe("startAwsJsonServer", () => {
         },
       },
     });
-    ssm = new SSMClient({
-      endpoint: server.url,
-      region: "eu-central-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      maxAttempts: 1,
-    });
+    ssm = new SSMClient(standInClientConfig(server.url));
   });
 
   afterAll(async () => {

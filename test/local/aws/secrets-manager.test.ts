@@ -7,6 +7,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AwsServiceError } from "../../../local/aws/json-protocol-server.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
+import { standInClientConfig } from "../../support/stand-in-client.ts";
 
 describe("startSecretsManager", () => {
   let standIn: SecretsManagerStandIn;
@@ -14,12 +15,7 @@ describe("startSecretsManager", () => {
 
   beforeAll(async () => {
     standIn = await startSecretsManager({ "acme/callback": "first-value" });
-    client = new SecretsManagerClient({
-      endpoint: standIn.url,
-      region: "eu-central-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      maxAttempts: 1,
-    });
+    client = new SecretsManagerClient(standInClientConfig(standIn.url));
   });
 
   afterAll(async () => {

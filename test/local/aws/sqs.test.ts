@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
+import { standInClientConfig } from "../../support/stand-in-client.ts";
 
 describe("startSqs", () => {
   let standIn: SqsStandIn;
@@ -15,12 +16,7 @@ describe("startSqs", () => {
 
   beforeAll(async () => {
     standIn = await startSqs({ queueNames: ["dead-letters"] });
-    client = new SQSClient({
-      endpoint: standIn.url,
-      region: "eu-central-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      maxAttempts: 1,
-    });
+    client = new SQSClient(standInClientConfig(standIn.url));
   });
 
   afterAll(async () => {

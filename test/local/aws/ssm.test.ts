@@ -12,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AwsServiceError } from "../../../local/aws/json-protocol-server.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "../../../local/aws/ssm.ts";
+import { standInClientConfig } from "../../support/stand-in-client.ts";
 
 describe("startSsm", () => {
   let standIn: SsmStandIn;
@@ -23,12 +24,7 @@ describe("startSsm", () => {
       parameters: { "/seeded": '{"refreshTokensValidityPeriod":0}' },
       onChange: (event) => heard.push(event),
     });
-    ssm = new SSMClient({
-      endpoint: standIn.url,
-      region: "eu-central-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      maxAttempts: 1,
-    });
+    ssm = new SSMClient(standInClientConfig(standIn.url));
   });
 
   afterAll(async () => {
