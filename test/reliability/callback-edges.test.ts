@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DeployedClient, deployLocally, type LocalDeployment } from "./support/deployment.ts";
+import { describe, expect, it } from "vitest";
 import { operation } from "./support/fault-proxy.ts";
 import { awsError } from "./support/faults.ts";
-import { type SynthesizedStack, synthesizeStack } from "./support/synthesized-stack.ts";
+import { useLocalDeployment } from "./support/suite.ts";
 
 /*
  * Where the callback's promise ("a deletion is forwarded or kept in the dead-letter queue") does not
@@ -10,33 +9,20 @@ import { type SynthesizedStack, synthesizeStack } from "./support/synthesized-st
  * explains each gap and what would close it.
  */
 describe("user-sync-callback at the edges of its promise", () => {
-  let stack: SynthesizedStack;
-  let deployment: LocalDeployment;
-  let client: DeployedClient;
-
-  beforeAll(async () => {
-    stack = synthesizeStack();
-    deployment = await deployLocally(stack);
-    [client] = deployment.clients as [DeployedClient];
-  }, 60_000);
-
-  afterAll(async () => {
-    await deployment?.close();
-    stack?.remove();
-  });
+  const suite = useLocalDeployment();
 
   const deliver = (userId: string) =>
-    deployment.callback.invoke(
-      deployment.callbackEvent(client, JSON.stringify({ userId, event: "DELETED" })),
+    suite.deployment.callback.invoke(
+      suite.deployment.callbackEvent(suite.client, JSON.stringify({ userId, event: "DELETED" })),
     );
   const forwardedCount = (userId: string) =>
-    deployment.forwarded().filter((detail) => detail.userId === userId).length;
+    suite.deployment.forwarded().filter((detail) => detail.userId === userId).length;
   const deadLetteredCount = (userId: string) =>
-    deployment.deadLetters().filter((message) => message.userId === userId).length;
+    suite.deployment.deadLetters().filter((message) => message.userId === userId).length;
 
   it("answers 202 yet neither forwards nor dead-letters a deletion whose in-progress record DynamoDB wrote but answered after the 1 s timeout (known gap)", async () => {
     /* The record is written; its answer comes too late; the SDK's retry then finds the record and reads it as another delivery's. */
-    deployment.faults.dynamodb.arm("PutItem answered late", operation("PutItem"), {
+    suite.deployment.faults.dynamodb.arm("PutItem answered late", operation("PutItem"), {
       kind: "delay",
       ms: 1_500,
     });
@@ -48,7 +34,7 @@ describe("user-sync-callback at the edges of its promise", () => {
 
   it("keeps authenticating and forwarding on a warm environment while Secrets Manager fails", async () => {
     expect(await deliver("user-before-outage")).toMatchObject({ ok: true, payload: { statusCode: 202 } });
-    deployment.faults.secretsManager.arm(
+    suite.deployment.faults.secretsManager.arm(
       "Secrets Manager failing",
       operation("GetSecretValue"),
       awsError(500, "InternalServiceError", "Internal failure"),
@@ -59,28 +45,28 @@ describe("user-sync-callback at the edges of its promise", () => {
       payload: { statusCode: 202 },
     });
     expect(forwardedCount("user-during-outage-warm")).toBe(1);
-    deployment.faults.secretsManager.clear();
+    suite.deployment.faults.secretsManager.clear();
   }, 30_000);
 
   it("answers 500 and forwards nothing from a cold environment that cannot read its secret (known gap)", async () => {
-    await deployment.callback.recycle();
-    deployment.faults.secretsManager.arm(
+    await suite.deployment.callback.recycle();
+    suite.deployment.faults.secretsManager.arm(
       "Secrets Manager failing",
       operation("GetSecretValue"),
       awsError(500, "InternalServiceError", "Internal failure"),
       100,
     );
     const result = await deliver("user-during-outage-cold");
-    deployment.faults.secretsManager.clear();
+    suite.deployment.faults.secretsManager.clear();
     expect(result).toMatchObject({ ok: true, coldStart: true, payload: { statusCode: 500 } });
     expect(forwardedCount("user-during-outage-cold")).toBe(0);
     expect(deadLetteredCount("user-during-outage-cold")).toBe(0);
   }, 30_000);
 
   it("writes no secret to any log line", () => {
-    const leaked = deployment
+    const leaked = suite.deployment
       .secrets()
-      .filter((secret) => deployment.lines.some((line) => line.includes(secret)));
+      .filter((secret) => suite.deployment.lines.some((line) => line.includes(secret)));
     expect(leaked).toEqual([]);
   });
 });

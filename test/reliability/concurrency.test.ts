@@ -1,67 +1,57 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { SCHEDULED_EVENT } from "./support/campaign.ts";
-import {
-  type DeployedClient,
-  type DesiredDocument,
-  deployLocally,
-  type LocalDeployment,
-} from "./support/deployment.ts";
+import type { DeployedClient, DesiredDocument } from "./support/deployment.ts";
 import { recordSection } from "./support/report.ts";
-import { type SynthesizedStack, synthesizeStack } from "./support/synthesized-stack.ts";
+import { useLocalDeployment } from "./support/suite.ts";
 
 const SIMULTANEOUS_CALLBACKS = 50;
 
 describe("the deployed bundles under simultaneous invocations", () => {
-  let stack: SynthesizedStack;
-  let deployment: LocalDeployment;
-
-  beforeAll(async () => {
-    stack = synthesizeStack();
-    deployment = await deployLocally(stack, { callbackConcurrency: SIMULTANEOUS_CALLBACKS });
-  }, 60_000);
-
-  afterAll(async () => {
-    await deployment?.close();
-    stack?.remove();
-  });
+  const suite = useLocalDeployment({ callbackConcurrency: SIMULTANEOUS_CALLBACKS });
 
   it(`forwards ${SIMULTANEOUS_CALLBACKS} simultaneous identical callbacks, each in its own warm environment, exactly once`, async () => {
     const body = JSON.stringify({ userId: "user-concurrent-50", event: "DELETED" });
     const events = Array.from({ length: SIMULTANEOUS_CALLBACKS }, (_, index) =>
-      deployment.callbackEvent(deployment.clients[index % deployment.clients.length] as DeployedClient, body),
+      suite.deployment.callbackEvent(
+        suite.deployment.clients[index % suite.deployment.clients.length] as DeployedClient,
+        body,
+      ),
     );
-    const [client] = deployment.clients;
+    const [client] = suite.deployment.clients;
     if (!client) throw new Error("the stack configures no client");
-    await deployment.callback.prewarm(SIMULTANEOUS_CALLBACKS, (index) =>
-      deployment.callbackEvent(client, JSON.stringify({ userId: `user-warm-up-${index}`, event: "DELETED" })),
+    await suite.deployment.callback.prewarm(SIMULTANEOUS_CALLBACKS, (index) =>
+      suite.deployment.callbackEvent(
+        client,
+        JSON.stringify({ userId: `user-warm-up-${index}`, event: "DELETED" }),
+      ),
     );
-    const results = await Promise.all(events.map((event) => deployment.callback.invoke(event)));
+    const results = await Promise.all(events.map((event) => suite.deployment.callback.invoke(event)));
 
     const statuses = results.map((result) =>
       result.ok ? (result.payload as { statusCode: number }).statusCode : 0,
     );
     expect(statuses).toEqual(Array(SIMULTANEOUS_CALLBACKS).fill(202));
-    expect(deployment.callback.coldStarts).toBe(SIMULTANEOUS_CALLBACKS);
-    const forwarded = deployment.forwarded().filter((detail) => detail.userId === "user-concurrent-50");
+    expect(suite.deployment.callback.coldStarts).toBe(SIMULTANEOUS_CALLBACKS);
+    const forwarded = suite.deployment.forwarded().filter((detail) => detail.userId === "user-concurrent-50");
     expect(forwarded).toHaveLength(1);
-    expect(deployment.deadLetters()).toEqual([]);
+    expect(suite.deployment.deadLetters()).toEqual([]);
     recordSection("simultaneous-callbacks", {
       kind: "table",
       header: [`${SIMULTANEOUS_CALLBACKS} simultaneous identical callbacks`, "Count"],
       rows: [
-        ["Execution environments (one per request)", String(deployment.callback.coldStarts)],
+        ["Execution environments (one per request)", String(suite.deployment.callback.coldStarts)],
         ["Answered 202", String(statuses.filter((status) => status === 202).length)],
         ["Forwarded to the bus", String(forwarded.length)],
-        ["Dead-lettered", String(deployment.deadLetters().length)],
+        ["Dead-lettered", String(suite.deployment.deadLetters().length)],
       ],
     });
   }, 180_000);
 
   it("writes no secret to any log line", () => {
-    const leaked = deployment
+    const leaked = suite.deployment
       .secrets()
-      .filter((secret) => deployment.lines.some((line) => line.includes(secret)));
-    expect(deployment.lines.length).toBeGreaterThan(SIMULTANEOUS_CALLBACKS);
+      .filter((secret) => suite.deployment.lines.some((line) => line.includes(secret)));
+    expect(suite.deployment.lines.length).toBeGreaterThan(SIMULTANEOUS_CALLBACKS);
     expect(leaked).toEqual([]);
   });
 
@@ -85,23 +75,27 @@ describe("the deployed bundles under simultaneous invocations", () => {
      * and the schedule are invoked together. Lambda runs them one after the other, in either order.
      */
     async function race(order: Order, drift: boolean) {
-      const [client] = deployment.clients;
+      const [client] = suite.deployment.clients;
       if (!client) throw new Error("the stack configures no client");
-      for (const each of deployment.clients) {
-        deployment.ssm.putParameter(each.parameterName, JSON.stringify(v1));
-        expect(await deployment.configSync.invoke(deployment.ssm.changes.at(-1))).toMatchObject({ ok: true });
+      for (const each of suite.deployment.clients) {
+        suite.deployment.ssm.putParameter(each.parameterName, JSON.stringify(v1));
+        expect(await suite.deployment.configSync.invoke(suite.deployment.ssm.changes.at(-1))).toMatchObject({
+          ok: true,
+        });
       }
-      expect(deployment.converged(client, deployment.desiredConfiguration(client, v1))).toBe(true);
+      expect(suite.deployment.converged(client, suite.deployment.desiredConfiguration(client, v1))).toBe(
+        true,
+      );
 
-      const version = deployment.ssm.putParameter(client.parameterName, JSON.stringify(v2));
-      const change = deployment.ssm.changes.at(-1);
-      if (drift) deployment.finapi.drift(client.clientId, { refreshTokensValidityPeriod: 86_400 });
-      const requestsBefore = deployment.finapi.requests.length;
+      const version = suite.deployment.ssm.putParameter(client.parameterName, JSON.stringify(v2));
+      const change = suite.deployment.ssm.changes.at(-1);
+      if (drift) suite.deployment.finapi.drift(client.clientId, { refreshTokensValidityPeriod: 86_400 });
+      const requestsBefore = suite.deployment.finapi.requests.length;
       const events = order === "schedule-first" ? [SCHEDULED_EVENT, change] : [change, SCHEDULED_EVENT];
-      const results = await Promise.all(events.map((event) => deployment.configSync.invoke(event)));
+      const results = await Promise.all(events.map((event) => suite.deployment.configSync.invoke(event)));
 
       expect(results.map((result) => result.ok)).toEqual([true, true]);
-      const patches = deployment.finapi.requests
+      const patches = suite.deployment.finapi.requests
         .slice(requestsBefore)
         .filter((request) => request.method === "PATCH" && request.clientId === client.clientId)
         .map((request) => JSON.parse(request.body) as DesiredDocument);
@@ -115,8 +109,8 @@ describe("the deployed bundles under simultaneous invocations", () => {
       return {
         patches,
         stale,
-        converged: deployment.converged(client, deployment.desiredConfiguration(client, v2)),
-        status: await deployment.statusOf(client),
+        converged: suite.deployment.converged(client, suite.deployment.desiredConfiguration(client, v2)),
+        status: await suite.deployment.statusOf(client),
         version,
       };
     }

@@ -1,14 +1,9 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type DeployedClient,
-  type DesiredDocument,
-  deployLocally,
-  type LocalDeployment,
-} from "./support/deployment.ts";
+import { describe, expect, it } from "vitest";
+import type { DeployedClient, DesiredDocument } from "./support/deployment.ts";
 import { operation, type ProxiedRequest } from "./support/fault-proxy.ts";
 import { FINAPI_ROUTES } from "./support/faults.ts";
-import { type SynthesizedStack, synthesizeStack } from "./support/synthesized-stack.ts";
+import { useLocalDeployment } from "./support/suite.ts";
 
 /*
  * An environment destroyed mid-run (killAfterMs): the handler gets no warning, so nothing after the
@@ -18,26 +13,13 @@ const KILL_AFTER_MS = 500;
 const SLOWER_THAN_THE_KILL_MS = 2_000;
 
 describe("config-sync when its environment dies part-way through a run", () => {
-  let stack: SynthesizedStack;
-  let deployment: LocalDeployment;
-  let client: DeployedClient;
+  const suite = useLocalDeployment();
   let documentNumber = 0;
 
-  beforeAll(async () => {
-    stack = synthesizeStack();
-    deployment = await deployLocally(stack);
-    [client] = deployment.clients as [DeployedClient];
-  }, 60_000);
-
-  afterAll(async () => {
-    await deployment?.close();
-    stack?.remove();
-  });
-
   const patchesOf = (since: number) =>
-    deployment.finapi.requests
+    suite.deployment.finapi.requests
       .slice(since)
-      .filter((request) => request.method === "PATCH" && request.clientId === client.clientId);
+      .filter((request) => request.method === "PATCH" && request.clientId === suite.client.clientId);
 
   it.each<[string, (request: ProxiedRequest) => boolean, "finapi" | "ssm" | "dynamodb", "delay" | "hang"]>([
     ["while reading its document from Parameter Store", operation("GetParameter"), "ssm", "delay"],
@@ -49,24 +31,29 @@ describe("config-sync when its environment dies part-way through a run", () => {
     async (_where, matches, service, kind) => {
       documentNumber += 1;
       const document: DesiredDocument = { refreshTokensValidityPeriod: 3600 + documentNumber };
-      const version = deployment.ssm.putParameter(client.parameterName, JSON.stringify(document));
-      const change = deployment.ssm.changes.at(-1);
-      const requestsBefore = deployment.finapi.requests.length;
-      deployment.faults[service].arm(
+      const version = suite.deployment.ssm.putParameter(suite.client.parameterName, JSON.stringify(document));
+      const change = suite.deployment.ssm.changes.at(-1);
+      const requestsBefore = suite.deployment.finapi.requests.length;
+      suite.deployment.faults[service].arm(
         "stalls past the kill",
         matches,
         kind === "hang" ? { kind } : { kind, ms: SLOWER_THAN_THE_KILL_MS },
       );
 
-      const killed = await deployment.configSync.invoke(change, { killAfterMs: KILL_AFTER_MS });
+      const killed = await suite.deployment.configSync.invoke(change, { killAfterMs: KILL_AFTER_MS });
       expect(killed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
-      expect(deployment.faults[service].pending()).toBe(0);
+      expect(suite.deployment.faults[service].pending()).toBe(0);
 
-      const retried = await deployment.configSync.invoke(change);
+      const retried = await suite.deployment.configSync.invoke(change);
       expect(retried).toMatchObject({ ok: true, coldStart: true });
-      expect(deployment.converged(client, deployment.desiredConfiguration(client, document))).toBe(true);
+      expect(
+        suite.deployment.converged(
+          suite.client,
+          suite.deployment.desiredConfiguration(suite.client, document),
+        ),
+      ).toBe(true);
       expect(patchesOf(requestsBefore)).toHaveLength(1);
-      expect(await deployment.statusOf(client)).toMatchObject({
+      expect(await suite.deployment.statusOf(suite.client)).toMatchObject({
         parameterVersion: version,
         outcome: expect.stringMatching(/^(applied|in-sync)$/),
       });
@@ -75,26 +62,15 @@ describe("config-sync when its environment dies part-way through a run", () => {
   );
 
   it("writes no secret to any log line", () => {
-    const leaked = deployment
+    const leaked = suite.deployment
       .secrets()
-      .filter((secret) => deployment.lines.some((line) => line.includes(secret)));
+      .filter((secret) => suite.deployment.lines.some((line) => line.includes(secret)));
     expect(leaked).toEqual([]);
   });
 });
 
 describe("user-sync-callback when a delivery dies after recording the deletion, before publishing it", () => {
-  let stack: SynthesizedStack;
-  let deployment: LocalDeployment;
-
-  beforeAll(async () => {
-    stack = synthesizeStack();
-    deployment = await deployLocally(stack);
-  }, 60_000);
-
-  afterAll(async () => {
-    await deployment?.close();
-    stack?.remove();
-  });
+  const suite = useLocalDeployment();
 
   /*
    * The dead delivery's in-progress record expires with that invocation's deadline (Powertools takes it
@@ -103,34 +79,40 @@ describe("user-sync-callback when a delivery dies after recording the deletion, 
   const DEADLINE_MS = 5_000;
 
   it("answers deliveries inside the dead delivery's deadline as duplicates without forwarding (known gap), and forwards the deletion once on a delivery after it", async () => {
-    const [first, second, third] = deployment.clients as [DeployedClient, DeployedClient, DeployedClient];
+    const [first, second, third] = suite.deployment.clients as [
+      DeployedClient,
+      DeployedClient,
+      DeployedClient,
+    ];
     const body = JSON.stringify({ userId: "user-crashed-delivery", event: "DELETED" });
-    deployment.faults.eventBridge.arm("PutEvents hangs", operation("PutEvents"), { kind: "hang" });
+    suite.deployment.faults.eventBridge.arm("PutEvents hangs", operation("PutEvents"), { kind: "hang" });
     const startedAt = Date.now();
 
-    const crashed = await deployment.callback.invoke(deployment.callbackEvent(first, body), {
+    const crashed = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(first, body), {
       timeoutMs: DEADLINE_MS,
       killAfterMs: KILL_AFTER_MS,
     });
     expect(crashed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
 
-    const inside = await deployment.callback.invoke(deployment.callbackEvent(second, body));
+    const inside = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(second, body));
     expect(inside).toMatchObject({ ok: true, payload: { statusCode: 202 } });
-    expect(deployment.forwarded().filter((detail) => detail.userId === "user-crashed-delivery")).toEqual([]);
-    expect(deployment.deadLetters()).toEqual([]);
+    expect(
+      suite.deployment.forwarded().filter((detail) => detail.userId === "user-crashed-delivery"),
+    ).toEqual([]);
+    expect(suite.deployment.deadLetters()).toEqual([]);
 
     await delay(Math.max(0, startedAt + DEADLINE_MS + 200 - Date.now()));
-    const after = await deployment.callback.invoke(deployment.callbackEvent(third, body));
+    const after = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(third, body));
     expect(after).toMatchObject({ ok: true, payload: { statusCode: 202 } });
-    expect(deployment.forwarded().filter((detail) => detail.userId === "user-crashed-delivery")).toHaveLength(
-      1,
-    );
+    expect(
+      suite.deployment.forwarded().filter((detail) => detail.userId === "user-crashed-delivery"),
+    ).toHaveLength(1);
   }, 30_000);
 
   it("writes no secret to any log line", () => {
-    const leaked = deployment
+    const leaked = suite.deployment
       .secrets()
-      .filter((secret) => deployment.lines.some((line) => line.includes(secret)));
+      .filter((secret) => suite.deployment.lines.some((line) => line.includes(secret)));
     expect(leaked).toEqual([]);
   });
 });

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll } from "vitest";
+import {
+  type DeployedClient,
+  type DeploymentOptions,
+  deployLocally,
+  type LocalDeployment,
+} from "./deployment.ts";
+import { type SynthesizedStack, synthesizeStack } from "./synthesized-stack.ts";
+
+export interface LocalDeploymentSuite {
+  readonly deployment: LocalDeployment;
+  /** The first client the stack configures. */
+  readonly client: DeployedClient;
+}
+
+/**
+ * Registers what every reliability suite needs: the stack synthesized, deployed onto the local stand-ins
+ * before the tests, and torn down after them. The fields are set once `beforeAll` has run.
+ */
+export function useLocalDeployment(options: DeploymentOptions = {}): LocalDeploymentSuite {
+  let stack: SynthesizedStack | undefined;
+  const suite = {} as { deployment: LocalDeployment; client: DeployedClient };
+
+  beforeAll(async () => {
+    stack = synthesizeStack();
+    suite.deployment = await deployLocally(stack, options);
+    const [client] = suite.deployment.clients;
+    if (!client) throw new Error("the stack configures no client");
+    suite.client = client;
+  }, 60_000);
+
+  afterAll(async () => {
+    await suite.deployment?.close();
+    stack?.remove();
+  });
+
+  return suite;
+}
