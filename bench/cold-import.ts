@@ -18,8 +18,6 @@ function importOnce(module: string, environment: Readonly<Record<string, string>
 export interface ColdImportSamples {
   readonly bundleMs: number[];
   readonly emptyMs: number[];
-  /** The bundle without NODE_OPTIONS=--enable-source-maps: what reading the source map costs. */
-  readonly withoutSourceMapsMs: number[];
 }
 
 /**
@@ -36,15 +34,13 @@ export function measureColdImports(
   const empty = join(directory, "index.mjs");
   writeFileSync(empty, "export const handler = async () => {};\n");
   const samples: Record<string, ColdImportSamples> = Object.fromEntries(
-    Object.keys(bundles).map((name) => [name, { bundleMs: [], emptyMs: [], withoutSourceMapsMs: [] }]),
+    Object.keys(bundles).map((name) => [name, { bundleMs: [], emptyMs: [] }]),
   );
   try {
     for (let run = 0; run < runs; run++) {
       for (const [name, { bundle, environment }] of Object.entries(bundles)) {
-        const { NODE_OPTIONS: _, ...withoutSourceMaps } = environment;
         samples[name]?.emptyMs.push(importOnce(empty, environment));
         samples[name]?.bundleMs.push(importOnce(bundle, environment));
-        samples[name]?.withoutSourceMapsMs.push(importOnce(bundle, withoutSourceMaps));
       }
     }
   } finally {

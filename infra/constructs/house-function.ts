@@ -18,6 +18,9 @@ export const REPOSITORY_ROOT = join(import.meta.dirname, "..", "..");
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
+/** What the bundle takes for the SDK's default credential chain, relative to the repository root (esbuild's working directory). */
+const ENVIRONMENT_CREDENTIALS = "infra/constructs/environment-credentials.ts";
+
 export interface HouseFunctionProps {
   /** The handler's entry file (TypeScript or JavaScript), relative to the repository root; it exports `handler`. */
   readonly entry: string;
@@ -35,7 +38,7 @@ export interface HouseFunctionProps {
   readonly reservedConcurrentExecutions: number;
   /**
    * Function-specific environment variables, added to the house ones (service name, metrics
-   * namespace, log level, source maps).
+   * namespace, log level).
    * @default - only the house variables
    */
   readonly environment?: Readonly<Record<string, string>>;
@@ -68,9 +71,21 @@ export interface HouseFunctionProps {
 
 /**
  * A Lambda function with the house defaults: Node.js 24 on arm64, an ESM bundle made by the local
- * esbuild (minified, with source maps, AWS SDK included rather than taken from the runtime), X-Ray
- * tracing, its own log group with retention, and a role that may write only that log group and
- * traces: every other permission is granted explicitly by the caller.
+ * esbuild (minified, no source map, AWS SDK included rather than taken from the runtime, credentials
+ * from Lambda's environment variables only), X-Ray tracing, its own log group with retention, and a
+ * role that may write only that log group and traces: every other permission is granted explicitly by
+ * the caller.
+ *
+ * The bundle is all the asset holds, because its size and load time are the function's cold start:
+ * - No source map: a map weighs more than the code and `--enable-source-maps` adds to every cold start.
+ *   Stack traces then point into the minified index.mjs; errors stay diagnosable from the name and
+ *   message every error log line carries, and a frame's position can be looked up in the map of the
+ *   same commit's `cdk synth` with `sourceMap: true` (esbuild's output is otherwise the same).
+ * - The SDK is bundled, not the runtime's: a pinned, tested version, and loading the runtime's
+ *   separate packages takes longer than the bundle does.
+ * - The SDK clients' default credential chain is replaced by its environment-variable link
+ *   (environment-credentials.ts): that is where Lambda puts the role's credentials, and the rest of the
+ *   chain is code a function never runs.
  */
 export class HouseFunction extends Construct {
   readonly function: NodejsFunction;
@@ -110,7 +125,6 @@ export class HouseFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: props.logLevel ?? "INFO",
-        NODE_OPTIONS: "--enable-source-maps",
         ...props.environment,
       },
       onFailure: props.onFailure,
@@ -121,10 +135,10 @@ export class HouseFunction extends Construct {
         target: "node24",
         mainFields: ["module", "main"],
         minify: true,
-        sourceMap: true,
-        sourcesContent: false,
+        sourceMap: false,
         bundleAwsSDK: true,
         externalModules: [],
+        esbuildArgs: { "--alias": [`@aws-sdk/credential-provider-node=./${ENVIRONMENT_CREDENTIALS}`] },
         banner: ESM_REQUIRE_BANNER,
         logLevel: LogLevel.WARNING,
         forceDockerBundling: false,

@@ -1,8 +1,8 @@
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { App, Duration, Stack } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,7 +67,7 @@ function invokeBundle(
   name: string,
   fn: BundledFunction,
   event: unknown,
-  extraEnvironment = {},
+  extraEnvironment: Record<string, string | undefined> = {},
 ): Promise<Invocation> {
   return new Promise((done, fail) => {
     const child = fork(join(REPOSITORY_ROOT, "test/infra/bundle-runner.ts"), [], {
@@ -290,6 +290,32 @@ describe("the handler bundles cdk synth produces", () => {
     ]);
     const deadLetterQueue = String(callback.environment.DEAD_LETTER_QUEUE_URL).split("/").at(-1) as string;
     expect(sqs.bodies(deadLetterQueue)).toEqual([]);
+  });
+
+  it("deploys each handler as its index.mjs alone: no source map in the asset, no NODE_OPTIONS to read one", () => {
+    for (const fn of [configSync, callback]) {
+      expect(readdirSync(dirname(fn.bundle))).toEqual(["index.mjs"]);
+      expect(readFileSync(fn.bundle, "utf8")).not.toContain("sourceMappingURL");
+      expect(fn.environment).not.toHaveProperty("NODE_OPTIONS");
+    }
+  });
+
+  it("takes AWS credentials only from the environment variables Lambda sets, never from a profile file", async () => {
+    const { reply, output } = await invokeBundle(
+      "config-sync",
+      configSync,
+      JSON.parse(
+        readFileSync(join(REPOSITORY_ROOT, "test/fixtures/config-sync/events/scheduled.json"), "utf8"),
+      ),
+      {
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+        AWS_SHARED_CREDENTIALS_FILE: join(FIXTURES, "profile-credentials"),
+      },
+    );
+    outputs.push(output);
+    expect(reply).toEqual({ ok: false, error: expect.objectContaining({ name: "TransientSyncFailure" }) });
+    expect(output).toContain("from Parameter Store failed (CredentialsProviderError)");
   });
 
   it("emits the metrics the dashboard watches, under the same names and dimensions", () => {
