@@ -9,7 +9,7 @@ import { USER_DELETED_EVENT, type UserSyncCallbackPayload } from "../finapi/user
 import { CallbackMetric, CLIENT_DIMENSION } from "../observability/metrics.ts";
 import { authenticateCallback } from "./authenticate.ts";
 import type { CallbackConfig } from "./config.ts";
-import { decideForward, describeError } from "./decide.ts";
+import { describeError } from "./decide.ts";
 import type { UserDeletedDetail } from "./events.ts";
 import type { DeadLetterWriter } from "./forward.ts";
 import type { OnceForwarder } from "./forward-once.ts";
@@ -123,7 +123,7 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
       client: client.name,
       receivedAt: receivedAt.toISOString(),
     };
-    const decision = decideForward(await forwardOnce(detail, context, publishDeadline(context)));
+    const decision = await forwardOnce(detail, context, publishDeadline(context));
     switch (decision.outcome) {
       case "forwarded":
         logger.info("deletion forwarded", { userId: detail.userId, eventId: decision.eventId });
@@ -138,10 +138,7 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
         count(CallbackMetric.Forwarded, client.name);
         return accepted();
       case "duplicate":
-        logger.info("duplicate deletion not forwarded again", {
-          userId: detail.userId,
-          duplicateOf: decision.of,
-        });
+        logger.info("duplicate deletion not forwarded again", { userId: detail.userId });
         count(CallbackMetric.Duplicate, client.name);
         return accepted();
       case "dead-letter":

@@ -25,4 +25,10 @@ export type DeadLetterMessage = z.infer<typeof deadLetterMessageSchema>;
 
 /** What deduplication is keyed on: the same user deleted once is one deletion, whichever client reports it. */
 export const deletionKeySchema = userDeletedDetailSchema.pick({ userId: true, event: true });
-export type DeletionKey = z.infer<typeof deletionKeySchema>;
+
+/**
+ * What the idempotency layer hashes for one delivery: the key, and an id of this delivery that the record
+ * carries so that a delivery tells its own record from another delivery's.
+ */
+export const deliveryKeySchema = deletionKeySchema.extend({ delivery: z.uuid() });
+export type DeliveryKey = z.infer<typeof deliveryKeySchema>;

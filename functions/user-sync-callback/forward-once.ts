@@ -1,7 +1,10 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { Context } from "aws-lambda";
-import type { DeletionKey, UserDeletedDetail } from "./events.ts";
+import { decideForward, describeError, type ForwardDecision } from "./decide.ts";
+import type { DeliveryKey, UserDeletedDetail } from "./events.ts";
 import type { DeletionPublisher } from "./forward.ts";
 
 /*
@@ -22,33 +25,64 @@ export interface DedupedPublish {
   readonly thrown?: unknown;
 }
 
-/** Publishes a deletion unless the same (userId, event) was published within the window; never rejects. */
+/**
+ * Publishes a deletion unless the same (userId, event) was published within the window, and says what
+ * came of it; never rejects. `signal` is the publish deadline: when it aborts, what is still unsettled
+ * is left to the dead-letter queue.
+ */
 export type OnceForwarder = (
   detail: UserDeletedDetail,
   context: Context,
   signal?: AbortSignal,
-) => Promise<DedupedPublish>;
+) => Promise<ForwardDecision>;
 
 export interface OnceForwarderOptions {
   readonly persistenceStore: BasePersistenceLayer;
   readonly ttlSeconds: number;
   readonly publish: DeletionPublisher;
+  /**
+   * How long a delivery waits for another delivery's in-progress record to settle when it has no
+   * deadline of its own (no Lambda context).
+   * @default 5000
+   */
+  readonly maxWaitMs?: number;
 }
+
+const DEFAULT_MAX_WAIT_MS = 5_000;
+const FIRST_LOOK_AFTER_MS = 50;
+const MAX_LOOK_INTERVAL_MS = 1_000;
+
+/*
+ * The key selection spells out (userId, event) so that the stored key is the same hash as that of the
+ * payload `{userId, event}` itself: records written before deliveries carried an id still match.
+ */
+const idempotencyConfig = (ttlSeconds: number) =>
+  new IdempotencyConfig({
+    expiresAfterSeconds: ttlSeconds,
+    eventKeyJmesPath: "{userId: userId, event: event}",
+    payloadValidationJmesPath: "delivery",
+    throwOnNoIdempotencyKey: true,
+  });
 
 /**
  * Powertools Idempotency around the publish step, keyed on (userId, event) only: the client and the
- * receive time differ between finAPI's deliveries of one deletion. A concurrent duplicate finds the
- * in-progress record (DynamoDB conditional put) and is not published; a failed publish deletes the
- * record, so that a repeat delivery is published rather than swallowed.
+ * receive time differ between finAPI's deliveries of one deletion. A failed publish deletes the record,
+ * so that a repeat delivery is published rather than swallowed.
+ *
+ * A record "in progress" is not taken as proof that the deletion was forwarded: finAPI never repeats a
+ * delivery, so a delivery that finds one waits, looking again with consistent reads, until it is
+ * completed (a duplicate), released or stale (this delivery publishes), or the deadline comes (the
+ * deletion goes to the dead-letter queue). Finding its own record — written by a call whose answer was
+ * lost and then retried by the SDK — it releases it and tries again.
  */
 export function createOnceForwarder(options: OnceForwarderOptions): OnceForwarder {
-  const config = new IdempotencyConfig({ expiresAfterSeconds: options.ttlSeconds });
+  const config = idempotencyConfig(options.ttlSeconds);
   const publishOnce = makeIdempotent(
     async (
-      _key: DeletionKey,
+      _key: DeliveryKey,
       detail: UserDeletedDetail,
       report: (attempt: PublishAttempt) => void,
-      signal: AbortSignal | undefined,
+      signal: AbortSignal,
     ) => {
       try {
         const eventId = await options.publish(detail, signal);
@@ -67,18 +101,65 @@ export function createOnceForwarder(options: OnceForwarderOptions): OnceForwarde
     },
   );
 
-  return async (detail, context, signal) => {
-    /* The in-progress record then expires with this invocation, so a crash cannot hold a deletion for the whole window. */
-    config.registerLambdaContext(context);
+  const attemptOnce = async (
+    key: DeliveryKey,
+    detail: UserDeletedDetail,
+    signal: AbortSignal,
+  ): Promise<DedupedPublish> => {
     let attempt: PublishAttempt = { state: "not-run" };
     const report = (reported: PublishAttempt) => {
       attempt = reported;
     };
     try {
-      await publishOnce({ userId: detail.userId, event: detail.event }, detail, report, signal);
+      await publishOnce(key, detail, report, signal);
       return { attempt };
     } catch (thrown) {
       return { attempt, thrown };
+    }
+  };
+
+  return async (detail, context, signal) => {
+    /* The in-progress record then expires with this invocation, so a crash cannot hold a deletion for the whole window. */
+    config.registerLambdaContext(context);
+    const deadline = signal ?? AbortSignal.timeout(options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+    const key: DeliveryKey = { userId: detail.userId, event: detail.event, delivery: randomUUID() };
+    for (let look = 0; ; look++) {
+      const verdict = decideForward(await attemptOnce(key, detail, deadline));
+      switch (verdict.outcome) {
+        case "own-record":
+          try {
+            await options.persistenceStore.deleteRecord(key);
+          } catch (error) {
+            return {
+              outcome: "dead-letter",
+              reason: `idempotency store failed: ${describeError(error)}`,
+              recordReleased: false,
+            };
+          }
+          break;
+        case "held-elsewhere": {
+          const backoffMs = Math.min(FIRST_LOOK_AFTER_MS * 2 ** look, MAX_LOOK_INTERVAL_MS);
+          const untilStaleMs = verdict.staleAt === undefined ? backoffMs : verdict.staleAt - Date.now() + 1;
+          try {
+            await sleep(Math.max(0, Math.min(backoffMs, untilStaleMs)), undefined, { signal: deadline });
+          } catch {
+            /* The deadline: the sleep rejects with it. */
+          }
+          break;
+        }
+        default:
+          return verdict;
+      }
+      if (deadline.aborted) {
+        return {
+          outcome: "dead-letter",
+          reason:
+            verdict.outcome === "own-record"
+              ? "no time left to publish after releasing this delivery's own record"
+              : "another delivery holds the deletion and did not settle it before this delivery's deadline",
+          recordReleased: true,
+        };
+      }
     }
   };
 }

@@ -1,7 +1,11 @@
 import {
   IdempotencyAlreadyInProgressError,
   IdempotencyPersistenceLayerError,
+  IdempotencyRecordStatus,
+  IdempotencyValidationError,
 } from "@aws-lambda-powertools/idempotency";
+import { IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
+import type { IdempotencyRecordOptions } from "@aws-lambda-powertools/idempotency/types";
 import { describe, expect, it } from "vitest";
 import { decideForward, describeError } from "../../functions/user-sync-callback/decide.ts";
 
@@ -45,17 +49,58 @@ describe("decideForward", () => {
   });
 
   it("treats a call that did not publish and threw nothing as a duplicate of a completed forward", () => {
-    expect(decideForward({ attempt: { state: "not-run" } })).toEqual({
-      outcome: "duplicate",
-      of: "completed",
-    });
+    expect(decideForward({ attempt: { state: "not-run" } })).toEqual({ outcome: "duplicate" });
   });
 
-  it("treats a record in progress as a duplicate of a forward under way", () => {
+  it("reads a record in progress with this delivery's own id as its own, written by a call whose answer was lost", () => {
     const thrown = new IdempotencyAlreadyInProgressError("in progress");
-    expect(decideForward({ attempt: { state: "not-run" }, thrown })).toEqual({
-      outcome: "duplicate",
-      of: "in-progress",
+    expect(decideForward({ attempt: { state: "not-run" }, thrown })).toEqual({ outcome: "own-record" });
+  });
+
+  describe("on a record with another delivery's id", () => {
+    const otherDelivery = (
+      status: IdempotencyRecordOptions["status"],
+      extra: Partial<IdempotencyRecordOptions> = {},
+    ) =>
+      new IdempotencyValidationError(
+        "Payload does not match stored record for this event key",
+        new IdempotencyRecord({
+          idempotencyKey: "finapi-user-deleted#key",
+          status,
+          expiryTimestamp: Date.now() / 1000 + 3600,
+          payloadHash: "another delivery",
+          ...extra,
+        }),
+      );
+
+    it("treats a completed one as a duplicate", () => {
+      const thrown = otherDelivery(IdempotencyRecordStatus.COMPLETED);
+      expect(decideForward({ attempt: { state: "not-run" }, thrown })).toEqual({ outcome: "duplicate" });
+    });
+
+    it("waits on one in progress until its hold runs out at the latest", () => {
+      const thrown = otherDelivery(IdempotencyRecordStatus.INPROGRESS, { inProgressExpiryTimestamp: 1_234 });
+      expect(decideForward({ attempt: { state: "not-run" }, thrown })).toEqual({
+        outcome: "held-elsewhere",
+        staleAt: 1_234,
+      });
+    });
+
+    it("looks again at once at an expired one", () => {
+      const thrown = otherDelivery(IdempotencyRecordStatus.COMPLETED, { expiryTimestamp: 1 });
+      expect(decideForward({ attempt: { state: "not-run" }, thrown })).toEqual({
+        outcome: "held-elsewhere",
+        staleAt: 0,
+      });
+    });
+
+    it("dead-letters a deletion whose record has an unknown status, since it may be new", () => {
+      /* A status written by a newer Powertools than this one. */
+      const thrown = otherDelivery("PAUSED" as IdempotencyRecordOptions["status"]);
+      expect(decideForward({ attempt: { state: "not-run" }, thrown })).toMatchObject({
+        outcome: "dead-letter",
+        recordReleased: true,
+      });
     });
   });
 
