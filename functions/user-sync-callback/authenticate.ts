@@ -15,7 +15,7 @@ export async function authenticateCallback(
 ): Promise<CallbackClient | undefined> {
   const client = clients.find((candidate) => candidate.name === route.client);
   if (!client) return undefined;
-  if (matchesAcceptedSecret(route.secret, await secrets.acceptedValues(client.secretId))) return client;
-  const refreshed = await secrets.refreshedValues(client.secretId);
+  if (matchesAcceptedSecret(route.secret, await secrets.acceptedDigests(client.secretId))) return client;
+  const refreshed = await secrets.refreshedDigests(client.secretId);
   return refreshed && matchesAcceptedSecret(route.secret, refreshed) ? client : undefined;
 }

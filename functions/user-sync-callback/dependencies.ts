@@ -10,6 +10,7 @@ import type { CallbackDependencies } from "./app.ts";
 import type { CallbackConfig } from "./config.ts";
 import { createEventBridgePublisher, createSqsDeadLetterWriter } from "./forward.ts";
 import { createOnceForwarder } from "./forward-once.ts";
+import { createDynamoDbDigestStore } from "./secret-digest-store.ts";
 import { createSecretsManagerSource } from "./secret-source.ts";
 
 const SERVICE_NAME = "user-sync-callback";
@@ -28,15 +29,20 @@ const sdkConfig = {
 export function createDefaultDependencies(config: CallbackConfig): CallbackDependencies {
   const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
   const logger = new Logger({ serviceName });
+  const dynamoDb = new DynamoDBClient(sdkConfig);
   return {
     config,
     logger,
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
-    secrets: createSecretsManagerSource({ client: new SecretsManagerClient(sdkConfig), logger }),
+    secrets: createSecretsManagerSource({
+      client: new SecretsManagerClient(sdkConfig),
+      logger,
+      digestStore: createDynamoDbDigestStore(dynamoDb, config.idempotencyTableName),
+    }),
     forwardOnce: createOnceForwarder({
       persistenceStore: new DynamoDBPersistenceLayer({
         tableName: config.idempotencyTableName,
-        awsSdkV3Client: new DynamoDBClient(sdkConfig),
+        awsSdkV3Client: dynamoDb,
       }),
       ttlSeconds: config.idempotencyTtlSeconds,
       publish: createEventBridgePublisher(new EventBridgeClient(sdkConfig), config.eventBusName),

@@ -2,17 +2,18 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsGetOptions } from "@aws-lambda-powertools/parameters/secrets/types";
 import { ResourceNotFoundException, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { MIN_SECRET_LENGTH } from "./secret-match.ts";
+import type { SecretDigestStore } from "./secret-digest-store.ts";
+import { MIN_SECRET_LENGTH, secretDigest } from "./secret-match.ts";
 
-/** Where the callback finds the secrets a caller may present for a client. */
+/** Where the callback finds the secrets a caller may present for a client, as their digests. */
 export interface CallbackSecretSource {
   /** AWSCURRENT and, during a rotation, AWSPREVIOUS; served from a cache. */
-  acceptedValues(secretId: string): Promise<readonly string[]>;
+  acceptedDigests(secretId: string): Promise<readonly Uint8Array[]>;
   /**
    * The same, fetched anew so that a rotation is seen before the cache expires; `undefined` when the
    * secret was fetched anew too recently (a stream of wrong secrets must not become a stream of calls).
    */
-  refreshedValues(secretId: string): Promise<readonly string[] | undefined>;
+  refreshedDigests(secretId: string): Promise<readonly Uint8Array[] | undefined>;
 }
 
 export interface SecretsManagerSourceOptions {
@@ -23,6 +24,12 @@ export interface SecretsManagerSourceOptions {
   readonly maxAgeSeconds?: number;
   /** @default 10 */
   readonly minRefreshIntervalSeconds?: number;
+  /**
+   * Keeps the digests of what Secrets Manager gave, and gives them back when Secrets Manager fails
+   * before this environment has read a secret at all (a cold start during an outage).
+   * @default - none: such a failure is thrown
+   */
+  readonly digestStore?: SecretDigestStore;
 }
 
 type Stage = "AWSCURRENT" | "AWSPREVIOUS";
@@ -89,31 +96,74 @@ class StageSecretsProvider extends SecretsProvider {
   }
 }
 
+/* Powertools wraps what Secrets Manager threw in a GetParameterError; the cause says what happened. */
+const errorName = (error: unknown): string => {
+  if (!(error instanceof Error)) return typeof error;
+  return error.cause instanceof Error ? error.cause.name : error.name;
+};
+
+const fingerprint = (digests: readonly Uint8Array[]) =>
+  digests.map((digest) => Buffer.from(digest).toString("base64")).join(",");
+
 /** The callback's secrets from Secrets Manager, cached by Powertools Parameters. */
 export function createSecretsManagerSource(options: SecretsManagerSourceOptions): CallbackSecretSource {
+  const { logger, digestStore } = options;
   const now = options.now ?? (() => new Date());
   const maxAge = options.maxAgeSeconds ?? 300;
   const minRefreshIntervalMs = (options.minRefreshIntervalSeconds ?? 10) * 1000;
   const providers = (["AWSCURRENT", "AWSPREVIOUS"] as const).map(
-    (stage) => new StageSecretsProvider(options.client, stage, options.logger),
+    (stage) => new StageSecretsProvider(options.client, stage, logger),
   );
   const lastRefreshAt = new Map<string, number>();
+  /* What the store holds for each secret as far as this environment knows: saving again only on a change. */
+  const stored = new Map<string, string>();
 
-  const fetchValues = async (secretId: string, forceFetch: boolean) => {
-    const values = await Promise.all(
-      providers.map((provider) => provider.get(secretId, { maxAge, forceFetch })),
-    );
-    return values.filter((value): value is string => typeof value === "string" && value !== NO_VALUE);
+  const keep = async (secretId: string, digests: readonly Uint8Array[]) => {
+    if (!digestStore || stored.get(secretId) === fingerprint(digests)) return;
+    try {
+      await digestStore.save(secretId, digests);
+      stored.set(secretId, fingerprint(digests));
+    } catch (error) {
+      logger.warn("the secret's digests could not be kept for cold starts during an outage", {
+        secretId,
+        errorName: errorName(error),
+      });
+    }
+  };
+
+  const kept = async (secretId: string, secretsManagerError: unknown) => {
+    const digests = await digestStore?.load(secretId).catch(() => undefined);
+    if (digests === undefined) throw secretsManagerError;
+    logger.warn("Secrets Manager failed before this environment read the secret; using its kept digests", {
+      secretId,
+      errorName: errorName(secretsManagerError),
+    });
+    stored.set(secretId, fingerprint(digests));
+    return digests;
+  };
+
+  const fetchDigests = async (secretId: string, forceFetch: boolean) => {
+    let values: (string | Uint8Array | undefined)[];
+    try {
+      values = await Promise.all(providers.map((provider) => provider.get(secretId, { maxAge, forceFetch })));
+    } catch (error) {
+      return kept(secretId, error);
+    }
+    const digests = values
+      .filter((value): value is string => typeof value === "string" && value !== NO_VALUE)
+      .map(secretDigest);
+    await keep(secretId, digests);
+    return digests;
   };
 
   return {
-    acceptedValues: (secretId) => fetchValues(secretId, false),
-    async refreshedValues(secretId) {
+    acceptedDigests: (secretId) => fetchDigests(secretId, false),
+    async refreshedDigests(secretId) {
       const at = now().getTime();
       const last = lastRefreshAt.get(secretId);
       if (last !== undefined && at - last < minRefreshIntervalMs) return undefined;
       lastRefreshAt.set(secretId, at);
-      return fetchValues(secretId, true);
+      return fetchDigests(secretId, true);
     },
   };
 }

@@ -40,7 +40,14 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
     const master = seededRandom(SEED);
     for (let index = 0; index < LANES; index++) {
       const deployment = await deployLocally(stack);
-      lanes.push({ index, deployment, random: master.fork(), documents: new Map(), versions: new Map() });
+      lanes.push({
+        index,
+        deployment,
+        random: master.fork(),
+        documents: new Map(),
+        versions: new Map(),
+        authenticated: new Set(),
+      });
     }
     await Promise.all(lanes.map(prepareLane));
   }, 120_000);

@@ -1,10 +1,19 @@
+import { DeleteItemCommand } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it, vi } from "vitest";
 import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";
+import { SECRET_DIGESTS_KEY_PREFIX } from "../../functions/user-sync-callback/secret-digest-store.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
-import { type CallbackRequest, deletionBody, invoke, pathOf, secrets } from "./support/harness.ts";
+import {
+  type CallbackRequest,
+  deletionBody,
+  invoke,
+  pathOf,
+  secrets,
+  TABLE_NAME,
+} from "./support/harness.ts";
 import { useCallbackSuite } from "./support/suite.ts";
 
 const json = { "content-type": "application/json" };
@@ -281,24 +290,60 @@ describe("user-sync-callback handler", () => {
     expect(suite.output.lines().join("\n")).not.toMatch(/some-other-text|made-up-client|more-text/);
   });
 
-  it("answers 500 with a generic message, and logs why, when no secret can be read at all", async () => {
-    const coldStart = createCallbackHandler(createDefaultDependencies(loadCallbackConfig(process.env)));
-    suite.standIns.secretsManager.failNext(
-      "GetSecretValue",
-      new AwsServiceError("InternalServiceError", "down", 500),
-      6,
-    );
-    const answer = await invoke(coldStart, { body: deletionBody("cold-1") });
-    expect(answer.statusCode).toBe(500);
-    expect(JSON.parse(answer.body ?? "")).toEqual({ message: "internal error" });
-    expect(suite.standIns.deletionsOf("cold-1")).toEqual([]);
-    expect(suite.output.logs()).toContainEqual(
-      expect.objectContaining({
-        level: "ERROR",
-        message: "callback failed unexpectedly",
-        error: expect.any(String),
-      }),
-    );
+  describe("starting cold while Secrets Manager fails", () => {
+    const coldStartDuringOutage = () => {
+      const coldStart = createCallbackHandler(createDefaultDependencies(loadCallbackConfig(process.env)));
+      /* Both version stages, three attempts each. */
+      suite.standIns.secretsManager.failNext(
+        "GetSecretValue",
+        new AwsServiceError("InternalServiceError", "down", 500),
+        6,
+      );
+      return coldStart;
+    };
+
+    it("authenticates with the digests an earlier environment kept, and forwards the deletion", async () => {
+      await invoke(suite.handler, { body: deletionBody("warm-before-outage") });
+      const answer = await invoke(coldStartDuringOutage(), { body: deletionBody("cold-kept") });
+      expect(answer.statusCode).toBe(202);
+      expect(suite.standIns.deletionsOf("cold-kept")).toHaveLength(1);
+      expect(suite.output.logs()).toContainEqual(
+        expect.objectContaining({
+          level: "WARN",
+          message: "Secrets Manager failed before this environment read the secret; using its kept digests",
+        }),
+      );
+    });
+
+    it("still refuses a wrong secret with 404", async () => {
+      const answer = await invoke(coldStartDuringOutage(), {
+        path: pathOf("acme", "w".repeat(40)),
+        body: deletionBody("cold-wrong"),
+      });
+      expect(answer.statusCode).toBe(404);
+      expect(suite.standIns.deletionsOf("cold-wrong")).toEqual([]);
+    });
+
+    it("answers 500 with a generic message, and logs why, when no digests were kept either", async () => {
+      const acme = loadCallbackConfig(process.env).clients.find((client) => client.name === "acme");
+      await suite.standIns.dynamo.client.send(
+        new DeleteItemCommand({
+          TableName: TABLE_NAME,
+          Key: { id: { S: `${SECRET_DIGESTS_KEY_PREFIX}#${acme?.secretId}` } },
+        }),
+      );
+      const answer = await invoke(coldStartDuringOutage(), { body: deletionBody("cold-1") });
+      expect(answer.statusCode).toBe(500);
+      expect(JSON.parse(answer.body ?? "")).toEqual({ message: "internal error" });
+      expect(suite.standIns.deletionsOf("cold-1")).toEqual([]);
+      expect(suite.output.logs()).toContainEqual(
+        expect.objectContaining({
+          level: "ERROR",
+          message: "callback failed unexpectedly",
+          error: expect.any(String),
+        }),
+      );
+    });
   });
 
   it("accepts a rotated secret at once and the secret it replaced, but no older one", async () => {

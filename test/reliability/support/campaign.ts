@@ -72,6 +72,8 @@ export interface Lane {
   readonly random: SeededRandom;
   readonly documents: Map<string, DesiredDocument>;
   readonly versions: Map<string, number>;
+  /** Clients whose callback secret an environment of the lane has read, so that its digests are kept. */
+  readonly authenticated: Set<string>;
 }
 
 type MutableFigures = {
@@ -391,6 +393,13 @@ async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number
   const firedBefore = firedSoFar(deployment);
   const deadLettersBefore = deployment.deadLetters().length;
 
+  /*
+   * A cold environment that cannot read Secrets Manager authenticates with the digests an earlier
+   * environment kept; before any was kept it answers 500 (see RELIABILITY.md), so only bursts the SDK's
+   * attempts absorb are armed then. Otherwise an outage: up to 12 failures, more than the 6 attempts
+   * (two version stages, three attempts each) of a delivery.
+   */
+  const digestsKept = clients.every((client) => lane.authenticated.has(client.name));
   const proxies = deployment.faults;
   for (let count = random.int(0, 2); count > 0; count--) {
     const kind = random.weighted([
@@ -403,8 +412,7 @@ async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number
         ? dynamoDbUnavailable(random, proxies, true)
         : kind === "eventbridge"
           ? eventBridgeFailure(random, proxies)
-          : /* A cold environment that cannot read its secrets answers 500 (see RELIABILITY.md): bursts the SDK absorbs. */
-            secretsThrottling(random, proxies, 2),
+          : secretsThrottling(random, proxies, digestsKept ? 12 : 2),
     );
   }
 
@@ -417,6 +425,12 @@ async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number
         Promise.resolve([]),
       );
   clearFaults(deployment, firedBefore, figures);
+  clients.forEach((client, index) => {
+    const result = results[index];
+    if (result?.ok && (result.payload as { statusCode?: number }).statusCode === 202) {
+      lane.authenticated.add(client.name);
+    }
+  });
 
   const statuses = results.map((result) =>
     result.ok ? Number((result.payload as { statusCode?: number }).statusCode) : 502,
