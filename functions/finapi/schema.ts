@@ -127,11 +127,7 @@ const validityPeriod = z
     }
   });
 
-/**
- * finAPI's `ClientConfigurationParams` as the seeds define it. A field left out is unmanaged: finAPI's
- * value stays. Validation depends on the environment because live accepts only https callback URLs.
- */
-export function clientConfigurationParamsSchema(environment: FinapiEnvironment) {
+function buildClientConfigurationParamsSchema(environment: FinapiEnvironment) {
   const url = callbackUrl(environment);
   return z.strictObject({
     userNotificationCallbackUrl: url.optional(),
@@ -140,6 +136,29 @@ export function clientConfigurationParamsSchema(environment: FinapiEnvironment) 
     userAccessTokensValidityPeriod: validityPeriod.optional(),
     clientAccessTokensValidityPeriod: validityPeriod.optional(),
   });
+}
+
+/*
+ * One schema per environment, built on first use and kept: zod compiles an object schema's parser the
+ * first time the schema parses, which takes milliseconds, so a schema built per validation paid that
+ * for every document (several times per client in a reconcile run).
+ */
+const schemasByEnvironment = new Map<
+  FinapiEnvironment,
+  ReturnType<typeof buildClientConfigurationParamsSchema>
+>();
+
+/**
+ * finAPI's `ClientConfigurationParams` as the seeds define it. A field left out is unmanaged: finAPI's
+ * value stays. Validation depends on the environment because live accepts only https callback URLs.
+ */
+export function clientConfigurationParamsSchema(environment: FinapiEnvironment) {
+  let schema = schemasByEnvironment.get(environment);
+  if (!schema) {
+    schema = buildClientConfigurationParamsSchema(environment);
+    schemasByEnvironment.set(environment, schema);
+  }
+  return schema;
 }
 
 export type ClientConfigurationParams = z.infer<ReturnType<typeof clientConfigurationParamsSchema>>;
