@@ -5,6 +5,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { AWS_CLIENT_CONFIG } from "../aws/client-config.ts";
 import { METRICS_NAMESPACE } from "../observability/metrics.ts";
 import type { CallbackDependencies } from "./app.ts";
 import type { CallbackConfig } from "./config.ts";
@@ -15,27 +16,17 @@ import { createSecretsManagerSource } from "./secret-source.ts";
 
 const SERVICE_NAME = "user-sync-callback";
 
-/*
- * Every AWS call is bounded (3 attempts of at most 1 s each, plus backoff): these services answer in
- * milliseconds, and a hung connection must not eat the time a failed forward needs for its dead letter.
- * The SDK's http handler only logs a breached requestTimeout unless throwOnRequestTimeout is set.
- */
-const sdkConfig = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 1_000, throwOnRequestTimeout: true },
-};
-
 /** The real AWS-backed dependencies; endpoints, region and credentials come from the SDK's usual sources. */
 export function createDefaultDependencies(config: CallbackConfig): CallbackDependencies {
   const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
   const logger = new Logger({ serviceName });
-  const dynamoDb = new DynamoDBClient(sdkConfig);
+  const dynamoDb = new DynamoDBClient(AWS_CLIENT_CONFIG);
   return {
     config,
     logger,
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
     secrets: createSecretsManagerSource({
-      client: new SecretsManagerClient(sdkConfig),
+      client: new SecretsManagerClient(AWS_CLIENT_CONFIG),
       logger,
       digestStore: createDynamoDbDigestStore(dynamoDb, config.idempotencyTableName),
     }),
@@ -45,8 +36,8 @@ export function createDefaultDependencies(config: CallbackConfig): CallbackDepen
         awsSdkV3Client: dynamoDb,
       }),
       ttlSeconds: config.idempotencyTtlSeconds,
-      publish: createEventBridgePublisher(new EventBridgeClient(sdkConfig), config.eventBusName),
+      publish: createEventBridgePublisher(new EventBridgeClient(AWS_CLIENT_CONFIG), config.eventBusName),
     }),
-    writeDeadLetter: createSqsDeadLetterWriter(new SQSClient(sdkConfig), config.deadLetterQueueUrl),
+    writeDeadLetter: createSqsDeadLetterWriter(new SQSClient(AWS_CLIENT_CONFIG), config.deadLetterQueueUrl),
   };
 }

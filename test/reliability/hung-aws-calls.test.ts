@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { DesiredDocument } from "./support/deployment.ts";
 import { operation } from "./support/fault-proxy.ts";
 import { useLocalDeployment } from "./support/suite.ts";
 
@@ -33,6 +34,43 @@ describe("the callback bundle when an AWS call is never answered", () => {
       .secrets()
       .filter((secret) => suite.deployment.lines.some((line) => line.includes(secret)));
     expect(suite.deployment.lines.length).toBeGreaterThan(0);
+    expect(leaked).toEqual([]);
+  });
+});
+
+describe("the config-sync bundle when an AWS call is never answered", () => {
+  const suite = useLocalDeployment();
+  let documentNumber = 0;
+
+  it.each([
+    ["SSM GetParameter (its document)", "ssm", "GetParameter"],
+    ["DynamoDB PutItem (its status)", "dynamodb", "PutItem"],
+  ] as const)(
+    "gives up on a hung %s after its 1 s attempt, retries, and applies the document in the same run",
+    async (_what, service, name) => {
+      documentNumber += 1;
+      const document: DesiredDocument = { refreshTokensValidityPeriod: 7200 + documentNumber };
+      const version = suite.deployment.ssm.putParameter(suite.client.parameterName, JSON.stringify(document));
+      suite.deployment.faults[service].arm(`${name} hangs`, operation(name), { kind: "hang" }, 1);
+      const result = await suite.deployment.configSync.invoke(suite.deployment.ssm.changes.at(-1));
+      expect(result).toMatchObject({ ok: true });
+      expect(result.ok && result.durationMs).toBeLessThan(10_000);
+      expect(suite.deployment.faults[service].pending()).toBe(0);
+      expect(
+        suite.deployment.converged(
+          suite.client,
+          suite.deployment.desiredConfiguration(suite.client, document),
+        ),
+      ).toBe(true);
+      expect(await suite.deployment.statusOf(suite.client)).toMatchObject({ parameterVersion: version });
+    },
+    20_000,
+  );
+
+  it("writes no secret to its logs", () => {
+    const leaked = suite.deployment
+      .secrets()
+      .filter((secret) => suite.deployment.lines.some((line) => line.includes(secret)));
     expect(leaked).toEqual([]);
   });
 });

@@ -335,7 +335,7 @@ async function configSyncRun(lane: Lane, figures: MutableFigures): Promise<strin
           ? ssmThrottling(random, proxies)
           : kind === "secrets"
             ? secretsThrottling(random, proxies, 3)
-            : dynamoDbUnavailable(random, proxies, false),
+            : dynamoDbUnavailable(random, proxies),
     );
   }
   const interrupted = random.chance(0.1);
@@ -409,7 +409,7 @@ async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number
     ] as const);
     arm(
       kind === "dynamodb"
-        ? dynamoDbUnavailable(random, proxies, true)
+        ? dynamoDbUnavailable(random, proxies)
         : kind === "eventbridge"
           ? eventBridgeFailure(random, proxies)
           : secretsThrottling(random, proxies, digestsKept ? 12 : 2),

@@ -152,16 +152,12 @@ export function secretsThrottling(random: SeededRandom, proxies: Proxies, longes
   };
 }
 
-/**
- * DynamoDB unavailable: 5xx answers, dropped connections, and (when `hangs`) requests never answered.
- * config-sync's SDK clients set no timeout, so a hang there would last until the Lambda timeout; its
- * runs get the other kinds only.
- */
-export function dynamoDbUnavailable(random: SeededRandom, proxies: Proxies, hangs: boolean): FaultPlan {
+/** DynamoDB unavailable: 5xx answers, dropped connections, and requests never answered. */
+export function dynamoDbUnavailable(random: SeededRandom, proxies: Proxies): FaultPlan {
   const kind = random.weighted([
     ["5xx", 4],
     ["reset", 3],
-    ["hang", hangs ? 1 : 0],
+    ["hang", 1],
   ] as const);
   return {
     label: "DynamoDB unavailable",
