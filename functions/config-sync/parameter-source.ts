@@ -13,6 +13,8 @@ export interface ParameterSource {
    * container's cache. AWS failures are thrown.
    */
   read(name: string, options: { readonly fresh: boolean }): Promise<ParameterSnapshot | undefined>;
+  /** Whether a read that is not `fresh` would be served from the cache, without calling Parameter Store. */
+  isCached(name: string): boolean;
 }
 
 /*
@@ -23,6 +25,8 @@ export interface ParameterSource {
  */
 class ParameterSnapshotProvider extends BaseProvider {
   readonly #ssm: SSMClient;
+  /* When each parameter was last fetched, as BaseProvider's cache has it (it does not tell). */
+  readonly fetchedAt = new Map<string, number>();
 
   constructor(ssm: SSMClient) {
     super({ awsSdkV3Client: ssm, awsSdkV3ClientPrototype: SSMClient as new (config?: unknown) => unknown });
@@ -35,6 +39,7 @@ class ParameterSnapshotProvider extends BaseProvider {
         new GetParameterCommand({ Name: name, WithDecryption: true }),
       );
       if (Parameter?.Value === undefined) return undefined;
+      this.fetchedAt.set(name, Date.now());
       return { value: Parameter.Value, version: Parameter.Version };
     } catch (error) {
       if (error instanceof ParameterNotFound) return undefined;
@@ -55,5 +60,9 @@ export function createParameterSource(ssm: SSMClient, maxAgeSeconds: number): Pa
       (await provider.get(name, { maxAge: maxAgeSeconds, forceFetch: fresh })) as
         | ParameterSnapshot
         | undefined,
+    isCached: (name) => {
+      const fetchedAt = provider.fetchedAt.get(name);
+      return fetchedAt !== undefined && Date.now() - fetchedAt < maxAgeSeconds * 1000;
+    },
   };
 }

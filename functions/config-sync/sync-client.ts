@@ -133,10 +133,11 @@ async function readDocument(request: ClientSyncRequest, parameters: ParameterSou
  * One client's reconcile: read its document (an invalid one stops here, before any secret or finAPI
  * call), its credentials and hosted callback, then let the core make finAPI match. Never throws.
  *
- * A run that reads documents through the cache only looks with the cached one: a newer document may be
+ * A run that reads documents through the cache only looks with a cached one: a newer document may be
  * waiting behind its change event, and patching the cached one would put old values back into finAPI.
  * Only when it finds drift does it read the parameter afresh and patch from that, so an in-sync client
- * still costs one finAPI call and no Parameter Store read.
+ * still costs one finAPI call and no Parameter Store read. A document the cache does not hold is read
+ * from Parameter Store anyway, so it is read afresh and applied at once, without the look.
  */
 export async function syncClient(
   request: ClientSyncRequest,
@@ -144,6 +145,9 @@ export async function syncClient(
 ): Promise<ClientSyncResult> {
   if (request.freshParameters || request.dryRun || request.client.mode !== "apply") {
     return syncOnce(request, dependencies);
+  }
+  if (!dependencies.parameters.isCached(request.client.parameterName)) {
+    return syncOnce({ ...request, freshParameters: true }, dependencies);
   }
   const preview = await syncOnce({ ...request, dryRun: true }, dependencies);
   if (preview.outcome.outcome !== "drift-reported") return preview;

@@ -638,16 +638,26 @@ describe("createConfigSyncHandler", () => {
   describe("caching", () => {
     it("serves a scheduled run's parameters from the cache but reads afresh for an event or a manual invoke", async () => {
       const { handler } = build([configured("acme")]);
-      /* The first run finds drift: the cache miss, then the fresh read it patches from. The second is in sync. */
+      /* The first run misses the cache, so its read is fresh and it patches from it at once. The second is in sync. */
       await handler(event("scheduled"), lambdaContext());
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2);
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
       await handler(event("scheduled"), lambdaContext());
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2);
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
 
       await handler(parameterChange("/finapi/acme"), lambdaContext());
       await handler({ client: "acme" }, lambdaContext());
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(4);
+      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(3);
       expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    });
+
+    it("applies a scheduled run's document that the cache did not hold with one GET and one PATCH", async () => {
+      const { handler } = build([configured("acme")]);
+      finapi.clearRequests();
+      await handler(event("scheduled"), lambdaContext());
+      const calls = finapi.requests
+        .filter((request) => request.path === "/api/v1/clientConfiguration")
+        .map((request) => request.method);
+      expect(calls).toEqual(["GET", "PATCH"]);
     });
 
     it("re-reads a cached document afresh before a scheduled run patches, so a newer one is never overwritten", async () => {

@@ -122,6 +122,7 @@ describe("config-sync's handler under random inputs", () => {
         touched.push(`Parameter Store ${name}`);
         return { value: JSON.stringify({ refreshTokensValidityPeriod: 7200 }), version: 1 };
       },
+      isCached: () => false,
     },
     secrets: {
       read: async (secretId) => {
