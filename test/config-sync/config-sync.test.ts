@@ -22,8 +22,9 @@ import { createSecretSource } from "../../functions/config-sync/secret-source.ts
 import type { ClientStatus, StatusStore } from "../../functions/config-sync/status-store.ts";
 import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
 import {
+  bearerTokens,
   type CapturedOutput,
-  captureOutput,
+  capturePerTest,
   event,
   fixture,
   lambdaContext,
@@ -63,7 +64,7 @@ describe("createConfigSyncHandler", () => {
   let parameters: Map<string, { value: string; version: number }>;
   let secrets: Map<string, string>;
   let output: CapturedOutput;
-  let allOutput: string[];
+  const outputs = capturePerTest();
 
   const putParameter = (name: string, value: string) => {
     const version = (parameters.get(name)?.version ?? 0) + 1;
@@ -117,16 +118,12 @@ describe("createConfigSyncHandler", () => {
       clients: Object.values(CREDENTIALS).map((credentials) => ({ ...credentials, environment: "sandbox" })),
     });
     flakyFinapi = await startFinapiEmulator({ clients: [{ ...CREDENTIALS.acme, environment: "sandbox" }] });
-    allOutput = [];
   });
 
   afterAll(async () => {
     await finapi.close();
     await flakyFinapi.close();
-    const tokens = [...finapi.requests, ...flakyFinapi.requests].flatMap((request) => {
-      const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
-      return bearer ? [bearer] : [];
-    });
+    const tokens = bearerTokens([finapi, flakyFinapi]);
     expect(tokens.length).toBeGreaterThan(0);
     const everySecret = [
       ...Object.values(CREDENTIALS).map((credentials) => credentials.clientSecret),
@@ -134,7 +131,7 @@ describe("createConfigSyncHandler", () => {
       ROTATED_SECRET,
       ...tokens,
     ];
-    expect(leakedSecrets(allOutput, everySecret)).toEqual([]);
+    expect(leakedSecrets(outputs.everyLine, everySecret)).toEqual([]);
   });
 
   beforeEach(() => {
@@ -172,13 +169,10 @@ describe("createConfigSyncHandler", () => {
     }
     finapi.clearRequests();
     flakyFinapi.clearRequests();
-    output = captureOutput();
+    output = outputs.start();
   });
 
-  afterEach(() => {
-    output.stop();
-    allOutput.push(...output.all);
-  });
+  afterEach(() => outputs.stop());
 
   const outcomeLog = (client: string) =>
     output.logs().find((line) => line.message === "reconcile outcome" && line.client === client);
@@ -423,7 +417,9 @@ describe("createConfigSyncHandler", () => {
         const after = await handler(event("scheduled"), lambdaContext());
 
         expect(after.results[0]?.outcome).toBe("applied");
-        allOutput.push(...rotatingFinapi.requests.map((request) => request.headers.authorization ?? ""));
+        outputs.everyLine.push(
+          ...rotatingFinapi.requests.map((request) => request.headers.authorization ?? ""),
+        );
       } finally {
         await rotatingFinapi.close();
       }

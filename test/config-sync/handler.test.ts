@@ -16,8 +16,9 @@ import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
 import {
+  bearerTokens,
   type CapturedOutput,
-  captureOutput,
+  capturePerTest,
   event,
   fixture,
   lambdaContext,
@@ -52,16 +53,9 @@ describe("config-sync handler (real SDK clients against local stand-ins)", () =>
   let changes: ParameterStoreChangeEvent[];
   let handler: Handler;
   let output: CapturedOutput;
-  const allOutput: string[] = [];
+  const outputs = capturePerTest();
   /** Every secret the tests use and every access token finAPI issued, to scan the output for. */
   const secrets: string[] = [ACME.clientSecret, GLOBEX.clientSecret, CALLBACK_SECRET];
-
-  const collectTokens = (emulators: readonly FinapiEmulator[]) => {
-    for (const request of emulators.flatMap((emulator) => emulator.requests)) {
-      const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
-      if (bearer) secrets.push(bearer);
-    }
-  };
 
   const awsEnvironment = () => ({
     AWS_REGION: "eu-central-1",
@@ -136,7 +130,7 @@ describe("config-sync handler (real SDK clients against local stand-ins)", () =>
       globexFinapi.close(),
     ]);
     expect(secrets.length).toBeGreaterThan(3);
-    expect(leakedSecrets(allOutput, secrets)).toEqual([]);
+    expect(leakedSecrets(outputs.everyLine, secrets)).toEqual([]);
   });
 
   beforeEach(() => {
@@ -145,13 +139,12 @@ describe("config-sync handler (real SDK clients against local stand-ins)", () =>
     changes.length = 0;
     acmeFinapi.clearRequests();
     globexFinapi.clearRequests();
-    output = captureOutput();
+    output = outputs.start();
   });
 
   afterEach(() => {
-    output.stop();
-    allOutput.push(...output.all);
-    collectTokens([acmeFinapi, globexFinapi]);
+    outputs.stop();
+    secrets.push(...bearerTokens([acmeFinapi, globexFinapi]));
   });
 
   const lastChange = () => {
@@ -345,7 +338,7 @@ describe("config-sync handler (real SDK clients against local stand-ins)", () =>
       expect(new Set(response.results.map((result) => result.outcome))).toEqual(new Set(["applied"]));
       expect(finapi.configurationOf("client-99").refreshTokensValidityPeriod).toBe(604800);
       secrets.push(...many.map((credentials) => credentials.clientSecret));
-      collectTokens([finapi]);
+      secrets.push(...bearerTokens([finapi]));
     } finally {
       await finapi.close();
     }

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
+import type { FinapiEmulator } from "../../emulator/index.ts";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "config-sync");
 
@@ -104,6 +105,37 @@ export function captureOutput(): CapturedOutput {
       for (const spy of spies) spy.mockRestore();
     },
   };
+}
+
+/**
+ * One capture per test (`start` in beforeEach, `stop` in afterEach) that keeps every test's lines in
+ * `everyLine`, for the file's secret scan in afterAll.
+ */
+export function capturePerTest() {
+  const everyLine: string[] = [];
+  let current: CapturedOutput | undefined;
+  return {
+    everyLine,
+    start(): CapturedOutput {
+      current = captureOutput();
+      return current;
+    },
+    stop(): void {
+      current?.stop();
+      everyLine.push(...(current?.all ?? []));
+      current = undefined;
+    },
+  };
+}
+
+/** The access tokens the clients sent to these emulators, secrets to scan the output for. */
+export function bearerTokens(emulators: readonly FinapiEmulator[]): string[] {
+  return emulators.flatMap((emulator) =>
+    emulator.requests.flatMap((request) => {
+      const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
+      return bearer ? [bearer] : [];
+    }),
+  );
 }
 
 /** The secrets found in `lines`, to assert that none is. */
