@@ -1,6 +1,13 @@
 import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
-import type { Context } from "aws-lambda";
+import {
+  errorFields,
+  forwardOutputLines,
+  type HostedFunction,
+  invokeHandler,
+  type LambdaHandler,
+  lambdaContext,
+} from "../../../local/lambda-execution.ts";
 
 /*
  * One Lambda execution environment, as a worker thread of lambda-host.ts: its own process.env (the
@@ -48,75 +55,37 @@ const port = parentPort;
 const data = workerData as EnvironmentData;
 const send = (message: EnvironmentMessage) => port.postMessage(message);
 
-for (const stream of [process.stdout, process.stderr]) {
-  let partial = "";
-  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    partial += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    const lines = partial.split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) if (line.trim() !== "") send({ type: "line", line });
-    const callback = rest.find((argument) => typeof argument === "function") as (() => void) | undefined;
-    callback?.();
-    return true;
-  }) as typeof stream.write;
-}
+forwardOutputLines((line) => {
+  if (line.trim() !== "") send({ type: "line", line });
+});
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
+const hosted: HostedFunction = {
+  functionName: data.functionName,
+  region: "eu-central-1",
+  memoryMb: data.memoryMb,
+  logStreamPrefix: "reliability",
+};
 
-function contextFor(request: InvocationRequest): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: data.functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:eu-central-1:000000000000:function:${data.functionName}`,
-    memoryLimitInMB: String(data.memoryMb),
-    awsRequestId: request.requestId,
-    logGroupName: `/aws/lambda/${data.functionName}`,
-    logStreamName: `reliability/[$LATEST]${process.pid}`,
-    getRemainingTimeInMillis: () => Math.max(0, request.deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
-async function invoke(handler: Handler, request: InvocationRequest): Promise<EnvironmentMessage> {
+async function invoke(handler: LambdaHandler, request: InvocationRequest): Promise<EnvironmentMessage> {
   const startedAt = performance.now();
-  try {
-    const payload = await handler(request.event, contextFor(request));
-    return {
-      type: "result",
-      requestId: request.requestId,
-      ok: true,
-      /* Lambda hands the caller the payload as JSON. */
-      payload: payload === undefined ? null : JSON.parse(JSON.stringify(payload)),
-      durationMs: performance.now() - startedAt,
-    };
-  } catch (error) {
-    return {
-      type: "result",
-      requestId: request.requestId,
-      ok: false,
-      errorType: error instanceof Error ? error.name : typeof error,
-      errorMessage: error instanceof Error ? error.message : String(error),
-      durationMs: performance.now() - startedAt,
-    };
-  }
+  const outcome = await invokeHandler(handler, request.event, lambdaContext(hosted, request));
+  return {
+    type: "result",
+    requestId: request.requestId,
+    ...outcome,
+    durationMs: performance.now() - startedAt,
+  };
 }
 
 const initStartedAt = performance.now();
 try {
   const module = (await import(pathToFileURL(data.bundle).href)) as { handler?: unknown };
   if (typeof module.handler !== "function") throw new Error(`${data.bundle} exports no handler`);
-  const handler = module.handler as Handler;
+  const handler = module.handler as LambdaHandler;
   port.on("message", (request: InvocationRequest) => {
     void invoke(handler, request).then(send);
   });
   send({ type: "ready", initMs: performance.now() - initStartedAt });
 } catch (error) {
-  send({
-    type: "init-failed",
-    errorType: error instanceof Error ? error.name : typeof error,
-    errorMessage: error instanceof Error ? error.message : String(error),
-  });
+  send({ type: "init-failed", ...errorFields(error) });
 }
