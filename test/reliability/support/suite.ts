@@ -11,6 +11,8 @@ export interface LocalDeploymentSuite {
   readonly deployment: LocalDeployment;
   /** The first client the stack configures. */
   readonly client: DeployedClient;
+  /** The secrets of `deployment.secrets()` that any of its log lines holds: none, when all is well. */
+  leakedSecrets(): string[];
 }
 
 /**
@@ -19,7 +21,12 @@ export interface LocalDeploymentSuite {
  */
 export function useLocalDeployment(options: DeploymentOptions = {}): LocalDeploymentSuite {
   let stack: SynthesizedStack | undefined;
-  const suite = {} as { deployment: LocalDeployment; client: DeployedClient };
+  const suite = {
+    leakedSecrets: () =>
+      suite.deployment
+        .secrets()
+        .filter((secret) => suite.deployment.lines.some((line) => line.includes(secret))),
+  } as LocalDeploymentSuite & { deployment: LocalDeployment; client: DeployedClient };
 
   beforeAll(async () => {
     stack = synthesizeStack();
