@@ -14,8 +14,15 @@ import { type EventBridgeStandIn, startEventBridge } from "../../local/aws/event
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../local/aws/sqs.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
+import {
+  createStandInResources,
+  physicalValues,
+  readAssembly,
+  type SynthesizedFunction,
+  type SynthesizedStack,
+  synthesizeStack,
+} from "../reliability/support/synthesized-stack.ts";
 import { resolve } from "./render.ts";
-import { synthApp } from "./synth-app.ts";
 
 const FIXTURES = join(REPOSITORY_ROOT, "test/fixtures/infra");
 const readJson = (path: string) =>
@@ -29,8 +36,6 @@ const CLIENT = {
   clientSecret: `cs-${randomBytes(12).toString("hex")}`,
 };
 
-type Resource = { Type: string; Properties: Record<string, unknown> };
-
 interface Invocation {
   readonly reply: { ok: true; result: unknown } | { ok: false; error: { name: string; message: string } };
   readonly output: string;
@@ -41,25 +46,6 @@ interface BundledFunction {
   readonly timeoutMs: number;
   /** The function's environment as the template gives it, resolved against the stand-ins. */
   readonly environment: Record<string, string>;
-}
-
-/** Each Lambda function of a synthesized stack with the path of its bundle's index.mjs. */
-function functionsOf(outdir: string, artifactId: string): { resource: Resource; bundle: string }[] {
-  const template = JSON.parse(readFileSync(join(outdir, `${artifactId}.template.json`), "utf8")) as {
-    Resources: Record<string, Resource>;
-  };
-  const assets = JSON.parse(readFileSync(join(outdir, `${artifactId}.assets.json`), "utf8")) as {
-    files: Record<string, { source: { path: string } }>;
-  };
-  return Object.values(template.Resources)
-    .filter((resource) => resource.Type === "AWS::Lambda::Function")
-    .map((resource) => {
-      const { S3Key } = resource.Properties.Code as { S3Key: string };
-      const asset = assets.files[S3Key.replace(/\.zip$/, "")];
-      if (!asset || resource.Properties.Handler !== "index.handler")
-        throw new Error(`no bundle for ${S3Key}`);
-      return { resource, bundle: join(outdir, asset.source.path, "index.mjs") };
-    });
 }
 
 /** Runs a bundle's handler once in a fresh Node process, capturing everything it writes. */
@@ -118,11 +104,10 @@ function emittedMetrics(output: string): { metric: string; dimensions: Record<st
 }
 
 describe("the handler bundles cdk synth produces", () => {
-  const outdir = mkdtempSync(join(tmpdir(), "finapi-bundles-"));
   const changes: ParameterStoreChangeEvent[] = [];
   const callbackSecrets = new Map<string, string>();
   const outputs: string[] = [];
-  let template: { Resources: Record<string, Resource> };
+  let stack: SynthesizedStack;
   let ssm: SsmStandIn;
   let secrets: SecretsManagerStandIn;
   let events: EventBridgeStandIn;
@@ -133,13 +118,9 @@ describe("the handler bundles cdk synth produces", () => {
   let callback: BundledFunction;
 
   beforeAll(async () => {
-    const { stack } = synthApp({ context: readJson("contexts/bundles.json"), bundle: true, outdir });
-    template = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.template.json`), "utf8"));
-    const functions = functionsOf(outdir, stack.artifactId);
-    const resources = Object.entries(template.Resources);
-    const ofType = (type: string) => resources.filter(([, resource]) => resource.Type === type);
+    stack = synthesizeStack(readJson("contexts/bundles.json"));
 
-    const busNames = ofType("AWS::Events::EventBus").map(([, bus]) => String(bus.Properties.Name));
+    const busNames = stack.resourcesOf("AWS::Events::EventBus").map(([, bus]) => String(bus.Properties.Name));
     [ssm, secrets, events, sqs, dynamo, finapi] = await Promise.all([
       startSsm({ onChange: (change) => changes.push(change) }),
       startSecretsManager({
@@ -150,14 +131,14 @@ describe("the handler bundles cdk synth produces", () => {
         }),
       }),
       startEventBridge({ busNames }),
-      startSqs({ queueNames: ofType("AWS::SQS::Queue").map(([logicalId]) => logicalId) }),
+      startSqs({ queueNames: stack.resourcesOf("AWS::SQS::Queue").map(([logicalId]) => logicalId) }),
       startDynamoDb(),
       startFinapiEmulator({ clients: [{ clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret }] }),
     ]);
 
     /* What CloudFormation would create, created in the stand-ins; Refs resolve to these. */
     const physical = new Map<string, string>();
-    for (const [logicalId, secret] of ofType("AWS::SecretsManager::Secret")) {
+    for (const [logicalId, secret] of stack.resourcesOf("AWS::SecretsManager::Secret")) {
       const name = String(secret.Properties.Name);
       const value = randomBytes(30)
         .toString("base64")
@@ -167,39 +148,14 @@ describe("the handler bundles cdk synth produces", () => {
       callbackSecrets.set(name, value);
       physical.set(logicalId, secrets.arnOf(name));
     }
-    for (const [logicalId, table] of ofType("AWS::DynamoDB::Table")) {
-      const [key] = table.Properties.KeySchema as { AttributeName: string }[];
-      await dynamo.createTable(logicalId, key?.AttributeName);
-      physical.set(logicalId, logicalId);
-    }
-    for (const [logicalId, bus] of ofType("AWS::Events::EventBus"))
-      physical.set(logicalId, String(bus.Properties.Name));
-    for (const [logicalId] of ofType("AWS::SQS::Queue")) physical.set(logicalId, sqs.queueUrl(logicalId));
-    const lookup = (logicalId: string, attribute?: string): string => {
-      if (logicalId === "AWS::Region") return REGION;
-      if (attribute === "FunctionUrl") return FUNCTION_URL;
-      const value = physical.get(logicalId);
-      if (value === undefined || attribute !== undefined)
-        throw new Error(`no stand-in for ${logicalId}.${attribute}`);
-      return value;
-    };
+    await createStandInResources(stack, { dynamo, sqs }, physical);
+    const lookup = physicalValues(physical, REGION, FUNCTION_URL);
 
-    const bundled = (serviceName: string): BundledFunction => {
-      const variablesOf = (resource: Resource) =>
-        (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-      const found = functions.find(
-        ({ resource }) => variablesOf(resource).POWERTOOLS_SERVICE_NAME === serviceName,
-      );
-      if (!found) throw new Error(`no ${serviceName} function in the template`);
-      const environment = Object.fromEntries(
-        Object.entries(variablesOf(found.resource)).map(([name, value]) => [
-          name,
-          String(resolve(value, lookup)),
-        ]),
-      );
+    const bundled = (serviceName: string, fn: SynthesizedFunction): BundledFunction => {
+      const environment = stack.environmentOf(fn, lookup);
       return {
-        bundle: found.bundle,
-        timeoutMs: Number(found.resource.Properties.Timeout) * 1000,
+        bundle: fn.bundle,
+        timeoutMs: fn.timeoutMs,
         environment: {
           ...environment,
           /* The only mapping: finAPI's address becomes the emulator's. */
@@ -224,13 +180,13 @@ describe("the handler bundles cdk synth produces", () => {
         },
       };
     };
-    configSync = bundled("config-sync");
-    callback = bundled("user-sync-callback");
+    configSync = bundled("config-sync", stack.configSync);
+    callback = bundled("user-sync-callback", stack.callback);
   });
 
   afterAll(async () => {
     await Promise.all([ssm, secrets, events, sqs, dynamo, finapi].map((standIn) => standIn?.close()));
-    rmSync(outdir, { recursive: true, force: true });
+    stack?.remove();
   });
 
   it("runs config-sync's index.mjs on a Parameter Store Change event and applies the document, hosted callback URL included", async () => {
@@ -320,9 +276,7 @@ describe("the handler bundles cdk synth produces", () => {
 
   it("emits the metrics the dashboard watches, under the same names and dimensions", () => {
     const emitted = outputs.flatMap(emittedMetrics);
-    const dashboard = Object.values(template.Resources).find(
-      (resource) => resource.Type === "AWS::CloudWatch::Dashboard",
-    );
+    const dashboard = stack.resourcesOf("AWS::CloudWatch::Dashboard")[0]?.[1];
     const body = JSON.parse(String(resolve(dashboard?.Properties.DashboardBody, () => "x"))) as {
       widgets: { properties: { metrics?: string[][] } }[];
     };
@@ -385,8 +339,9 @@ describe("the house bundle's createRequire banner", () => {
       reservedConcurrentExecutions: 1,
     });
     app.synth();
-    const [legacy] = functionsOf(outdir, stack.artifactId);
-    bundle = { bundle: legacy?.bundle as string, timeoutMs: 3000, environment: {} };
+    const assembly = readAssembly(outdir, stack.artifactId);
+    const [legacy] = assembly.resourcesOf("AWS::Lambda::Function").map(([, fn]) => assembly.bundleOf(fn));
+    bundle = { bundle: legacy as string, timeoutMs: 3000, environment: {} };
   });
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));

@@ -12,7 +12,7 @@ import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
 import { type SsmStandIn, startSsm } from "../../../local/aws/ssm.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { type HostedFunction, hostFunction } from "./lambda-host.ts";
-import type { SynthesizedStack } from "./synthesized-stack.ts";
+import { createStandInResources, physicalValues, type SynthesizedStack } from "./synthesized-stack.ts";
 
 const REGION = "eu-central-1";
 /** What the Function URL resolves to: finAPI is told this URL; the harness invokes the callback directly. */
@@ -162,23 +162,8 @@ export async function deployLocally(
     callbackSecrets.set(secretsManager.arnOf(name), value);
     physical.set(logicalId, secretsManager.arnOf(name));
   }
-  for (const [logicalId, table] of stack.resourcesOf("AWS::DynamoDB::Table")) {
-    const [key] = table.Properties.KeySchema as { AttributeName: string }[];
-    await dynamo.createTable(logicalId, key?.AttributeName);
-    physical.set(logicalId, logicalId);
-  }
-  for (const [logicalId, bus] of stack.resourcesOf("AWS::Events::EventBus"))
-    physical.set(logicalId, String(bus.Properties.Name));
-  for (const [logicalId] of stack.resourcesOf("AWS::SQS::Queue"))
-    physical.set(logicalId, sqs.queueUrl(logicalId));
-  const lookup = (logicalId: string, attribute?: string): string => {
-    if (logicalId === "AWS::Region") return REGION;
-    if (attribute === "FunctionUrl") return FUNCTION_URL;
-    const value = physical.get(logicalId);
-    if (value === undefined || attribute !== undefined)
-      throw new Error(`no stand-in for ${logicalId}.${attribute}`);
-    return value;
-  };
+  await createStandInResources(stack, { dynamo, sqs }, physical);
+  const lookup = physicalValues(physical, REGION, FUNCTION_URL);
 
   const awsEnvironment = {
     AWS_REGION: REGION,

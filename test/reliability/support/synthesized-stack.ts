@@ -2,10 +2,76 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPOSITORY_ROOT } from "../../../infra/constructs/house-function.ts";
+import type { DynamoDbStandIn } from "../../../local/aws/dynamodb.ts";
+import type { SqsStandIn } from "../../../local/aws/sqs.ts";
 import { type PhysicalValues, resolve } from "../../infra/render.ts";
 import { synthApp } from "../../infra/synth-app.ts";
 
-type Resource = { readonly Type: string; readonly Properties: Record<string, unknown> };
+export type Resource = { readonly Type: string; readonly Properties: Record<string, unknown> };
+
+/** A synthesized stack's template resources and its functions' bundles, read from the cloud assembly. */
+export interface CloudAssembly {
+  /** The stack's resources of `type`, as [logical id, resource] pairs. */
+  resourcesOf(type: string): [string, Resource][];
+  /** The index.mjs of a Lambda function resource's bundle asset. */
+  bundleOf(fn: Resource): string;
+}
+
+export function readAssembly(outdir: string, artifactId: string): CloudAssembly {
+  const template = JSON.parse(readFileSync(join(outdir, `${artifactId}.template.json`), "utf8")) as {
+    Resources: Record<string, Resource>;
+  };
+  const assets = JSON.parse(readFileSync(join(outdir, `${artifactId}.assets.json`), "utf8")) as {
+    files: Record<string, { source: { path: string } }>;
+  };
+  const resources = Object.entries(template.Resources);
+  return {
+    resourcesOf: (type) => resources.filter(([, resource]) => resource.Type === type),
+    bundleOf(fn) {
+      const { S3Key } = fn.Properties.Code as { S3Key: string };
+      const asset = assets.files[S3Key.replace(/\.zip$/, "")];
+      /* index.mjs is the function's code only when Lambda is told to run its `handler`. */
+      if (!asset || fn.Properties.Handler !== "index.handler") throw new Error(`no bundle for ${S3Key}`);
+      return join(outdir, asset.source.path, "index.mjs");
+    },
+  };
+}
+
+/**
+ * What CloudFormation would create for the stack's tables, event buses and queues, created in the
+ * stand-ins, each one's physical value (what a Ref to it gives) recorded in `physical`.
+ */
+export async function createStandInResources(
+  assembly: Pick<CloudAssembly, "resourcesOf">,
+  standIns: { readonly dynamo: DynamoDbStandIn; readonly sqs: SqsStandIn },
+  physical: Map<string, string>,
+): Promise<void> {
+  for (const [logicalId, table] of assembly.resourcesOf("AWS::DynamoDB::Table")) {
+    const [key] = table.Properties.KeySchema as { AttributeName: string }[];
+    await standIns.dynamo.createTable(logicalId, key?.AttributeName);
+    physical.set(logicalId, logicalId);
+  }
+  for (const [logicalId, bus] of assembly.resourcesOf("AWS::Events::EventBus"))
+    physical.set(logicalId, String(bus.Properties.Name));
+  for (const [logicalId] of assembly.resourcesOf("AWS::SQS::Queue"))
+    physical.set(logicalId, standIns.sqs.queueUrl(logicalId));
+}
+
+/** Each Ref and GetAtt as the local deployment answers it: the region, the Function URL, `physical`. */
+export function physicalValues(
+  physical: ReadonlyMap<string, string>,
+  region: string,
+  functionUrl: string,
+): PhysicalValues {
+  return (logicalId, attribute) => {
+    if (logicalId === "AWS::Region") return region;
+    if (attribute === "FunctionUrl") return functionUrl;
+    const value = physical.get(logicalId);
+    if (value === undefined || attribute !== undefined)
+      throw new Error(`no stand-in for ${logicalId}.${attribute}`);
+    return value;
+  };
+}
 
 /** One Lambda function of the synthesized stack: its bundle and settings as the template has them. */
 export interface SynthesizedFunction {
@@ -18,11 +84,9 @@ export interface SynthesizedFunction {
   readonly environment: Readonly<Record<string, unknown>>;
 }
 
-export interface SynthesizedStack {
+export interface SynthesizedStack extends Pick<CloudAssembly, "resourcesOf"> {
   readonly configSync: SynthesizedFunction;
   readonly callback: SynthesizedFunction;
-  /** The stack's resources of `type`, as [logical id, resource] pairs. */
-  resourcesOf(type: string): [string, Resource][];
   /** The function's environment as CloudFormation would give it, each Ref and GetAtt looked up. */
   environmentOf(fn: SynthesizedFunction, physical: PhysicalValues): Record<string, string>;
   /** Removes the cloud assembly. */
@@ -37,19 +101,12 @@ function readContext(path = RELIABILITY_CONTEXT): Record<string, unknown> {
 
 /**
  * Synthesizes the CDK app with its bundles (esbuild, as `cdk synth` does) and finds each function's
- * index.mjs through the template and the asset manifest, the way test/infra/bundles.test.ts does.
+ * index.mjs through the template and the asset manifest.
  */
 export function synthesizeStack(context: Record<string, unknown> = readContext()): SynthesizedStack {
   const outdir = mkdtempSync(join(tmpdir(), "finapi-reliability-"));
   const { stack } = synthApp({ context, bundle: true, outdir });
-  const template = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.template.json`), "utf8")) as {
-    Resources: Record<string, Resource>;
-  };
-  const assets = JSON.parse(readFileSync(join(outdir, `${stack.artifactId}.assets.json`), "utf8")) as {
-    files: Record<string, { source: { path: string } }>;
-  };
-  const resources = Object.entries(template.Resources);
-  const resourcesOf = (type: string) => resources.filter(([, resource]) => resource.Type === type);
+  const { resourcesOf, bundleOf } = readAssembly(outdir, stack.artifactId);
 
   const functionFor = (serviceName: string): SynthesizedFunction => {
     const found = resourcesOf("AWS::Lambda::Function").find(([, resource]) => {
@@ -58,11 +115,8 @@ export function synthesizeStack(context: Record<string, unknown> = readContext()
     });
     if (!found) throw new Error(`no ${serviceName} function in the template`);
     const [, resource] = found;
-    const { S3Key } = resource.Properties.Code as { S3Key: string };
-    const asset = assets.files[S3Key.replace(/\.zip$/, "")];
-    if (!asset) throw new Error(`no bundle asset for ${serviceName}`);
     return {
-      bundle: join(outdir, asset.source.path, "index.mjs"),
+      bundle: bundleOf(resource),
       timeoutMs: Number(resource.Properties.Timeout) * 1000,
       reservedConcurrency: Number(resource.Properties.ReservedConcurrentExecutions),
       memoryMb: Number(resource.Properties.MemorySize),
