@@ -123,7 +123,7 @@ describe("createConfigSyncHandler", () => {
   afterAll(async () => {
     await finapi.close();
     await flakyFinapi.close();
-    const tokens = bearerTokens([finapi, flakyFinapi]);
+    const tokens = [...tokensSeen];
     expect(tokens.length).toBeGreaterThan(0);
     const everySecret = [
       ...Object.values(CREDENTIALS).map((credentials) => credentials.clientSecret),
@@ -172,7 +172,12 @@ describe("createConfigSyncHandler", () => {
     output = outputs.start();
   });
 
-  afterEach(() => outputs.stop());
+  /* Each test's tokens, collected before the next test clears the emulators' requests. */
+  const tokensSeen = new Set<string>();
+  afterEach(() => {
+    outputs.stop();
+    for (const token of bearerTokens([finapi, flakyFinapi])) tokensSeen.add(token);
+  });
 
   const outcomeLog = (client: string) =>
     output.logs().find((line) => line.message === "reconcile outcome" && line.client === client);
