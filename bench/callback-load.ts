@@ -1,5 +1,6 @@
 import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import { lambdaContext } from "../local/lambda-execution.ts";
 
 /*
  * Runs in a child process of bench/callback-throughput.ts, pinned to one core: imports the callback
@@ -17,20 +18,10 @@ interface LoadRequest {
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<{ statusCode?: number }>;
 
 function contextFor(index: number): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "user-sync-callback",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-central-1:000000000000:function:user-sync-callback",
-    memoryLimitInMB: "256",
-    awsRequestId: `bench-${index}`,
-    logGroupName: "/aws/lambda/user-sync-callback",
-    logStreamName: "bench",
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+  return lambdaContext(
+    { functionName: "user-sync-callback", region: "eu-central-1", memoryMb: 256, logStreamPrefix: "bench" },
+    { requestId: `bench-${index}`, deadline: Date.now() + 10_000 },
+  );
 }
 
 process.once("message", async (request: LoadRequest) => {

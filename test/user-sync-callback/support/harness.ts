@@ -8,6 +8,17 @@ import {
 } from "../../../local/aws/eventbridge.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
+import {
+  type HostedFunction,
+  lambdaContext as hostedLambdaContext,
+} from "../../../local/lambda-execution.ts";
+
+const CALLBACK_FUNCTION: HostedFunction = {
+  functionName: "user-sync-callback",
+  region: "eu-central-1",
+  memoryMb: 256,
+  logStreamPrefix: "test",
+};
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../fixtures/user-sync-callback/${name}`, import.meta.url), "utf8");
@@ -124,21 +135,12 @@ export function callbackEvent(request: CallbackRequest = {}): APIGatewayProxyEve
   return event;
 }
 
+/** The context of an invocation with `remainingMs` left, as the callback's Lambda environment gives it. */
 export function lambdaContext(remainingMs = 30_000): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "user-sync-callback",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-central-1:000000000000:function:user-sync-callback",
-    memoryLimitInMB: "256",
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: "/aws/lambda/user-sync-callback",
-    logStreamName: "2026/03/18/[$LATEST]0123456789abcdef",
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+  return hostedLambdaContext(CALLBACK_FUNCTION, {
+    requestId: crypto.randomUUID(),
+    deadline: Date.now() + remainingMs,
+  });
 }
 
 export type CallbackHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
