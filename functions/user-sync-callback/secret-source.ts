@@ -37,6 +37,12 @@ type Stage = "AWSCURRENT" | "AWSPREVIOUS";
 /* Cached as "no usable value": Powertools caches any value but undefined, and a missing AWSPREVIOUS must not cost a call per request. */
 const NO_VALUE = "";
 
+/* Powertools wraps what Secrets Manager threw in a GetParameterError; the cause says what happened. */
+const errorName = (error: unknown): string => {
+  if (!(error instanceof Error)) return typeof error;
+  return error.cause instanceof Error ? error.cause.name : error.name;
+};
+
 /*
  * Powertools keys its cache on the secret id alone, not on the version stage, so each stage gets a
  * provider of its own. Fetching goes through `_get`, which this subclass narrows to one stage, turns a
@@ -79,7 +85,7 @@ class StageSecretsProvider extends SecretsProvider {
       this.#logger.warn("Secrets Manager failed; using the secret value fetched before", {
         secretId: name,
         versionStage: this.#stage,
-        errorName: error instanceof Error ? error.name : typeof error,
+        errorName: errorName(error),
       });
       return lastKnown;
     }
@@ -95,12 +101,6 @@ class StageSecretsProvider extends SecretsProvider {
     return NO_VALUE;
   }
 }
-
-/* Powertools wraps what Secrets Manager threw in a GetParameterError; the cause says what happened. */
-const errorName = (error: unknown): string => {
-  if (!(error instanceof Error)) return typeof error;
-  return error.cause instanceof Error ? error.cause.name : error.name;
-};
 
 const fingerprint = (digests: readonly Uint8Array[]) =>
   digests.map((digest) => Buffer.from(digest).toString("base64")).join(",");
@@ -119,10 +119,11 @@ export function createSecretsManagerSource(options: SecretsManagerSourceOptions)
   const stored = new Map<string, string>();
 
   const keep = async (secretId: string, digests: readonly Uint8Array[]) => {
-    if (!digestStore || stored.get(secretId) === fingerprint(digests)) return;
+    const current = fingerprint(digests);
+    if (!digestStore || stored.get(secretId) === current) return;
     try {
       await digestStore.save(secretId, digests);
-      stored.set(secretId, fingerprint(digests));
+      stored.set(secretId, current);
     } catch (error) {
       logger.warn("the secret's digests could not be kept for cold starts during an outage", {
         secretId,
