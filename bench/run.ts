@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { REPOSITORY_ROOT } from "../infra/constructs/house-function.ts";
 import { deployLocally } from "../test/reliability/support/deployment.ts";
 import { synthesizeStack } from "../test/reliability/support/synthesized-stack.ts";
+import { BUDGETS } from "./budgets.ts";
 import { type BundleSize, measureBundle } from "./bundle-size.ts";
 import { measureCallbackThroughput, type Throughput } from "./callback-throughput.ts";
 import { type ColdImportSamples, measureColdImports } from "./cold-import.ts";
@@ -23,12 +24,6 @@ import {
  */
 
 const QUICK = process.env.BENCH_QUICK === "1";
-const BUDGETS = {
-  bundleBytes: 400 * 1024,
-  coldImportOverheadMs: 60,
-  inSyncCallsPerClient: 1,
-  hundredClientsMs: 2_000,
-} as const;
 const FINAPI_LATENCY_MS = 50;
 const SCALES = QUICK ? [1, 10, 100] : [1, 10, 100, 1_000];
 const COLD_IMPORT_RUNS = QUICK ? 5 : 15;

@@ -1,10 +1,10 @@
-import * as z from "zod";
 import { MIN_SECRET_LENGTH } from "../user-sync-callback/secret-match.ts";
+import * as z from "../validation/zod.ts";
 
 /** The credentials secret's SecretString: `{"clientId": "...", "clientSecret": "..."}`. */
 const credential = z
   .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
-  .min(1, { error: "must not be empty" });
+  .check(z.minLength(1, { error: "must not be empty" }));
 
 export const finapiCredentialsSchema = z.object({ clientId: credential, clientSecret: credential });
 export type FinapiCredentialsSecret = z.infer<typeof finapiCredentialsSchema>;
@@ -13,7 +13,9 @@ export type FinapiCredentialsSecret = z.infer<typeof finapiCredentialsSchema>;
  * The callback secret becomes a path segment of the hosted URL: only URL-unreserved characters keep it
  * one segment, unencoded, and the callback refuses secrets shorter than MIN_SECRET_LENGTH.
  */
-export const callbackSecretSchema = z.string().regex(new RegExp(`^[A-Za-z0-9._~-]{${MIN_SECRET_LENGTH},}$`));
+export const callbackSecretSchema = z
+  .string()
+  .check(z.regex(new RegExp(`^[A-Za-z0-9._~-]{${MIN_SECRET_LENGTH},}$`)));
 
 export type SecretParse<T> =
   | { readonly ok: true; readonly value: T }

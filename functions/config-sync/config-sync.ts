@@ -3,11 +3,11 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import * as z from "zod";
 import type { Log } from "../finapi/log.ts";
 import { type ReconcileOutcome, reconcileOutcomeSchema } from "../finapi/reconcile.ts";
 import { DEFAULT_RETRY_POLICY } from "../finapi/retry.ts";
 import { CLIENT_DIMENSION, SyncMetric } from "../observability/metrics.ts";
+import * as z from "../validation/zod.ts";
 import { mapConcurrently } from "./concurrency.ts";
 import type { ConfigSyncConfig, ConfiguredClient } from "./config.ts";
 import type { FinapiClientCache } from "./finapi-clients.ts";
@@ -36,9 +36,9 @@ export type ClientResult = z.infer<typeof clientResultSchema>;
 export const configSyncResponseSchema = z.object({
   results: z.array(clientResultSchema),
   /** Why nothing was reconciled: an unmanaged parameter, or a deleted one. */
-  ignored: z.string().optional(),
+  ignored: z.optional(z.string()),
   /** Why the input was refused (no retry can fix it). */
-  rejected: z.string().optional(),
+  rejected: z.optional(z.string()),
 });
 export type ConfigSyncResponse = z.infer<typeof configSyncResponseSchema>;
 

@@ -1,7 +1,7 @@
-import * as z from "zod";
 import { syncModeSchema } from "../finapi/reconcile.ts";
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import { CLIENT_NAME_PATTERN } from "../user-sync-callback/config.ts";
+import * as z from "../validation/zod.ts";
 
 /** How long a credentials or callback secret is served from the container's cache. */
 export const DEFAULT_SECRETS_CACHE_TTL_SECONDS = 300;
@@ -20,37 +20,48 @@ const text = () =>
   z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") });
 
 const httpUrl = (what: string) =>
-  text().refine(
-    (text) => {
-      const url = URL.parse(text);
-      return url !== null && (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
-    },
-    { error: `must be an absolute http:// or https:// URL (${what})` },
+  text().check(
+    z.refine(
+      (text) => {
+        const url = URL.parse(text);
+        return url !== null && (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+      },
+      { error: `must be an absolute http:// or https:// URL (${what})` },
+    ),
   );
 
+const withoutTrailingSlashes = z.transform((url: string) => url.replace(/\/+$/, ""));
+
 export const configuredClientSchema = z.strictObject({
-  name: text().regex(CLIENT_NAME_PATTERN, { error: "must be 1..64 characters of a-z A-Z 0-9 - _" }),
+  name: text().check(z.regex(CLIENT_NAME_PATTERN, { error: "must be 1..64 characters of a-z A-Z 0-9 - _" })),
   environment: finapiEnvironmentSchema,
-  baseUrl: httpUrl("finAPI's base URL").transform((url) => url.replace(/\/+$/, "")),
-  parameterName: text().min(1, { error: "must name the SSM parameter that holds the document" }),
-  credentialsSecretId: text().min(1, {
-    error: "must name the Secrets Manager secret that holds the client credentials",
-  }),
+  baseUrl: z.pipe(httpUrl("finAPI's base URL"), withoutTrailingSlashes),
+  parameterName: text().check(
+    z.minLength(1, { error: "must name the SSM parameter that holds the document" }),
+  ),
+  credentialsSecretId: text().check(
+    z.minLength(1, { error: "must name the Secrets Manager secret that holds the client credentials" }),
+  ),
   mode: syncModeSchema,
-  callbackSecretId: text()
-    .min(1, { error: "must name the Secrets Manager secret of the callback path, or be left out" })
-    .optional(),
+  callbackSecretId: z.optional(
+    text().check(
+      z.minLength(1, { error: "must name the Secrets Manager secret of the callback path, or be left out" }),
+    ),
+  ),
 });
 export type ConfiguredClient = z.infer<typeof configuredClientSchema>;
 
-const jsonText = z.string().transform((text, ctx) => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    ctx.addIssue({ code: "custom", message: "is not valid JSON" });
-    return z.NEVER;
-  }
-});
+const jsonText = z.pipe(
+  z.string(),
+  z.transform((text: string, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.issues.push({ code: "custom", message: "is not valid JSON", input: text });
+      return z.NEVER;
+    }
+  }),
+);
 
 const duplicatesOf = (values: readonly string[]) => [
   ...new Set(values.filter((value, index) => values.indexOf(value) !== index)),
@@ -58,60 +69,77 @@ const duplicatesOf = (values: readonly string[]) => [
 
 const clientsSchema = z
   .array(configuredClientSchema, { error: "must be a JSON array of clients" })
-  .min(1, { error: "must name at least one finAPI client" })
-  .superRefine((clients, ctx) => {
+  .check(z.minLength(1, { error: "must name at least one finAPI client" }), (ctx) => {
+    const clients = ctx.value;
     for (const name of duplicatesOf(clients.map((client) => client.name))) {
-      ctx.addIssue({ code: "custom", message: `name "${name}" is used by more than one client` });
+      ctx.issues.push({
+        code: "custom",
+        message: `name "${name}" is used by more than one client`,
+        input: clients,
+      });
     }
     for (const key of duplicatesOf(clients.map((client) => parameterKey(client.parameterName)))) {
-      ctx.addIssue({
+      ctx.issues.push({
         code: "custom",
         message: `parameter "${key}" is used by more than one client (a leading slash does not tell parameters apart)`,
+        input: clients,
       });
     }
   });
 
 const seconds = (fallback: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, { error: "must be a whole number of seconds (0 turns the cache off)" })
-    .transform(Number)
-    .default(fallback);
+  z._default(
+    z.pipe(
+      z
+        .string()
+        .check(z.regex(/^\d+$/, { error: "must be a whole number of seconds (0 turns the cache off)" })),
+      z.transform(Number),
+    ),
+    fallback,
+  );
 
 const required = (rule: string) =>
   z
     .string({ error: (issue) => (issue.input === undefined ? "is required" : rule) })
-    .min(1, { error: "is required" });
+    .check(z.minLength(1, { error: "is required" }));
 
 /** The config-sync Lambda's environment, as the CDK stack sets it. */
-export const configSyncEnvironmentSchema = z
-  .object({
-    FINAPI_CLIENTS: required("must be a JSON array").pipe(jsonText).pipe(clientsSchema),
-    CALLBACK_BASE_URL: httpUrl("where the stack hosts the user-sync callback")
-      .refine((url) => !url.includes("?") && !url.includes("#"), {
-        error: "must not have a query or fragment: the callback path is appended to it",
-      })
-      .transform((url) => url.replace(/\/+$/, ""))
-      .optional(),
-    STATUS_TABLE_NAME: required("must be a DynamoDB table name").regex(/^[A-Za-z0-9_.-]{3,255}$/, {
-      error: "must be a DynamoDB table name (3..255 characters of a-z A-Z 0-9 _ . -)",
-    }),
+export const configSyncEnvironmentSchema = z.pipe(
+  z.object({
+    FINAPI_CLIENTS: z.pipe(z.pipe(required("must be a JSON array"), jsonText), clientsSchema),
+    CALLBACK_BASE_URL: z.optional(
+      z.pipe(
+        httpUrl("where the stack hosts the user-sync callback").check(
+          z.refine((url) => !url.includes("?") && !url.includes("#"), {
+            error: "must not have a query or fragment: the callback path is appended to it",
+          }),
+        ),
+        withoutTrailingSlashes,
+      ),
+    ),
+    STATUS_TABLE_NAME: required("must be a DynamoDB table name").check(
+      z.regex(/^[A-Za-z0-9_.-]{3,255}$/, {
+        error: "must be a DynamoDB table name (3..255 characters of a-z A-Z 0-9 _ . -)",
+      }),
+    ),
     SECRETS_CACHE_TTL_SECONDS: seconds(DEFAULT_SECRETS_CACHE_TTL_SECONDS),
     PARAMETER_CACHE_TTL_SECONDS: seconds(DEFAULT_PARAMETER_CACHE_TTL_SECONDS),
-    LOG_LEVEL: z
-      .string()
-      .regex(/^(trace|debug|info|warn|error|critical|silent)$/i, {
-        error: "must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT",
-      })
-      .optional(),
-  })
-  .transform((environment) => ({
+    LOG_LEVEL: z.optional(
+      z.string().check(
+        z.regex(/^(trace|debug|info|warn|error|critical|silent)$/i, {
+          error: "must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT",
+        }),
+      ),
+    ),
+  }),
+  z.transform((environment) => ({
     clients: environment.FINAPI_CLIENTS,
     callbackBaseUrl: environment.CALLBACK_BASE_URL,
     statusTableName: environment.STATUS_TABLE_NAME,
     secretsCacheTtlSeconds: environment.SECRETS_CACHE_TTL_SECONDS,
     parameterCacheTtlSeconds: environment.PARAMETER_CACHE_TTL_SECONDS,
-  }));
+  })),
+);
 export type ConfigSyncConfig = z.output<typeof configSyncEnvironmentSchema>;
 
 /* An unset variable and an empty one mean the same to a shell user; both are "not set". */

@@ -1,47 +1,50 @@
-import * as z from "zod";
 import { nearestName } from "../finapi/nearest-name.ts";
+import * as z from "../validation/zod.ts";
 
 export const PARAMETER_OPERATIONS = ["Create", "Update", "LabelParameterVersion", "Delete"] as const;
 
 /** EventBridge's "Parameter Store Change": it only names the parameter; the value is read afresh. */
-export const parameterStoreChangeEventSchema = z
-  .object({
+export const parameterStoreChangeEventSchema = z.pipe(
+  z.object({
     source: z.literal("aws.ssm"),
     "detail-type": z.literal("Parameter Store Change"),
     detail: z.object({
-      name: z.string().min(1, { error: "must name the parameter" }),
+      name: z.string().check(z.minLength(1, { error: "must name the parameter" })),
       type: z.enum(["String", "StringList", "SecureString"]),
       operation: z.enum(PARAMETER_OPERATIONS),
-      description: z.string().optional(),
+      description: z.optional(z.string()),
     }),
-  })
-  .transform((event) => ({
+  }),
+  z.transform((event) => ({
     kind: "parameter-change" as const,
     parameterName: event.detail.name,
     operation: event.detail.operation,
-  }));
+  })),
+);
 
 /** The reconcile schedule's EventBridge event: every configured client. */
-export const scheduledEventSchema = z
-  .object({ source: z.literal("aws.events"), "detail-type": z.literal("Scheduled Event") })
-  .transform(() => ({ kind: "schedule" as const }));
+export const scheduledEventSchema = z.pipe(
+  z.object({ source: z.literal("aws.events"), "detail-type": z.literal("Scheduled Event") }),
+  z.transform(() => ({ kind: "schedule" as const })),
+);
 
 const MANUAL_FIELDS = ["client", "dryRun"] as const;
 
 /** `{"client"?: name, "dryRun"?: boolean}`, e.g. `aws lambda invoke --payload '{"client":"acme"}'`. */
-export const manualInvokeSchema = z
-  .strictObject(
+export const manualInvokeSchema = z.pipe(
+  z.strictObject(
     {
-      client: z.string().min(1, { error: "must name a configured client" }).optional(),
-      dryRun: z.boolean({ error: "must be true or false" }).optional(),
+      client: z.optional(z.string().check(z.minLength(1, { error: "must name a configured client" }))),
+      dryRun: z.optional(z.boolean({ error: "must be true or false" })),
     },
     { error: 'must be a JSON object {"client"?: string, "dryRun"?: boolean}' },
-  )
-  .transform((invoke) => ({
+  ),
+  z.transform((invoke) => ({
     kind: "manual" as const,
     ...(invoke.client === undefined ? {} : { client: invoke.client }),
     dryRun: invoke.dryRun ?? false,
-  }));
+  })),
+);
 
 export type Invocation =
   | z.output<typeof parameterStoreChangeEventSchema>
@@ -67,7 +70,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], what: string): stri
 }
 
 function parseWith<T extends Invocation>(
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   event: unknown,
   what: string,
 ): ParsedInvocation {

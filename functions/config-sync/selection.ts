@@ -1,5 +1,5 @@
-import * as z from "zod";
 import { nearestName } from "../finapi/nearest-name.ts";
+import * as z from "../validation/zod.ts";
 import { type ConfiguredClient, parameterKey } from "./config.ts";
 import type { Invocation } from "./invocation.ts";
 

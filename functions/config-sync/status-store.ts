@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from "@aws-sdk/lib-dynamodb";
-import * as z from "zod";
 import { reconcileOutcomeSchema } from "../finapi/reconcile.ts";
+import * as z from "../validation/zod.ts";
 import { triggerSchema } from "./selection.ts";
 
 /**
@@ -14,9 +14,9 @@ export const clientStatusSchema = z.intersection(
     /** ISO 8601, when the outcome was reached. */
     at: z.iso.datetime(),
     trigger: triggerSchema,
-    parameterVersion: z.int().optional(),
+    parameterVersion: z.optional(z.int()),
     /** The Lambda request id, to find the invocation's log lines. */
-    lambdaRequestId: z.string().optional(),
+    lambdaRequestId: z.optional(z.string()),
   }),
   reconcileOutcomeSchema,
 );

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import type * as z from "zod";
+import type * as z from "../validation/zod.ts";
 import {
   accessTokenSchema,
   badCredentialsErrorSchema,
@@ -237,7 +237,7 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
     });
   }
 
-  function parseBody<T>(exchange: Exchange, method: string, path: string, schema: z.ZodType<T>): T {
+  function parseBody<T>(exchange: Exchange, method: string, path: string, schema: z.ZodMiniType<T>): T {
     const parsed = schema.safeParse(parseJson(exchange.text));
     if (parsed.success) return parsed.data;
     throw new FinapiUnavailableError(
@@ -293,7 +293,7 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
   async function callApi<T>(
     method: string,
     path: string,
-    schema: z.ZodType<T>,
+    schema: z.ZodMiniType<T>,
     body?: unknown,
   ): Promise<FinapiResponse<T>> {
     const init = (token: string): RequestInit => ({

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../validation/zod.ts";
 import type { ClientConfiguration } from "./api-types.ts";
 import { redactSecrets, redactUrl } from "./redact.ts";
 import {

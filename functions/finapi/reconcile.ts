@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../validation/zod.ts";
 import type { FinapiClient } from "./client.ts";
 import { FinapiError, FinapiRejectedError } from "./errors.ts";
 import { type Log, silentLog } from "./log.ts";
@@ -17,8 +17,8 @@ export type SyncMode = z.infer<typeof syncModeSchema>;
 
 const finapiErrorDetailSchema = z.object({
   message: z.string(),
-  code: z.string().optional(),
-  type: z.string().optional(),
+  code: z.optional(z.string()),
+  type: z.optional(z.string()),
 });
 
 /**
@@ -43,7 +43,7 @@ export const reconcileOutcomeSchema = z.discriminatedUnion("outcome", [
   z.object({
     outcome: z.literal("rejected"),
     message: z.string(),
-    status: z.number().optional(),
+    status: z.optional(z.number()),
     finapiErrors: z.array(finapiErrorDetailSchema),
     finapiRequestId: z.string(),
   }),
@@ -52,7 +52,7 @@ export const reconcileOutcomeSchema = z.discriminatedUnion("outcome", [
     message: z.string(),
     /** Whether running again later may succeed (finAPI unavailable) rather than repeat the failure. */
     retryable: z.boolean(),
-    finapiRequestId: z.string().optional(),
+    finapiRequestId: z.optional(z.string()),
   }),
 ]);
 export type ReconcileOutcome = z.infer<typeof reconcileOutcomeSchema>;

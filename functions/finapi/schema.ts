@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../validation/zod.ts";
 import { nearestName } from "./nearest-name.ts";
 
 /** finAPI's environments. Only `live` insists on https callback URLs. */
@@ -130,11 +130,11 @@ const validityPeriod = z
 function buildClientConfigurationParamsSchema(environment: FinapiEnvironment) {
   const url = callbackUrl(environment);
   return z.strictObject({
-    userNotificationCallbackUrl: url.optional(),
-    userSynchronizationCallbackUrl: url.optional(),
-    refreshTokensValidityPeriod: validityPeriod.optional(),
-    userAccessTokensValidityPeriod: validityPeriod.optional(),
-    clientAccessTokensValidityPeriod: validityPeriod.optional(),
+    userNotificationCallbackUrl: z.optional(url),
+    userSynchronizationCallbackUrl: z.optional(url),
+    refreshTokensValidityPeriod: z.optional(validityPeriod),
+    userAccessTokensValidityPeriod: z.optional(validityPeriod),
+    clientAccessTokensValidityPeriod: z.optional(validityPeriod),
   });
 }
 

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../validation/zod.ts";
 
 /** finAPI user ids: at most 36 characters of `0-9 A-Z a-z - _ . + @` (finAPI's OpenAPI `userId` pattern). */
 export const FINAPI_USER_ID_MAX_LENGTH = 36;
@@ -10,9 +10,11 @@ const stringError = (issue: { input: unknown }) =>
 
 export const finapiUserIdSchema = z
   .string({ error: stringError })
-  .min(1, { error: `must be ${FINAPI_USER_ID_RULE}` })
-  .max(FINAPI_USER_ID_MAX_LENGTH, { error: `must be ${FINAPI_USER_ID_RULE}` })
-  .regex(FINAPI_USER_ID_PATTERN, { error: `must be ${FINAPI_USER_ID_RULE}` });
+  .check(
+    z.minLength(1, { error: `must be ${FINAPI_USER_ID_RULE}` }),
+    z.maxLength(FINAPI_USER_ID_MAX_LENGTH, { error: `must be ${FINAPI_USER_ID_RULE}` }),
+    z.regex(FINAPI_USER_ID_PATTERN, { error: `must be ${FINAPI_USER_ID_RULE}` }),
+  );
 export type FinapiUserId = z.infer<typeof finapiUserIdSchema>;
 
 /** The only event finAPI sends today; others may come, so `event` is any string. */

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../validation/zod.ts";
 
 export const CLIENT_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 60 * 60;
@@ -7,65 +7,74 @@ const MIN_IDEMPOTENCY_TTL_SECONDS = 60 * 60;
 
 export const callbackClientNameSchema = z
   .string()
-  .regex(CLIENT_NAME_PATTERN, { error: "a client name is 1..64 characters of a-z A-Z 0-9 - _" });
+  .check(z.regex(CLIENT_NAME_PATTERN, { error: "a client name is 1..64 characters of a-z A-Z 0-9 - _" }));
 
 export const callbackClientSchema = z.strictObject({
   name: callbackClientNameSchema,
-  secretId: z.string().min(1, { error: "secretId must name a Secrets Manager secret (name or ARN)" }),
+  secretId: z
+    .string()
+    .check(z.minLength(1, { error: "secretId must name a Secrets Manager secret (name or ARN)" })),
 });
 export type CallbackClient = z.infer<typeof callbackClientSchema>;
 
-const jsonText = z.string().transform((text, context) => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    context.addIssue({ code: "custom", message: "is not valid JSON" });
-    return z.NEVER;
-  }
-});
+const jsonText = z.pipe(
+  z.string(),
+  z.transform((text: string, context) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      context.issues.push({ code: "custom", message: "is not valid JSON", input: text });
+      return z.NEVER;
+    }
+  }),
+);
 
 const required = (rule: string) =>
   z
     .string({ error: (issue) => (issue.input === undefined ? "is required" : rule) })
-    .min(1, { error: "is required" });
+    .check(z.minLength(1, { error: "is required" }));
 
 /** The Lambda's environment, as the CDK stack sets it. */
-export const callbackEnvironmentSchema = z
-  .object({
-    CALLBACK_CLIENTS: required("must be a JSON array")
-      .pipe(jsonText)
-      .pipe(
-        z
-          .array(callbackClientSchema, { error: 'must be a JSON array of {"name", "secretId"}' })
-          .min(1, { error: "must name at least one client" })
-          .refine((clients) => new Set(clients.map((client) => client.name)).size === clients.length, {
-            error: "client names must be unique",
-          }),
+export const callbackEnvironmentSchema = z.pipe(
+  z.object({
+    CALLBACK_CLIENTS: z.pipe(
+      z.pipe(required("must be a JSON array"), jsonText),
+      z.array(callbackClientSchema, { error: 'must be a JSON array of {"name", "secretId"}' }).check(
+        z.minLength(1, { error: "must name at least one client" }),
+        z.refine((clients) => new Set(clients.map((client) => client.name)).size === clients.length, {
+          error: "client names must be unique",
+        }),
       ),
+    ),
     IDEMPOTENCY_TABLE_NAME: required("must be a DynamoDB table name"),
-    IDEMPOTENCY_TTL_SECONDS: z
-      .string()
-      .regex(/^\d+$/, { error: "must be a whole number of seconds" })
-      .transform(Number)
-      .pipe(
+    IDEMPOTENCY_TTL_SECONDS: z._default(
+      z.pipe(
+        z.pipe(
+          z.string().check(z.regex(/^\d+$/, { error: "must be a whole number of seconds" })),
+          z.transform(Number),
+        ),
         z
-          .number()
           .int()
-          .min(MIN_IDEMPOTENCY_TTL_SECONDS, { error: `must be at least ${MIN_IDEMPOTENCY_TTL_SECONDS}` }),
-      )
-      .default(DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+          .check(
+            z.gte(MIN_IDEMPOTENCY_TTL_SECONDS, { error: `must be at least ${MIN_IDEMPOTENCY_TTL_SECONDS}` }),
+          ),
+      ),
+      DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+    ),
     EVENT_BUS_NAME: required("must be an EventBridge bus name or ARN"),
-    DEAD_LETTER_QUEUE_URL: required("must be an SQS queue URL").pipe(
+    DEAD_LETTER_QUEUE_URL: z.pipe(
+      required("must be an SQS queue URL"),
       z.url({ error: "must be an SQS queue URL" }),
     ),
-  })
-  .transform((environment) => ({
+  }),
+  z.transform((environment) => ({
     clients: environment.CALLBACK_CLIENTS,
     idempotencyTableName: environment.IDEMPOTENCY_TABLE_NAME,
     idempotencyTtlSeconds: environment.IDEMPOTENCY_TTL_SECONDS,
     eventBusName: environment.EVENT_BUS_NAME,
     deadLetterQueueUrl: environment.DEAD_LETTER_QUEUE_URL,
-  }));
+  })),
+);
 export type CallbackConfig = z.output<typeof callbackEnvironmentSchema>;
 
 /**

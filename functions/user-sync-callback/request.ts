@@ -1,5 +1,5 @@
-import * as z from "zod";
 import { type UserSyncCallbackPayload, userSyncCallbackPayloadSchema } from "../finapi/user.ts";
+import * as z from "../validation/zod.ts";
 
 export const MAX_BODY_BYTES = 4096;
 
@@ -36,11 +36,11 @@ export const notFound = () => new HttpRejection(404, "");
  * headers already lower-cased by middy's header normalizer. Anything else in the event is ignored.
  */
 export const callbackHttpEventSchema = z.object({
-  rawPath: z.string().optional(),
-  headers: z.record(z.string(), z.string().optional()).optional(),
-  body: z.string().optional(),
-  isBase64Encoded: z.boolean().optional(),
-  requestContext: z.object({ http: z.object({ method: z.string() }) }).optional(),
+  rawPath: z.optional(z.string()),
+  headers: z.optional(z.record(z.string(), z.optional(z.string()))),
+  body: z.optional(z.string()),
+  isBase64Encoded: z.optional(z.boolean()),
+  requestContext: z.optional(z.object({ http: z.object({ method: z.string() }) })),
 });
 export type CallbackHttpEvent = z.infer<typeof callbackHttpEventSchema>;
 
@@ -66,7 +66,7 @@ function decodeBody(body: string, isBase64Encoded: boolean): Buffer {
   return isBase64Encoded ? Buffer.from(body, "base64") : Buffer.from(body, "utf8");
 }
 
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.core.$ZodError): string {
   const lines = error.issues.map((issue) => {
     const path = issue.path.join(".");
     return path === "" ? `body ${issue.message}` : `${path}: ${issue.message}`;

@@ -18,8 +18,14 @@ export const REPOSITORY_ROOT = join(import.meta.dirname, "..", "..");
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
-/** What the bundle takes for the SDK's default credential chain, relative to the repository root (esbuild's working directory). */
-const ENVIRONMENT_CREDENTIALS = "infra/constructs/environment-credentials.ts";
+/**
+ * What the bundle takes in place of SDK modules a function never runs (see HouseFunction), each path
+ * relative to the repository root (esbuild's working directory).
+ */
+export const BUNDLE_ALIASES = {
+  "@aws-sdk/credential-provider-node": "./infra/constructs/environment-credentials.ts",
+  "@smithy/core/event-streams": "./infra/constructs/no-event-streams.ts",
+} as const;
 
 export interface HouseFunctionProps {
   /** The handler's entry file (TypeScript or JavaScript), relative to the repository root; it exports `handler`. */
@@ -72,7 +78,7 @@ export interface HouseFunctionProps {
 /**
  * A Lambda function with the house defaults: Node.js 24 on arm64, an ESM bundle made by the local
  * esbuild (minified, no source map, AWS SDK included rather than taken from the runtime, credentials
- * from Lambda's environment variables only), X-Ray tracing, its own log group with retention, and a
+ * from Lambda's environment variables only, no event-stream codec), X-Ray tracing, its own log group with retention, and a
  * role that may write only that log group and traces: every other permission is granted explicitly by
  * the caller.
  *
@@ -86,6 +92,10 @@ export interface HouseFunctionProps {
  * - The SDK clients' default credential chain is replaced by its environment-variable link
  *   (environment-credentials.ts): that is where Lambda puts the role's credentials, and the rest of the
  *   chain is code a function never runs.
+ * - The SDK's event-stream codec is replaced by a module that fails loudly (no-event-streams.ts): the
+ *   protocols load it only for operations that stream events, and the functions call none.
+ * - Code bundled into a function validates with zod/mini (functions/validation/zod.ts), a third of
+ *   classic zod's size in the bundle.
  */
 export class HouseFunction extends Construct {
   readonly function: NodejsFunction;
@@ -138,7 +148,11 @@ export class HouseFunction extends Construct {
         sourceMap: false,
         bundleAwsSDK: true,
         externalModules: [],
-        esbuildArgs: { "--alias": [`@aws-sdk/credential-provider-node=./${ENVIRONMENT_CREDENTIALS}`] },
+        esbuildArgs: {
+          "--alias": Object.entries(BUNDLE_ALIASES).map(
+            ([module, replacement]) => `${module}=${replacement}`,
+          ),
+        },
         banner: ESM_REQUIRE_BANNER,
         logLevel: LogLevel.WARNING,
         forceDockerBundling: false,

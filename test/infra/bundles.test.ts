@@ -1,11 +1,12 @@
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { App, Duration, Stack } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUDGETS } from "../../bench/budgets.ts";
 import type { FinapiEmulator } from "../../emulator/index.ts";
 import { startFinapiEmulator } from "../../emulator/index.ts";
 import { ESM_REQUIRE_BANNER, HouseFunction, REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
@@ -256,6 +257,23 @@ describe("the handler bundles cdk synth produces", () => {
     }
   });
 
+  it("keeps each handler's index.mjs within the 400 KB budget", () => {
+    for (const fn of [configSync, callback]) {
+      expect(statSync(fn.bundle).size).toBeLessThanOrEqual(BUDGETS.bundleBytes);
+    }
+  });
+
+  it("bundles zod/mini without classic zod, and no event-stream codec, only the module that refuses to load one", () => {
+    for (const fn of [configSync, callback]) {
+      const code = readFileSync(fn.bundle, "utf8");
+      const holds = (text: string) => code.includes(text);
+      expect(holds('"ZodString"')).toBe(false);
+      expect(holds('"ZodMiniString"')).toBe(true);
+      expect(holds("too short to accommodate event stream message overhead")).toBe(false);
+      expect(holds("@smithy/core/event-streams is not bundled into this function")).toBe(true);
+    }
+  });
+
   it("takes AWS credentials only from the environment variables Lambda sets, never from a profile file", async () => {
     const { reply, output } = await invokeBundle(
       "config-sync",
@@ -363,5 +381,33 @@ describe("the house bundle's createRequire banner", () => {
         message: expect.stringContaining('Dynamic require of "node:os" is not supported'),
       },
     });
+  });
+});
+
+describe("no-event-streams.ts, bundled in place of the SDK's event-stream codec", () => {
+  const EVENT_STREAM_IMPORT = /const \{([^}]*)\} = await import\("@smithy\/core\/event-streams"\)/g;
+
+  it("exports every name the SDK's protocols import from the codec", async () => {
+    const protocols = join(REPOSITORY_ROOT, "node_modules/@smithy/core/dist-es/submodules/protocols");
+    const imported = readdirSync(protocols, { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".js"))
+      .flatMap((file) =>
+        [...readFileSync(join(protocols, file), "utf8").matchAll(EVENT_STREAM_IMPORT)].flatMap((match) =>
+          (match[1] as string).split(",").map((name) => name.trim()),
+        ),
+      )
+      .filter((name) => name !== "");
+    expect(imported.length).toBeGreaterThan(0);
+    const replacement = await import("../../infra/constructs/no-event-streams.ts");
+    expect(Object.keys(replacement)).toEqual(expect.arrayContaining(imported));
+  });
+
+  it("fails an event-stream operation with a message that names what is missing and why", async () => {
+    const { EventStreamSerde, eventStreamSerdeProvider } = await import(
+      "../../infra/constructs/no-event-streams.ts"
+    );
+    const message = /@smithy\/core\/event-streams is not bundled into this function/;
+    expect(() => eventStreamSerdeProvider()).toThrow(message);
+    expect(() => new EventStreamSerde()).toThrow(message);
   });
 });
