@@ -1,6 +1,7 @@
 import { syncModeSchema } from "../finapi/reconcile.ts";
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import { CLIENT_NAME_PATTERN } from "../user-sync-callback/config.ts";
+import { jsonText, requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
 
 /** How long a credentials or callback secret is served from the container's cache. */
@@ -51,18 +52,6 @@ export const configuredClientSchema = z.strictObject({
 });
 export type ConfiguredClient = z.infer<typeof configuredClientSchema>;
 
-const jsonText = z.pipe(
-  z.string(),
-  z.transform((text: string, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.issues.push({ code: "custom", message: "is not valid JSON", input: text });
-      return z.NEVER;
-    }
-  }),
-);
-
 const duplicatesOf = (values: readonly string[]) => [
   ...new Set(values.filter((value, index) => values.indexOf(value) !== index)),
 ];
@@ -98,15 +87,10 @@ const seconds = (fallback: number) =>
     fallback,
   );
 
-const required = (rule: string) =>
-  z
-    .string({ error: (issue) => (issue.input === undefined ? "is required" : rule) })
-    .check(z.minLength(1, { error: "is required" }));
-
 /** The config-sync Lambda's environment, as the CDK stack sets it. */
 export const configSyncEnvironmentSchema = z.pipe(
   z.object({
-    FINAPI_CLIENTS: z.pipe(z.pipe(required("must be a JSON array"), jsonText), clientsSchema),
+    FINAPI_CLIENTS: z.pipe(z.pipe(requiredVariable("must be a JSON array"), jsonText), clientsSchema),
     CALLBACK_BASE_URL: z.optional(
       z.pipe(
         httpUrl("where the stack hosts the user-sync callback").check(
@@ -117,7 +101,7 @@ export const configSyncEnvironmentSchema = z.pipe(
         withoutTrailingSlashes,
       ),
     ),
-    STATUS_TABLE_NAME: required("must be a DynamoDB table name").check(
+    STATUS_TABLE_NAME: requiredVariable("must be a DynamoDB table name").check(
       z.regex(/^[A-Za-z0-9_.-]{3,255}$/, {
         error: "must be a DynamoDB table name (3..255 characters of a-z A-Z 0-9 _ . -)",
       }),

@@ -1,3 +1,4 @@
+import { jsonText, requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
 
 export const CLIENT_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -17,28 +18,11 @@ export const callbackClientSchema = z.strictObject({
 });
 export type CallbackClient = z.infer<typeof callbackClientSchema>;
 
-const jsonText = z.pipe(
-  z.string(),
-  z.transform((text: string, context) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      context.issues.push({ code: "custom", message: "is not valid JSON", input: text });
-      return z.NEVER;
-    }
-  }),
-);
-
-const required = (rule: string) =>
-  z
-    .string({ error: (issue) => (issue.input === undefined ? "is required" : rule) })
-    .check(z.minLength(1, { error: "is required" }));
-
 /** The Lambda's environment, as the CDK stack sets it. */
 export const callbackEnvironmentSchema = z.pipe(
   z.object({
     CALLBACK_CLIENTS: z.pipe(
-      z.pipe(required("must be a JSON array"), jsonText),
+      z.pipe(requiredVariable("must be a JSON array"), jsonText),
       z.array(callbackClientSchema, { error: 'must be a JSON array of {"name", "secretId"}' }).check(
         z.minLength(1, { error: "must name at least one client" }),
         z.refine((clients) => new Set(clients.map((client) => client.name)).size === clients.length, {
@@ -46,7 +30,7 @@ export const callbackEnvironmentSchema = z.pipe(
         }),
       ),
     ),
-    IDEMPOTENCY_TABLE_NAME: required("must be a DynamoDB table name"),
+    IDEMPOTENCY_TABLE_NAME: requiredVariable("must be a DynamoDB table name"),
     IDEMPOTENCY_TTL_SECONDS: z._default(
       z.pipe(
         z.pipe(
@@ -61,9 +45,9 @@ export const callbackEnvironmentSchema = z.pipe(
       ),
       DEFAULT_IDEMPOTENCY_TTL_SECONDS,
     ),
-    EVENT_BUS_NAME: required("must be an EventBridge bus name or ARN"),
+    EVENT_BUS_NAME: requiredVariable("must be an EventBridge bus name or ARN"),
     DEAD_LETTER_QUEUE_URL: z.pipe(
-      required("must be an SQS queue URL"),
+      requiredVariable("must be an SQS queue URL"),
       z.url({ error: "must be an SQS queue URL" }),
     ),
   }),
