@@ -20,10 +20,10 @@ import type { StatusStore } from "./status-store.ts";
 import { syncClient } from "./sync-client.ts";
 
 /*
- * How many clients one run reconciles at a time. Each client's calls are its own chain (token, GET,
- * PATCH, with its own credentials), so finAPI sees no client call faster than one at a time; finAPI's
- * host sees at most this many requests in flight, and 100 clients at 50 ms latency reconcile in under
- * 2 s even on a first run (BENCHMARKS.md).
+ * How many clients one run reconciles at a time. Each client's calls are one chain (token, GET, PATCH)
+ * with its own credentials, so no finAPI client ever has two calls in flight; finAPI's host sees at
+ * most this many, and 100 clients at 50 ms latency reconcile in under 2 s even on a first run
+ * (BENCHMARKS.md).
  */
 export const DEFAULT_CONCURRENCY = 16;
 
