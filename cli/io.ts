@@ -3,6 +3,8 @@ export interface CommandIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Reads all of standard input, for a FILE given as `-`; absent where there is none. */
+  readonly readStdin?: () => Promise<string>;
 }
 
 /** Exit codes shared by every command, terraform-style for `plan`. */

@@ -1,14 +1,45 @@
 import { readFile } from "node:fs/promises";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { nearestName } from "../functions/finapi/nearest-name.ts";
 import { type FinapiEnvironment, finapiEnvironmentSchema } from "../functions/finapi/schema.ts";
-import { UsageError } from "./io.ts";
+import { type CommandIo, UsageError } from "./io.ts";
 
-/** Runs an argument parser (node:util parseArgs), turning what it throws into a usage error. */
-export function parseOrUsageError<T>(parse: () => T): T {
+type OptionsConfig = NonNullable<ParseArgsConfig["options"]>;
+
+/* node:util's words for an option it does not know, e.g. "Unknown option '--fiel'". */
+const UNKNOWN_OPTION = /Unknown option '(-{1,2}[^']+)'/;
+
+/**
+ * node:util parseArgs in strict mode, with what it throws turned into a usage error; an unknown
+ * option is named with the nearest known one ("did you mean --file?").
+ */
+export function parseCommandArgs<T extends OptionsConfig>(
+  args: readonly string[],
+  options: T,
+  { allowPositionals = false }: { allowPositionals?: boolean } = {},
+) {
   try {
-    return parse();
+    return parseArgs({ args: [...args], options, allowPositionals, strict: true });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    const unknown = UNKNOWN_OPTION.exec(message)?.[1];
+    if (unknown === undefined) throw new UsageError(message);
+    const nearest = nearestName(
+      unknown.replace(/^-+/, ""),
+      Object.keys(options).filter((name) => name.length > 1),
+    );
+    throw new UsageError(`unknown option ${unknown}${nearest ? `; did you mean --${nearest}?` : ""}`);
   }
+}
+
+/** The one document a command works on: `--file FILE` or a positional FILE, never two different ones. */
+export function documentArgument(file: string | undefined, positionals: readonly string[]): string {
+  const named = [...(file === undefined ? [] : [file]), ...positionals];
+  const distinct = [...new Set(named)];
+  if (distinct.length === 0) throw new UsageError("name the document: FILE or --file FILE (- reads stdin)");
+  if (distinct.length > 1)
+    throw new UsageError(`name one document, not ${distinct.length}: ${distinct.join(", ")}`);
+  return distinct[0] as string;
 }
 
 export function parseEnvironment(value: string | undefined): FinapiEnvironment | undefined {
@@ -34,9 +65,15 @@ export function requireBaseUrl(value: string | undefined): string {
   return value;
 }
 
+/** What a document FILE names: a path, or `-` for standard input. */
 export async function readDocument(
   path: string,
+  io?: Pick<CommandIo, "readStdin">,
 ): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
+  if (path === "-") {
+    if (!io?.readStdin) return { ok: false, reason: "standard input cannot be read here" };
+    return { ok: true, text: await io.readStdin() };
+  }
   try {
     return { ok: true, text: await readFile(path, "utf8") };
   } catch (error) {

@@ -1,9 +1,8 @@
-import { parseArgs } from "node:util";
 import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
 import { redactUrl } from "../../functions/finapi/redact.ts";
 import { finapiEnvironmentSchema } from "../../functions/finapi/schema.ts";
 import { type CommandIo, ExitCode, UsageError } from "../io.ts";
-import { parseOrUsageError } from "../options.ts";
+import { parseCommandArgs } from "../options.ts";
 
 export const emulatorUsage = `Usage: finapi-config emulator [--port N] [--environment E]
 
@@ -55,17 +54,11 @@ export async function emulatorCommand(
   io: CommandIo,
   untilStopped: () => Promise<unknown> = interrupted,
 ): Promise<number> {
-  const { values } = parseOrUsageError(() =>
-    parseArgs({
-      args: [...args],
-      options: {
-        port: { type: "string" },
-        environment: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }),
-  );
+  const { values } = parseCommandArgs(args, {
+    port: { type: "string" },
+    environment: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     io.stdout(`${emulatorUsage}\n`);
     return ExitCode.Ok;

@@ -1,9 +1,8 @@
-import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { type ClientStatus, readStatuses } from "../../functions/config-sync/status-store.ts";
 import { type CommandIo, ExitCode, UsageError } from "../io.ts";
-import { parseOrUsageError } from "../options.ts";
+import { parseCommandArgs } from "../options.ts";
 
 export const statusUsage = `Usage: finapi-config status --table NAME [--client NAME] [--json]
 
@@ -83,18 +82,12 @@ export async function statusCommand(
   io: CommandIo,
   dynamoDb?: DynamoDBClient,
 ): Promise<number> {
-  const { values } = parseOrUsageError(() =>
-    parseArgs({
-      args: [...args],
-      options: {
-        table: { type: "string" },
-        client: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }),
-  );
+  const { values } = parseCommandArgs(args, {
+    table: { type: "string" },
+    client: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) {
     io.stdout(`${statusUsage}\n`);
     return ExitCode.Ok;

@@ -1,41 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
+import { type CliRun as Run, runCli } from "./support/run-cli.ts";
 
-const CLI = fileURLToPath(new URL("../../cli/finapi-config.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLIENT_SECRET = "Cl1-S3cret-that-must-never-print";
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/* Asynchronous on purpose: the emulator answering the CLI lives in this process's event loop. */
-function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe("finapi-config", () => {
   let emulator: FinapiEmulator;

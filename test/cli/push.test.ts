@@ -1,0 +1,111 @@
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
+import { type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
+import { runCli } from "./support/run-cli.ts";
+
+const VALID = "test/fixtures/cli/valid.json";
+const INVALID = "test/fixtures/cli/invalid.json";
+const PARAMETER = "/finapi-config-sync/push-test";
+
+/* Each test starts the CLI as a child process, some twice: seconds apiece on a busy machine. */
+describe("finapi-config push", { timeout: 90_000 }, () => {
+  let ssm: SsmStandIn;
+  let aws: Record<string, string>;
+  let parameter: string;
+  let runs = 0;
+
+  beforeAll(async () => {
+    ssm = await startSsm();
+    aws = {
+      AWS_REGION: "eu-central-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_ENDPOINT_URL_SSM: ssm.url,
+      AWS_MAX_ATTEMPTS: "1",
+    };
+  });
+  afterAll(() => ssm.close());
+  /* A parameter of its own per test: the stand-in keeps its state for the file. */
+  beforeEach(() => {
+    parameter = `${PARAMETER}-${++runs}`;
+  });
+
+  const changesOf = (name: string) => ssm.changes.filter((change) => change.detail.name === name);
+
+  it("writes a valid document as a String parameter and prints its version", async () => {
+    const run = await runCli(["push", "--file", VALID, "--parameter-name", parameter], aws);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toBe(`${parameter}: written as version 1 (String, live rules).\n`);
+    expect(ssm.valueOf(parameter)).toBe(await readFile(VALID, "utf8"));
+    expect(changesOf(parameter).map((change) => change.detail.operation)).toEqual(["Create"]);
+  });
+
+  it("leaves an identical stored value alone: unchanged, no new version, no change event", async () => {
+    await runCli(["push", VALID, "--parameter-name", parameter], aws);
+    const again = await runCli(["push", VALID, "--parameter-name", parameter], aws);
+    expect(again).toMatchObject({ code: 0, stderr: "" });
+    expect(again.stdout).toBe(`${parameter}: unchanged (version 1); nothing written.\n`);
+    expect(changesOf(parameter)).toHaveLength(1);
+  });
+
+  it("writes a SecureString with --key-id, and a new version when the type changes", async () => {
+    await runCli(["push", VALID, "--parameter-name", parameter], aws);
+    const run = await runCli(
+      ["push", VALID, "--parameter-name", parameter, "--key-id", "alias/finapi-config", "--json"],
+      aws,
+    );
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      parameterName: parameter,
+      result: "written",
+      version: 2,
+      type: "SecureString",
+    });
+    const put = ssm.calls.filter((call) => call.operation === "PutParameter").at(-1);
+    expect(put?.input).toMatchObject({ Name: parameter, Type: "SecureString", KeyId: "alias/finapi-config" });
+  });
+
+  it("writes nothing for an invalid document and exits 1, naming every violation", async () => {
+    const run = await runCli(["push", INVALID, "--parameter-name", parameter], aws);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`${INVALID}: refreshTokensValidityPeriod`);
+    expect(run.stderr).toContain("userAccessTokenValidityPeriod");
+    expect(run.stderr).toContain(`Nothing was written to ${parameter}`);
+    expect(
+      ssm.calls.filter((call) => call.operation === "PutParameter" && call.input.Name === parameter),
+    ).toEqual([]);
+  });
+
+  it("prints the violations as one JSON document with --json", async () => {
+    const run = await runCli(["push", INVALID, "--parameter-name", parameter, "--json"], aws);
+    expect(run).toMatchObject({ code: 1, stderr: "" });
+    const result = JSON.parse(run.stdout) as { result: string; violations: { path: string; rule: string }[] };
+    expect(result.result).toBe("invalid");
+    expect(result.violations.map((violation) => [violation.path, violation.rule])).toEqual([
+      ["refreshTokensValidityPeriod", "type"],
+      ["userAccessTokenValidityPeriod", "unknown-key"],
+    ]);
+  });
+
+  it("reads the document from standard input when FILE is -", async () => {
+    const text = await readFile(VALID, "utf8");
+    const run = await runCli(["push", "-", "--parameter-name", parameter], aws, text);
+    expect(run.code).toBe(0);
+    expect(ssm.valueOf(parameter)).toBe(text);
+  });
+
+  it("exits 3 on a Parameter Store error, naming it", async () => {
+    ssm.failNext("PutParameter", new AwsServiceError("AccessDeniedException", "not allowed to put", 400));
+    const run = await runCli(["push", VALID, "--parameter-name", parameter], aws);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toBe("Error: Parameter Store: AccessDeniedException: not allowed to put\n");
+  });
+
+  it("exits 64 with the usage when --parameter-name is missing", async () => {
+    const run = await runCli(["push", VALID], aws);
+    expect(run.code).toBe(64);
+    expect(run.stderr).toContain("--parameter-name is required");
+    expect(run.stderr).toContain("Usage: finapi-config push");
+  });
+});
