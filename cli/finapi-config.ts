@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { text as readAllText } from "node:stream/consumers";
 import { nearestName } from "../functions/finapi/nearest-name.ts";
 import { emulatorCommand, emulatorUsage } from "./commands/emulator.ts";
+import { planAllCommand, planAllUsage } from "./commands/plan-all.ts";
 import { pushCommand, pushUsage } from "./commands/push.ts";
 import { statusCommand, statusUsage } from "./commands/status.ts";
 import { applyUsage, planUsage, syncCommand } from "./commands/sync.ts";
@@ -29,7 +30,10 @@ const commands: Record<
   { run: (args: readonly string[], io: CommandIo) => Promise<number>; usage: string }
 > = {
   validate: { run: validateCommand, usage: validateUsage },
-  plan: { run: (args, io) => syncCommand("plan", args, io), usage: planUsage },
+  plan: {
+    run: (args, io) => (args.includes("--all") ? planAllCommand(args, io) : syncCommand("plan", args, io)),
+    usage: `${planUsage}\n\n${planAllUsage}`,
+  },
   apply: { run: (args, io) => syncCommand("apply", args, io), usage: applyUsage },
   push: { run: pushCommand, usage: pushUsage },
   emulator: { run: (args, io) => emulatorCommand(args, io), usage: emulatorUsage },
