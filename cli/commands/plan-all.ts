@@ -10,10 +10,11 @@ import {
   parseDesiredDocument,
   type Violation,
 } from "../../functions/finapi/schema.ts";
-import { type ClientConfig, parseStackConfig, StackConfigError } from "../../infra/config.ts";
-import { type CommandIo, ExitCode, UsageError } from "../io.ts";
+import { type ClientConfig, StackConfigError } from "../../infra/config.ts";
+import { type CommandIo, ExitCode } from "../io.ts";
 import { parseCommandArgs, readDocument } from "../options.ts";
 import { githubAnnotations, jsonDocument, outputFormat } from "../output.ts";
+import { contextClients } from "./context-clients.ts";
 
 export const planAllUsage = `Usage: finapi-config plan --all [--context cdk.json] [--documents DIR] [--json | --format F]
 
@@ -92,22 +93,6 @@ export function documentChanges(
       },
     ];
   });
-}
-
-async function readContext(path: string): Promise<Record<string, unknown>> {
-  const read = await readDocument(path);
-  if (!read.ok) throw new UsageError(`--context ${path}: ${read.reason}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(read.text);
-  } catch {
-    throw new UsageError(`--context ${path}: is not JSON`);
-  }
-  const context = (json as { context?: unknown }).context;
-  if (typeof context !== "object" || context === null) {
-    throw new UsageError(`--context ${path}: has no "context" object`);
-  }
-  return context as Record<string, unknown>;
 }
 
 async function storedValue(ssm: SSMClient, name: string) {
@@ -211,11 +196,10 @@ export async function planAllCommand(args: readonly string[], io: CommandIo): Pr
   const format = outputFormat(values);
   const contextPath = values.context ?? "cdk.json";
   const repositoryRoot = dirname(resolve(contextPath));
-  const context = await readContext(contextPath);
 
   let clients: readonly ClientConfig[];
   try {
-    clients = parseStackConfig(context, repositoryRoot).clients;
+    clients = await contextClients(contextPath);
   } catch (error) {
     if (!(error instanceof StackConfigError)) throw error;
     if (format === "json") io.stdout(jsonDocument({ clients: [], problems: error.problems }));

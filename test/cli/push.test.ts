@@ -36,7 +36,7 @@ describe("finapi-config push", { timeout: 90_000 }, () => {
   it("writes a valid document as a String parameter and prints its version", async () => {
     const run = await runCli(["push", "--file", VALID, "--parameter-name", parameter], aws);
     expect(run).toMatchObject({ code: 0, stderr: "" });
-    expect(run.stdout).toBe(`${parameter}: written as version 1 (String, live rules).\n`);
+    expect(run.stdout).toBe(`${parameter}: written as version 1 (String) from ${VALID}.\n`);
     expect(ssm.valueOf(parameter)).toBe(await readFile(VALID, "utf8"));
     expect(changesOf(parameter).map((change) => change.detail.operation)).toEqual(["Create"]);
   });
@@ -57,10 +57,9 @@ describe("finapi-config push", { timeout: 90_000 }, () => {
     );
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({
-      parameterName: parameter,
-      result: "written",
-      version: 2,
-      type: "SecureString",
+      pushed: [
+        { parameterName: parameter, file: VALID, result: "written", version: 2, type: "SecureString" },
+      ],
     });
     const put = ssm.calls.filter((call) => call.operation === "PutParameter").at(-1);
     expect(put?.input).toMatchObject({ Name: parameter, Type: "SecureString", KeyId: "alias/finapi-config" });
@@ -80,9 +79,12 @@ describe("finapi-config push", { timeout: 90_000 }, () => {
   it("prints the violations as one JSON document with --json", async () => {
     const run = await runCli(["push", INVALID, "--parameter-name", parameter, "--json"], aws);
     expect(run).toMatchObject({ code: 1, stderr: "" });
-    const result = JSON.parse(run.stdout) as { result: string; violations: { path: string; rule: string }[] };
-    expect(result.result).toBe("invalid");
-    expect(result.violations.map((violation) => [violation.path, violation.rule])).toEqual([
+    const { pushed } = JSON.parse(run.stdout) as {
+      pushed: { result: string; violations: { path: string; rule: string }[] }[];
+    };
+    const [result] = pushed;
+    expect(result?.result).toBe("invalid");
+    expect(result?.violations.map((violation) => [violation.path, violation.rule])).toEqual([
       ["refreshTokensValidityPeriod", "type"],
       ["userAccessTokenValidityPeriod", "unknown-key"],
     ]);
@@ -99,7 +101,45 @@ describe("finapi-config push", { timeout: 90_000 }, () => {
     ssm.failNext("PutParameter", new AwsServiceError("AccessDeniedException", "not allowed to put", 400));
     const run = await runCli(["push", VALID, "--parameter-name", parameter], aws);
     expect(run.code).toBe(3);
-    expect(run.stderr).toBe("Error: Parameter Store: AccessDeniedException: not allowed to put\n");
+    expect(run.stderr).toBe(
+      `Error: Parameter Store: ${parameter}: AccessDeniedException: not allowed to put\n`,
+    );
+  });
+
+  it("pushes every pipeline-owned client's document with --all, skipping clients without one", async () => {
+    const context = "test/fixtures/cli/plan-all/cdk.json";
+    const documents = "test/fixtures/cli/plan-all/documents";
+    const run = await runCli(
+      ["push", "--all", "--context", context, "--documents", documents, "--json"],
+      aws,
+    );
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    const { pushed } = JSON.parse(run.stdout) as { pushed: { client: string; result: string }[] };
+    /* "owned" is written by the stack (its context document); "elsewhere" has no document in DIR. */
+    expect(pushed.map((result) => [result.client, result.result])).toEqual([
+      ["elsewhere", "skipped"],
+      ["pipeline", "written"],
+      ["fresh", "written"],
+    ]);
+    expect(ssm.valueOf("/plan-all/pipeline")).toBe(await readFile(`${documents}/pipeline.json`, "utf8"));
+    expect(run.stdout).not.toContain("do-not-print-me");
+  });
+
+  it("writes nothing with --all when any document is invalid", async () => {
+    const run = await runCli(
+      [
+        "push",
+        "--all",
+        "--context",
+        "test/fixtures/cli/push-all/cdk.json",
+        "--documents",
+        "test/fixtures/cli/push-all",
+      ],
+      aws,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("Nothing was written to /push-all/broken");
+    expect(ssm.valueOf("/push-all/good")).toBeUndefined();
   });
 
   it("exits 64 with the usage when --parameter-name is missing", async () => {
