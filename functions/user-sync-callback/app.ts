@@ -58,7 +58,6 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
   const { config, secrets, deletions, sendToDeletionQueue, sendToDeadLetterQueue, logger, metrics } =
     dependencies;
   const now = dependencies.now ?? (() => new Date());
-  const fanOutWindowMs = config.fanOutWindowSeconds * 1000;
   const clientsOfUserBase = (userBase: string) =>
     config.clients.filter((client) => client.userBase === userBase).map((client) => client.name);
 
@@ -98,10 +97,13 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
       return await deletions.register(delivery, clientsOfUserBase(delivery.userBase), deadline);
     } catch (error) {
       count(CallbackMetric.DeletionStoreFailed, delivery.client);
-      logger.warn("deletions table failed; handing the delivery off as a new deletion, which may be a duplicate", {
-        userId: delivery.userId,
-        error: describeError(error),
-      });
+      logger.warn(
+        "deletions table failed; handing the delivery off as a new deletion, which may be a duplicate",
+        {
+          userId: delivery.userId,
+          error: describeError(error),
+        },
+      );
       return undefined;
     }
   };
@@ -184,7 +186,11 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
       await sendToDeletionQueue(detail, deadline);
     } catch (error) {
       count(CallbackMetric.ForwardFailed, client.name);
-      await keepDeadLetter(detail, `the deletion queue did not take it: ${describeError(error)}`, client.name);
+      await keepDeadLetter(
+        detail,
+        `the deletion queue did not take it: ${describeError(error)}`,
+        client.name,
+      );
       return accepted();
     }
     if (registration) await markEnqueued(registration);

@@ -15,15 +15,18 @@ export const CLIENT_NAME_PATTERN = NAME_PATTERN;
 /* SendMessage with a message group and a deduplication id is refused by a standard queue. */
 const fifoQueueUrl = z.pipe(
   requiredVariable("must be an SQS FIFO queue URL"),
-  z.url({ error: "must be an SQS FIFO queue URL" }).check(
-    z.regex(/\.fifo$/, { error: "must be an SQS FIFO queue URL (the queue name ends in .fifo)" }),
-  ),
+  z
+    .url({ error: "must be an SQS FIFO queue URL" })
+    .check(z.regex(/\.fifo$/, { error: "must be an SQS FIFO queue URL (the queue name ends in .fifo)" })),
 );
 
 /** The Lambda's environment, as the CDK stack sets it. */
 export const callbackEnvironmentSchema = z.pipe(
   z.object({
-    CALLBACK_CLIENTS: z.pipe(z.pipe(requiredVariable("must be a JSON array"), jsonText), callbackClientsSchema),
+    CALLBACK_CLIENTS: z.pipe(
+      z.pipe(requiredVariable("must be a JSON array"), jsonText),
+      callbackClientsSchema,
+    ),
     DELETIONS_TABLE_NAME: requiredVariable("must be a DynamoDB table name"),
     DELETION_QUEUE_URL: fifoQueueUrl,
     DEAD_LETTER_QUEUE_URL: fifoQueueUrl,

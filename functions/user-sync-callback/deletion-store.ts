@@ -7,9 +7,9 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { USER_DELETED_EVENT } from "../finapi/user.ts";
-import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import { deletionGenerationKey } from "../contracts/user-deletion.ts";
+import { finapiEnvironmentSchema } from "../finapi/schema.ts";
+import { USER_DELETED_EVENT } from "../finapi/user.ts";
 import * as z from "../validation/zod.ts";
 import { describeError } from "./describe-error.ts";
 import {
@@ -30,7 +30,11 @@ export type Registration =
 
 export interface DeletionStore {
   /** Records the delivery as a new deletion or as a duplicate of the current one; rejects with DeletionStoreError. */
-  register(delivery: Delivery, clientsOfUserBase: readonly string[], signal?: AbortSignal): Promise<Registration>;
+  register(
+    delivery: Delivery,
+    clientsOfUserBase: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<Registration>;
   /** Notes that the deletion's message is in the deletion queue; a newer deletion of the user makes this a no-op. */
   markEnqueued(generation: DeletionGeneration, signal?: AbortSignal): Promise<void>;
 }
@@ -109,7 +113,9 @@ export function createDynamoDbDeletionStore(options: {
   readonly fanOutWindowMs: number;
 }): DeletionStore {
   const { client, tableName, fanOutWindowMs } = options;
-  const keyOf = (userBase: string, userId: string) => ({ id: { S: deletionGenerationKey(userBase, userId) } });
+  const keyOf = (userBase: string, userId: string) => ({
+    id: { S: deletionGenerationKey(userBase, userId) },
+  });
 
   const read = async (delivery: Delivery, signal?: AbortSignal) => {
     const { Item } = await client.send(
@@ -145,7 +151,9 @@ export function createDynamoDbDeletionStore(options: {
           deliveryIds: { SS: [deliveryId] },
           enqueued: { BOOL: false },
           expiration: {
-            N: String(Math.floor((generation.firstDeliveredAt + fanOutWindowMs + EXPIRATION_MARGIN_MS) / 1000)),
+            N: String(
+              Math.floor((generation.firstDeliveredAt + fanOutWindowMs + EXPIRATION_MARGIN_MS) / 1000),
+            ),
           },
         },
         ...(replaces === undefined
@@ -240,7 +248,10 @@ export function createDynamoDbDeletionStore(options: {
             Key: keyOf(generation.userBase, generation.userId),
             UpdateExpression: "SET enqueued = :enqueued",
             ConditionExpression: "deletionId = :deletion",
-            ExpressionAttributeValues: { ":enqueued": { BOOL: true }, ":deletion": { S: generation.deletionId } },
+            ExpressionAttributeValues: {
+              ":enqueued": { BOOL: true },
+              ":deletion": { S: generation.deletionId },
+            },
           }),
           { abortSignal: signal },
         );

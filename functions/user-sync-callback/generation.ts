@@ -1,5 +1,5 @@
-import type { FinapiEnvironment } from "../finapi/schema.ts";
 import type { UserDeletedDetail } from "../contracts/user-deletion.ts";
+import type { FinapiEnvironment } from "../finapi/schema.ts";
 
 /**
  * The current deletion of one user of one user base, as the deletions table keeps it: finAPI sends each

@@ -114,7 +114,9 @@ describe("createDynamoDbDeletionStore (on dynalite)", () => {
   it("keeps the generations of two user bases apart for the same user id", async () => {
     const store = storeOn(newClient());
     const live = await store.register(delivery("shared-1", "acme"), LIVE_CLIENTS);
-    const sandbox = await store.register(delivery("shared-1", "acme-sandbox", T0, "sandbox"), ["acme-sandbox"]);
+    const sandbox = await store.register(delivery("shared-1", "acme-sandbox", T0, "sandbox"), [
+      "acme-sandbox",
+    ]);
     expect([live.kind, sandbox.kind]).toEqual(["new", "new"]);
     expect(sandbox.generation).toMatchObject({ userBase: "sandbox", environment: "sandbox" });
     expect((await itemOf("shared-1", "sandbox"))?.deletionId?.S).toBe(sandbox.generation.deletionId);
@@ -182,7 +184,10 @@ describe("createDynamoDbDeletionStore (on dynalite)", () => {
     await storeOn(newClient()).register(delivery("lost-join-1", "acme"), LIVE_CLIENTS);
     const client = newClient();
     loseFirstAnswerOf(client, "UpdateItemCommand");
-    const registration = await storeOn(client).register(delivery("lost-join-1", "globex", T0 + 1), LIVE_CLIENTS);
+    const registration = await storeOn(client).register(
+      delivery("lost-join-1", "globex", T0 + 1),
+      LIVE_CLIENTS,
+    );
     expect(registration.kind).toBe("duplicate");
     expect([...((await itemOf("lost-join-1"))?.deliveredBy?.SS ?? [])].sort()).toEqual(["acme", "globex"]);
   });
@@ -223,7 +228,10 @@ describe("createDynamoDbDeletionStore (on dynalite)", () => {
   });
 
   it("fails as a store failure, naming DynamoDB's error, when the table does not exist", async () => {
-    const registration = storeOn(newClient(1), "no-such-table").register(delivery("missing-1", "acme"), LIVE_CLIENTS);
+    const registration = storeOn(newClient(1), "no-such-table").register(
+      delivery("missing-1", "acme"),
+      LIVE_CLIENTS,
+    );
     await expect(registration).rejects.toThrow(DeletionStoreError);
     await expect(registration).rejects.toThrow(/the deletions table failed: ResourceNotFoundException/);
   });

@@ -1,8 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  deadLetterMessageSchema,
-  userDeletedDetailSchema,
-} from "../../functions/contracts/user-deletion.ts";
+import { deadLetterMessageSchema, userDeletedDetailSchema } from "../../functions/contracts/user-deletion.ts";
 import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";

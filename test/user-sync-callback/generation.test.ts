@@ -37,9 +37,19 @@ describe("judgeDelivery", () => {
   it.each<[string, Partial<DeliveryFacts>, ReturnType<typeof judgeDelivery>["kind"], string | undefined]>([
     ["the first delivery the table knows of", { current: undefined }, "new", "first-known"],
     ["another client within the window", {}, "duplicate", undefined],
-    ["a third client within the window", { current: generation(["acme", "globex"]), client: "umbrella" }, "duplicate", undefined],
+    [
+      "a third client within the window",
+      { current: generation(["acme", "globex"]), client: "umbrella" },
+      "duplicate",
+      undefined,
+    ],
     ["the same client again, a second later", { client: "acme" }, "new", "client-delivered-again"],
-    ["the same client again, at the same millisecond", { client: "acme", now: FIRST_AT }, "new", "client-delivered-again"],
+    [
+      "the same client again, at the same millisecond",
+      { client: "acme", now: FIRST_AT },
+      "new",
+      "client-delivered-again",
+    ],
     [
       "any client once every client of the user base delivered",
       { current: generation(["acme", "globex", "umbrella"]), client: "globex" },
@@ -48,9 +58,19 @@ describe("judgeDelivery", () => {
     ],
     ["another client 1 ms before the window ends", { now: FIRST_AT + WINDOW_MS - 1 }, "duplicate", undefined],
     ["another client when the window ends", { now: FIRST_AT + WINDOW_MS }, "new", "fan-out-window-passed"],
-    ["another client long after the window", { now: FIRST_AT + 30 * WINDOW_MS }, "new", "fan-out-window-passed"],
+    [
+      "another client long after the window",
+      { now: FIRST_AT + 30 * WINDOW_MS },
+      "new",
+      "fan-out-window-passed",
+    ],
     /* Another instance's clock may run behind the first delivery's: that is inside the window, not before it. */
-    ["another client on a clock behind the first delivery's", { now: FIRST_AT - 5_000 }, "duplicate", undefined],
+    [
+      "another client on a clock behind the first delivery's",
+      { now: FIRST_AT - 5_000 },
+      "duplicate",
+      undefined,
+    ],
     [
       "a client delivering for a user base it alone serves, again",
       { current: generation(["solo"]), client: "solo", clientsOfUserBase: ["solo"] },

@@ -118,7 +118,12 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
     AWS_ENDPOINT_URL_SQS: sqs.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     CALLBACK_CLIENTS: JSON.stringify([
-      { name: "acme", secretId: secretsManager.arnOf("callback/acme"), userBase: "live", environment: "live" },
+      {
+        name: "acme",
+        secretId: secretsManager.arnOf("callback/acme"),
+        userBase: "live",
+        environment: "live",
+      },
       { name: "globex", secretId: "callback/globex", userBase: "live", environment: "live" },
       { name: "umbrella", secretId: "callback/umbrella", userBase: "live", environment: "live" },
       {
