@@ -3,6 +3,9 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { deletionGenerationKey } from "../../functions/contracts/user-deletion.ts";
 import { CallbackMetric } from "../../functions/observability/metrics.ts";
+import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
+import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
+import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";
 import {
   DELETION_QUEUE_NAME,
   deliveryThrough,
@@ -197,6 +200,42 @@ describe("user-sync-callback deletion generations (dynalite and the FIFO deletio
     /* Now recorded as enqueued: the next copy sends nothing. */
     await deliver("globex", "stalled-1");
     expect(suite.standIns.enqueued().filter((detail) => detail.userId === "stalled-1")).toHaveLength(1);
+  });
+
+  it("hands off one deletion id when the delivery that recorded the deletion stalls before sending it while the copies arrive", async () => {
+    const config = loadCallbackConfig(process.env);
+    const dependencies = createDefaultDependencies(config);
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reachedSend: () => void = () => {};
+    const atSend = new Promise<void>((resolve) => {
+      reachedSend = resolve;
+    });
+    /* A starved instance: it recorded the deletion, then got no CPU until the others were done. */
+    const starved = createCallbackHandler({
+      ...dependencies,
+      sendToDeletionQueue: async (detail, signal) => {
+        reachedSend();
+        await released;
+        return dependencies.sendToDeletionQueue(detail, signal);
+      },
+    });
+    const first = invoke(starved, deliveryThrough("acme", "starved-1"));
+    await atSend;
+    const copies = [await deliver("globex", "starved-1"), await deliver("umbrella", "starved-1")];
+    release();
+    const answers = [await first, ...copies];
+    expect(answers.map((answer) => answer.statusCode)).toEqual([202, 202, 202]);
+    expect(clientsOf("starved-1")).toEqual(["acme"]);
+    const sent = suite.standIns.sendCalls().filter((call) => call.body.userId === "starved-1");
+    /* globex's copy found it not enqueued and sent it; the starved delivery's own send is the same message. */
+    expect(sent).toHaveLength(2);
+    expect(new Set(sent.map((call) => call.deduplicationId)).size).toBe(1);
+    expect(suite.output.count(CallbackMetric.Forwarded, "acme")).toBe(1);
+    expect(suite.output.count(CallbackMetric.Duplicate, "globex")).toBe(1);
+    expect(suite.output.count(CallbackMetric.Duplicate, "umbrella")).toBe(1);
   });
 
   describe("when the copies of two deletions of one user interleave", () => {

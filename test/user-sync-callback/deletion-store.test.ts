@@ -170,6 +170,44 @@ describe("createDynamoDbDeletionStore (on dynalite)", () => {
     }
   }, 60_000);
 
+  it("lets a delivery stalled between its read and its write, while the other copies complete, join their deletion", async () => {
+    const stalled = newClient();
+    let reachedWrite: () => void = () => {};
+    const atWrite = new Promise<void>((resolve) => {
+      reachedWrite = resolve;
+    });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    /* However long a starved delivery stays here, nothing judges it by the time it took. */
+    stalled.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "PutItemCommand") {
+          reachedWrite();
+          await released;
+        }
+        return next(args);
+      },
+      { step: "finalizeRequest", name: "stallBeforeWrite" },
+    );
+    const slow = storeOn(stalled).register(delivery("stalled-1", "acme"), LIVE_CLIENTS);
+    await atWrite;
+    const globex = await storeOn(newClient()).register(
+      delivery("stalled-1", "globex", T0 + 10),
+      LIVE_CLIENTS,
+    );
+    const umbrella = await storeOn(newClient()).register(
+      delivery("stalled-1", "umbrella", T0 + 20),
+      LIVE_CLIENTS,
+    );
+    release();
+    const acme = await slow;
+    expect([globex.kind, umbrella.kind, acme.kind]).toEqual(["new", "duplicate", "duplicate"]);
+    expect(acme.generation.deletionId).toBe(globex.generation.deletionId);
+    expect([...((await itemOf("stalled-1"))?.deliveredBy?.SS ?? [])].sort()).toEqual(LIVE_CLIENTS);
+  });
+
   it("recognises its own new deletion when the answer to its write was lost and the SDK's retry failed the condition", async () => {
     const client = newClient();
     loseFirstAnswerOf(client, "PutItemCommand");

@@ -1,9 +1,12 @@
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
+import { AWS_CLIENT_CONFIG } from "../../functions/aws/client-config.ts";
 import { deadLetterMessageSchema, userDeletedDetailSchema } from "../../functions/contracts/user-deletion.ts";
 import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";
+import { createFifoQueueSender } from "../../functions/user-sync-callback/queue.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import {
   callbackEvent,
@@ -76,6 +79,35 @@ describe("user-sync-callback hand-off to the deletion queue and dead letters", (
     expect(suite.standIns.deletionsOf("retry-1")).toHaveLength(1);
     expect(deadLettersOf("retry-1")).toEqual([]);
     expect(suite.output.count(CallbackMetric.Forwarded, "acme")).toBe(1);
+  });
+
+  it("keeps one deletion when the deletion queue took a message whose answer was lost and the SDK sent it again", async () => {
+    const sqs = new SQSClient(AWS_CLIENT_CONFIG);
+    let lost = false;
+    sqs.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        if (!lost) {
+          lost = true;
+          throw Object.assign(new Error("the answer did not arrive in time"), { name: "TimeoutError" });
+        }
+        return result;
+      },
+      { step: "deserialize", name: "loseFirstAnswer" },
+    );
+    const config = loadCallbackConfig(process.env);
+    const handler = createCallbackHandler({
+      ...createDefaultDependencies(config),
+      sendToDeletionQueue: createFifoQueueSender(sqs, config.deletionQueueUrl),
+    });
+    const answer = await invoke(handler, { body: deletionBody("timeout-1") });
+    expect(answer.statusCode).toBe(202);
+    const calls = sendCallsOf("timeout-1");
+    expect(calls).toHaveLength(2);
+    expect(new Set(calls.map((call) => call.deduplicationId)).size).toBe(1);
+    expect(suite.standIns.deletionsOf("timeout-1")).toHaveLength(1);
+    expect(deadLettersOf("timeout-1")).toEqual([]);
+    sqs.destroy();
   });
 
   it("answers 500 only when the dead-letter queue fails too, counts it, and lets another client's copy hand the same deletion off", async () => {
