@@ -257,5 +257,12 @@ describe("user-sync-callback deletion generations (dynalite and the FIFO deletio
       }
       expect(clientsOf("interleave-2")).toEqual(["acme", "acme", "umbrella"]);
     });
+
+    it("forwards one extra deletion for each client whose copies of the two deletions crossed", async () => {
+      for (const client of ["acme", "acme", "globex", "globex", "umbrella", "umbrella"] as const) {
+        await deliver(client, "interleave-3");
+      }
+      expect(clientsOf("interleave-3")).toEqual(["acme", "acme", "globex", "umbrella"]);
+    });
   });
 });

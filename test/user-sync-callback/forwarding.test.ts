@@ -156,6 +156,31 @@ describe("user-sync-callback hand-off to the deletion queue and dead letters", (
     );
   });
 
+  it("answers 202 and warns when the deletion is enqueued but the table does not record that, so the next copy sends the same message", async () => {
+    const dependencies = createDefaultDependencies(loadCallbackConfig(process.env));
+    const forgetful = createCallbackHandler({
+      ...dependencies,
+      deletions: {
+        register: dependencies.deletions.register,
+        markEnqueued: () => Promise.reject(new Error("ProvisionedThroughputExceededException: slow down")),
+      },
+    });
+    expect((await invoke(forgetful, { body: deletionBody("unmarked-1") })).statusCode).toBe(202);
+    expect(suite.output.logs()).toContainEqual(
+      expect.objectContaining({
+        level: "WARN",
+        message: "deletion enqueued, but the deletions table did not record it",
+        error: expect.stringContaining("slow down"),
+      }),
+    );
+    expect(suite.output.count(CallbackMetric.Forwarded, "acme")).toBe(1);
+    await invoke(suite.handler, deliveryThrough("globex", "unmarked-1"));
+    const sent = sendCallsOf("unmarked-1");
+    expect(sent.map((call) => call.queueName)).toEqual([DELETION_QUEUE_NAME, DELETION_QUEUE_NAME]);
+    expect(new Set(sent.map((call) => call.deduplicationId)).size).toBe(1);
+    expect(suite.standIns.deletionsOf("unmarked-1")).toHaveLength(1);
+  });
+
   it("does not start handing off when the invocation has no time left beyond the dead-letter reserve", async () => {
     const answer = await suite.handler(
       callbackEvent({ body: deletionBody("deadline-1") }),
