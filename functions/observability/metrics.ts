@@ -27,4 +27,6 @@ export const CallbackMetric = {
   IgnoredEvent: "CallbackIgnoredEvent",
   ForwardFailed: "CallbackForwardFailed",
   DeadLetterFailed: "CallbackDeadLetterFailed",
+  /* The deletions table failed, so a delivery was handed off as a new deletion: it may be a duplicate. */
+  DeletionStoreFailed: "CallbackDeletionStoreFailed",
 } as const;

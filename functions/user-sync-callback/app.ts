@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
@@ -5,14 +6,15 @@ import middy from "@middy/core";
 import httpErrorHandler from "@middy/http-error-handler";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { UserDeletedDetail } from "../contracts/user-deletion.ts";
 import { USER_DELETED_EVENT, type UserSyncCallbackPayload } from "../finapi/user.ts";
 import { CallbackMetric, CLIENT_DIMENSION } from "../observability/metrics.ts";
 import { authenticateCallback } from "./authenticate.ts";
 import type { CallbackConfig } from "./config.ts";
-import { describeError } from "./decide.ts";
-import type { UserDeletedDetail } from "./events.ts";
-import type { DeadLetterWriter } from "./forward.ts";
-import type { OnceForwarder } from "./forward-once.ts";
+import type { DeletionStore, Registration } from "./deletion-store.ts";
+import { describeError } from "./describe-error.ts";
+import { type Delivery, detailOf, startGeneration } from "./generation.ts";
+import type { DeadLetterSender, DeletionQueueSender } from "./queue.ts";
 import { HttpRejection, notFound, readCallbackPayload, readHttpEvent } from "./request.ts";
 import { maskedRoute, parseCallbackPath, refusedRoute } from "./route.ts";
 import type { CallbackSecretSource } from "./secret-source.ts";
@@ -20,8 +22,9 @@ import type { CallbackSecretSource } from "./secret-source.ts";
 export interface CallbackDependencies {
   readonly config: CallbackConfig;
   readonly secrets: CallbackSecretSource;
-  readonly forwardOnce: OnceForwarder;
-  readonly writeDeadLetter: DeadLetterWriter;
+  readonly deletions: DeletionStore;
+  readonly sendToDeletionQueue: DeletionQueueSender;
+  readonly sendToDeadLetterQueue: DeadLetterSender;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => Date;
@@ -31,27 +34,32 @@ type CallbackMetricName = (typeof CallbackMetric)[keyof typeof CallbackMetric];
 
 const MAX_LOGGED_EVENT_NAME = 64;
 
-/* Left of the invocation, when publishing is given up, for releasing the record and writing the dead letter. */
+/* Left of the invocation, when the hand-off is given up, for writing the dead letter. */
 const DEAD_LETTER_RESERVE_MS = 4_000;
 
-function publishDeadline(context: Context): AbortSignal | undefined {
+function handOffDeadline(context: Context): AbortSignal | undefined {
   if (typeof context.getRemainingTimeInMillis !== "function") return undefined;
   const budgetMs = context.getRemainingTimeInMillis() - DEAD_LETTER_RESERVE_MS;
   return budgetMs > 0
     ? AbortSignal.timeout(budgetMs)
-    : AbortSignal.abort(new DOMException("no time left to publish", "AbortError"));
+    : AbortSignal.abort(new DOMException("no time left to hand the deletion off", "AbortError"));
 }
 
 const accepted = (): APIGatewayProxyStructuredResultV2 => ({ statusCode: 202 });
 
 /**
- * The user-sync-callback as a middy handler: authenticate the path, validate the request, forward the
- * deletion once, and keep it in the dead-letter queue when forwarding fails. Every outcome is logged and
- * counted; the request path (it holds the secret) and the event are never logged.
+ * The user-sync-callback as a middy handler: authenticate the path, validate the request, tell a new
+ * deletion from finAPI's copy of the current one through another client (the deletions table), and
+ * answer 202 only once the deletion's message is in the deletion queue or the dead-letter queue.
+ * Every outcome is logged and counted; the request path (it holds the secret) and the event are never
+ * logged.
  */
 export function createCallbackHandler(dependencies: CallbackDependencies) {
-  const { config, secrets, forwardOnce, writeDeadLetter, logger, metrics } = dependencies;
+  const { config, secrets, deletions, sendToDeletionQueue, sendToDeadLetterQueue, logger, metrics } =
+    dependencies;
   const now = dependencies.now ?? (() => new Date());
+  const clientsOfUserBase = (userBase: string) =>
+    config.clients.filter((client) => client.userBase === userBase).map((client) => client.name);
 
   /* Each count is emitted per client and, as a second dimension set, service-wide: alarms watch the total. */
   const count = (name: CallbackMetricName, client?: string) => {
@@ -60,21 +68,56 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
     metric.addMetric(name, MetricUnit.Count, 1);
   };
 
-  const keepDeadLetter = async (detail: UserDeletedDetail, reason: string) => {
+  const keepDeadLetter = async (detail: UserDeletedDetail, reason: string, client: string) => {
     try {
-      await writeDeadLetter({ ...detail, reason });
+      await sendToDeadLetterQueue({ ...detail, reason });
       logger.error("deletion not forwarded; kept in the dead-letter queue", {
         userId: detail.userId,
+        deletionId: detail.deletionId,
         reason,
       });
     } catch (error) {
-      count(CallbackMetric.DeadLetterFailed, detail.client);
+      count(CallbackMetric.DeadLetterFailed, client);
       logger.critical("deletion not forwarded and not kept: the dead-letter write failed", {
         userId: detail.userId,
+        deletionId: detail.deletionId,
         reason,
         deadLetterError: describeError(error),
       });
       throw new HttpRejection(500, JSON.stringify({ message: "the deletion could not be kept" }));
+    }
+  };
+
+  /*
+   * A table that cannot say whether the delivery is new cannot prove it a duplicate: it is handed off
+   * as a new deletion, since a rare second event is better than a lost deletion.
+   */
+  const register = async (delivery: Delivery, deadline: AbortSignal | undefined) => {
+    try {
+      return await deletions.register(delivery, clientsOfUserBase(delivery.userBase), deadline);
+    } catch (error) {
+      count(CallbackMetric.DeletionStoreFailed, delivery.client);
+      logger.warn(
+        "deletions table failed; handing the delivery off as a new deletion, which may be a duplicate",
+        {
+          userId: delivery.userId,
+          error: describeError(error),
+        },
+      );
+      return undefined;
+    }
+  };
+
+  const markEnqueued = async (registration: Registration) => {
+    try {
+      await deletions.markEnqueued(registration.generation);
+    } catch (error) {
+      /* Only costs a later copy of this deletion a send that the queue or the publisher drops. */
+      logger.warn("deletion enqueued, but the deletions table did not record it", {
+        userId: registration.generation.userId,
+        deletionId: registration.generation.deletionId,
+        error: describeError(error),
+      });
     }
   };
 
@@ -117,40 +160,56 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
       return accepted();
     }
 
-    const detail: UserDeletedDetail = {
+    const delivery: Delivery = {
+      userBase: client.userBase,
+      environment: client.environment,
       userId: payload.userId,
       event: USER_DELETED_EVENT,
       client: client.name,
-      receivedAt: receivedAt.toISOString(),
+      at: receivedAt.getTime(),
     };
-    const decision = await forwardOnce(detail, context, publishDeadline(context));
-    switch (decision.outcome) {
-      case "forwarded":
-        logger.info("deletion forwarded", { userId: detail.userId, eventId: decision.eventId });
-        count(CallbackMetric.Forwarded, client.name);
-        return accepted();
-      case "forwarded-unrecorded":
-        logger.warn("deletion forwarded, but its idempotency record was not completed", {
-          userId: detail.userId,
-          eventId: decision.eventId,
-          problem: decision.problem,
-        });
-        count(CallbackMetric.Forwarded, client.name);
-        return accepted();
-      case "duplicate":
-        logger.info("duplicate deletion not forwarded again", { userId: detail.userId });
-        count(CallbackMetric.Duplicate, client.name);
-        return accepted();
-      case "dead-letter":
-        count(CallbackMetric.ForwardFailed, client.name);
-        if (!decision.recordReleased) {
-          logger.warn("idempotency record not released; repeats wait for its in-progress expiry", {
-            userId: detail.userId,
-          });
-        }
-        await keepDeadLetter(detail, decision.reason);
-        return accepted();
+    logger.appendKeys({ userBase: client.userBase });
+    const deadline = handOffDeadline(context);
+    const registration = await register(delivery, deadline);
+    if (registration?.kind === "duplicate" && registration.generation.enqueued) {
+      logger.info("duplicate deletion not forwarded again", {
+        userId: delivery.userId,
+        deletionId: registration.generation.deletionId,
+      });
+      count(CallbackMetric.Duplicate, client.name);
+      return accepted();
     }
+
+    /* A duplicate whose deletion is not known to be enqueued sends the same message: the queue keeps one. */
+    const detail = detailOf(registration?.generation ?? startGeneration(delivery, randomUUID()));
+    try {
+      await sendToDeletionQueue(detail, deadline);
+    } catch (error) {
+      count(CallbackMetric.ForwardFailed, client.name);
+      await keepDeadLetter(
+        detail,
+        `the deletion queue did not take it: ${describeError(error)}`,
+        client.name,
+      );
+      return accepted();
+    }
+    if (registration) await markEnqueued(registration);
+    if (registration?.kind === "duplicate") {
+      logger.info("duplicate deletion not forwarded again", {
+        userId: detail.userId,
+        deletionId: detail.deletionId,
+        handedOffAgain: true,
+      });
+      count(CallbackMetric.Duplicate, client.name);
+    } else {
+      logger.info("deletion forwarded", {
+        userId: detail.userId,
+        deletionId: detail.deletionId,
+        ...(registration ? { why: registration.reason } : { unrecorded: true }),
+      });
+      count(CallbackMetric.Forwarded, client.name);
+    }
+    return accepted();
   };
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

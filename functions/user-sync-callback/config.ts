@@ -1,37 +1,36 @@
+import { callbackClientsSchema } from "../contracts/callback-environment.ts";
+import {
+  DEFAULT_FAN_OUT_WINDOW_SECONDS,
+  MIN_FAN_OUT_WINDOW_SECONDS,
+  NAME_PATTERN,
+} from "../contracts/user-deletion.ts";
 import { jsonText, requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
 
-export const CLIENT_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 60 * 60;
-/* A shorter window would let a fan-out delivery that was held up (a cold start, an outage) count as new. */
-const MIN_IDEMPOTENCY_TTL_SECONDS = 60 * 60;
+export type { CallbackClient } from "../contracts/callback-environment.ts";
 
-export const callbackClientNameSchema = z
-  .string()
-  .check(z.regex(CLIENT_NAME_PATTERN, { error: "a client name is 1..64 characters of a-z A-Z 0-9 - _" }));
+/** What a configured client's name must look like (it appears in the callback URL's path). */
+export const CLIENT_NAME_PATTERN = NAME_PATTERN;
 
-export const callbackClientSchema = z.strictObject({
-  name: callbackClientNameSchema,
-  secretId: z
-    .string()
-    .check(z.minLength(1, { error: "secretId must name a Secrets Manager secret (name or ARN)" })),
-});
-export type CallbackClient = z.infer<typeof callbackClientSchema>;
+/* SendMessage with a message group and a deduplication id is refused by a standard queue. */
+const fifoQueueUrl = z.pipe(
+  requiredVariable("must be an SQS FIFO queue URL"),
+  z
+    .url({ error: "must be an SQS FIFO queue URL" })
+    .check(z.regex(/\.fifo$/, { error: "must be an SQS FIFO queue URL (the queue name ends in .fifo)" })),
+);
 
 /** The Lambda's environment, as the CDK stack sets it. */
 export const callbackEnvironmentSchema = z.pipe(
   z.object({
     CALLBACK_CLIENTS: z.pipe(
       z.pipe(requiredVariable("must be a JSON array"), jsonText),
-      z.array(callbackClientSchema, { error: 'must be a JSON array of {"name", "secretId"}' }).check(
-        z.minLength(1, { error: "must name at least one client" }),
-        z.refine((clients) => new Set(clients.map((client) => client.name)).size === clients.length, {
-          error: "client names must be unique",
-        }),
-      ),
+      callbackClientsSchema,
     ),
-    IDEMPOTENCY_TABLE_NAME: requiredVariable("must be a DynamoDB table name"),
-    IDEMPOTENCY_TTL_SECONDS: z._default(
+    DELETIONS_TABLE_NAME: requiredVariable("must be a DynamoDB table name"),
+    DELETION_QUEUE_URL: fifoQueueUrl,
+    DEAD_LETTER_QUEUE_URL: fifoQueueUrl,
+    FAN_OUT_WINDOW_SECONDS: z._default(
       z.pipe(
         z.pipe(
           z.string().check(z.regex(/^\d+$/, { error: "must be a whole number of seconds" })),
@@ -40,23 +39,18 @@ export const callbackEnvironmentSchema = z.pipe(
         z
           .int()
           .check(
-            z.gte(MIN_IDEMPOTENCY_TTL_SECONDS, { error: `must be at least ${MIN_IDEMPOTENCY_TTL_SECONDS}` }),
+            z.gte(MIN_FAN_OUT_WINDOW_SECONDS, { error: `must be at least ${MIN_FAN_OUT_WINDOW_SECONDS}` }),
           ),
       ),
-      DEFAULT_IDEMPOTENCY_TTL_SECONDS,
-    ),
-    EVENT_BUS_NAME: requiredVariable("must be an EventBridge bus name or ARN"),
-    DEAD_LETTER_QUEUE_URL: z.pipe(
-      requiredVariable("must be an SQS queue URL"),
-      z.url({ error: "must be an SQS queue URL" }),
+      DEFAULT_FAN_OUT_WINDOW_SECONDS,
     ),
   }),
   z.transform((environment) => ({
     clients: environment.CALLBACK_CLIENTS,
-    idempotencyTableName: environment.IDEMPOTENCY_TABLE_NAME,
-    idempotencyTtlSeconds: environment.IDEMPOTENCY_TTL_SECONDS,
-    eventBusName: environment.EVENT_BUS_NAME,
+    deletionsTableName: environment.DELETIONS_TABLE_NAME,
+    deletionQueueUrl: environment.DELETION_QUEUE_URL,
     deadLetterQueueUrl: environment.DEAD_LETTER_QUEUE_URL,
+    fanOutWindowSeconds: environment.FAN_OUT_WINDOW_SECONDS,
   })),
 );
 export type CallbackConfig = z.output<typeof callbackEnvironmentSchema>;

@@ -1,16 +1,14 @@
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { AWS_CLIENT_CONFIG } from "../aws/client-config.ts";
 import { METRICS_NAMESPACE } from "../observability/metrics.ts";
 import type { CallbackDependencies } from "./app.ts";
 import type { CallbackConfig } from "./config.ts";
-import { createEventBridgePublisher, createSqsDeadLetterWriter } from "./forward.ts";
-import { createOnceForwarder } from "./forward-once.ts";
+import { createDynamoDbDeletionStore } from "./deletion-store.ts";
+import { createFifoQueueSender } from "./queue.ts";
 import { createDynamoDbDigestStore } from "./secret-digest-store.ts";
 import { createSecretsManagerSource } from "./secret-source.ts";
 
@@ -21,6 +19,7 @@ export function createDefaultDependencies(config: CallbackConfig): CallbackDepen
   const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
   const logger = new Logger({ serviceName });
   const dynamoDb = new DynamoDBClient(AWS_CLIENT_CONFIG);
+  const sqs = new SQSClient(AWS_CLIENT_CONFIG);
   return {
     config,
     logger,
@@ -28,16 +27,14 @@ export function createDefaultDependencies(config: CallbackConfig): CallbackDepen
     secrets: createSecretsManagerSource({
       client: new SecretsManagerClient(AWS_CLIENT_CONFIG),
       logger,
-      digestStore: createDynamoDbDigestStore(dynamoDb, config.idempotencyTableName),
+      digestStore: createDynamoDbDigestStore(dynamoDb, config.deletionsTableName),
     }),
-    forwardOnce: createOnceForwarder({
-      persistenceStore: new DynamoDBPersistenceLayer({
-        tableName: config.idempotencyTableName,
-        awsSdkV3Client: dynamoDb,
-      }),
-      ttlSeconds: config.idempotencyTtlSeconds,
-      publish: createEventBridgePublisher(new EventBridgeClient(AWS_CLIENT_CONFIG), config.eventBusName),
+    deletions: createDynamoDbDeletionStore({
+      client: dynamoDb,
+      tableName: config.deletionsTableName,
+      fanOutWindowMs: config.fanOutWindowSeconds * 1000,
     }),
-    writeDeadLetter: createSqsDeadLetterWriter(new SQSClient(AWS_CLIENT_CONFIG), config.deadLetterQueueUrl),
+    sendToDeletionQueue: createFifoQueueSender(sqs, config.deletionQueueUrl),
+    sendToDeadLetterQueue: createFifoQueueSender(sqs, config.deadLetterQueueUrl),
   };
 }

@@ -11,7 +11,7 @@ export interface SecretDigestStore {
   load(secretId: string): Promise<readonly Uint8Array[] | undefined>;
 }
 
-/* Apart from the idempotency records' "finapi-user-deleted#" keys, in the same table. */
+/* Apart from the deletion generations' "deletion#" keys, in the same table. */
 export const SECRET_DIGESTS_KEY_PREFIX = "callback-secret-digests";
 
 /**

@@ -5,7 +5,6 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from "../../functions/user-sync-callback/config.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
@@ -26,6 +25,9 @@ export interface UserSyncCallbackProps extends Pick<HouseFunctionProps, "logRete
    */
   readonly idempotencyTtlSeconds?: number;
 }
+
+/* The callback no longer reads IDEMPOTENCY_TTL_SECONDS; kept only until this construct writes its new environment. */
+const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 60 * 60;
 
 /**
  * The hosted user-synchronization callback: a public Function URL (auth NONE: the handler

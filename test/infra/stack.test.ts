@@ -569,6 +569,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       "CallbackIgnoredEvent",
       "CallbackForwardFailed",
       "CallbackDeadLetterFailed",
+      "CallbackDeletionStoreFailed",
     ]);
     expect(metricsOf("Dead-letter queues: messages waiting")).toHaveLength(3);
   });

@@ -1,18 +1,28 @@
 import { describe, expect, it } from "vitest";
 import {
-  DEFAULT_IDEMPOTENCY_TTL_SECONDS,
-  loadCallbackConfig,
-} from "../../functions/user-sync-callback/config.ts";
+  DEFAULT_FAN_OUT_WINDOW_SECONDS,
+  MIN_FAN_OUT_WINDOW_SECONDS,
+} from "../../functions/contracts/user-deletion.ts";
+import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 
+const clients = [
+  {
+    name: "acme-live",
+    secretId: "arn:aws:secretsmanager:eu-central-1:000000000000:secret:acme-AbCdEf",
+    userBase: "live",
+    environment: "live",
+  },
+  { name: "acme_sandbox", secretId: "acme/sandbox", userBase: "sandbox", environment: "sandbox" },
+];
 const valid = {
-  CALLBACK_CLIENTS: JSON.stringify([
-    { name: "acme-live", secretId: "arn:aws:secretsmanager:eu-central-1:000000000000:secret:acme-AbCdEf" },
-    { name: "acme_sandbox", secretId: "acme/sandbox" },
-  ]),
-  IDEMPOTENCY_TABLE_NAME: "callback-idempotency",
-  EVENT_BUS_NAME: "user-sync",
-  DEAD_LETTER_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/callback-dead-letters",
+  CALLBACK_CLIENTS: JSON.stringify(clients),
+  DELETIONS_TABLE_NAME: "callback-deletions",
+  DELETION_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions.fifo",
+  DEAD_LETTER_QUEUE_URL:
+    "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletion-dead-letters.fifo",
 };
+const withClient = (override: Record<string, unknown>) =>
+  JSON.stringify([{ name: "a", secretId: "s", userBase: "live", environment: "live", ...override }]);
 
 const failure = (environment: Record<string, string | undefined>) => {
   try {
@@ -24,65 +34,108 @@ const failure = (environment: Record<string, string | undefined>) => {
 };
 
 describe("loadCallbackConfig", () => {
-  it("reads the clients, table, window, bus and queue", () => {
-    expect(loadCallbackConfig({ ...valid, IDEMPOTENCY_TTL_SECONDS: "86400" })).toEqual({
-      clients: [
-        {
-          name: "acme-live",
-          secretId: "arn:aws:secretsmanager:eu-central-1:000000000000:secret:acme-AbCdEf",
-        },
-        { name: "acme_sandbox", secretId: "acme/sandbox" },
-      ],
-      idempotencyTableName: "callback-idempotency",
-      idempotencyTtlSeconds: 86400,
-      eventBusName: "user-sync",
-      deadLetterQueueUrl: "https://sqs.eu-central-1.amazonaws.com/000000000000/callback-dead-letters",
+  it("reads the clients with their user bases, the table, the window and both queues", () => {
+    expect(loadCallbackConfig({ ...valid, FAN_OUT_WINDOW_SECONDS: "600" })).toEqual({
+      clients,
+      deletionsTableName: "callback-deletions",
+      deletionQueueUrl: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions.fifo",
+      deadLetterQueueUrl:
+        "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletion-dead-letters.fifo",
+      fanOutWindowSeconds: 600,
     });
   });
 
-  it("defaults the deduplication window to seven days", () => {
-    expect(loadCallbackConfig(valid).idempotencyTtlSeconds).toBe(DEFAULT_IDEMPOTENCY_TTL_SECONDS);
-    expect(DEFAULT_IDEMPOTENCY_TTL_SECONDS).toBe(604800);
+  it("defaults the fan-out window to an hour", () => {
+    expect(loadCallbackConfig(valid).fanOutWindowSeconds).toBe(DEFAULT_FAN_OUT_WINDOW_SECONDS);
+    expect(DEFAULT_FAN_OUT_WINDOW_SECONDS).toBe(3600);
+  });
+
+  it("accepts the shortest window", () => {
+    const shortest = String(MIN_FAN_OUT_WINDOW_SECONDS);
+    expect(loadCallbackConfig({ ...valid, FAN_OUT_WINDOW_SECONDS: shortest }).fanOutWindowSeconds).toBe(60);
+  });
+
+  it("accepts several clients sharing one user base", () => {
+    const shared = JSON.stringify([
+      { name: "a", secretId: "s", userBase: "mandator-7", environment: "live" },
+      { name: "b", secretId: "t", userBase: "mandator-7", environment: "live" },
+    ]);
+    expect(loadCallbackConfig({ ...valid, CALLBACK_CLIENTS: shared }).clients).toHaveLength(2);
   });
 
   it.each([
-    ["a missing variable", { EVENT_BUS_NAME: undefined }, "EVENT_BUS_NAME: is required"],
+    ["a missing variable", { DELETIONS_TABLE_NAME: undefined }, "DELETIONS_TABLE_NAME: is required"],
     ["CALLBACK_CLIENTS that is not JSON", { CALLBACK_CLIENTS: "[{" }, "CALLBACK_CLIENTS: is not valid JSON"],
     [
       "CALLBACK_CLIENTS that is not an array",
       { CALLBACK_CLIENTS: "{}" },
-      "CALLBACK_CLIENTS: must be a JSON array",
+      'CALLBACK_CLIENTS: must be a JSON array of {"name", "secretId", "userBase", "environment"}',
     ],
     ["no clients", { CALLBACK_CLIENTS: "[]" }, "CALLBACK_CLIENTS: must name at least one client"],
     [
       "a client name with a slash",
-      { CALLBACK_CLIENTS: '[{"name":"a/b","secretId":"s"}]' },
+      { CALLBACK_CLIENTS: withClient({ name: "a/b" }) },
       "CALLBACK_CLIENTS [0.name]: a client name is 1..64 characters of a-z A-Z 0-9 - _",
     ],
     [
       "a client name of 65 characters",
-      { CALLBACK_CLIENTS: JSON.stringify([{ name: "a".repeat(65), secretId: "s" }]) },
+      { CALLBACK_CLIENTS: withClient({ name: "a".repeat(65) }) },
       "CALLBACK_CLIENTS [0.name]: a client name is 1..64",
     ],
     [
+      "a client without a user base",
+      { CALLBACK_CLIENTS: withClient({ userBase: undefined }) },
+      "CALLBACK_CLIENTS [0.userBase]: Invalid input: expected string",
+    ],
+    [
+      "a user base with a space",
+      { CALLBACK_CLIENTS: withClient({ userBase: "my base" }) },
+      "CALLBACK_CLIENTS [0.userBase]: a user base is 1..64 characters of a-z A-Z 0-9 - _",
+    ],
+    [
+      "an environment finAPI does not have",
+      { CALLBACK_CLIENTS: withClient({ environment: "staging" }) },
+      'CALLBACK_CLIENTS [0.environment]: Invalid option: expected one of "sandbox"|"live"|"alpha"',
+    ],
+    [
       "a client twice",
-      { CALLBACK_CLIENTS: '[{"name":"a","secretId":"s"},{"name":"a","secretId":"t"}]' },
+      {
+        CALLBACK_CLIENTS: JSON.stringify([
+          { name: "a", secretId: "s", userBase: "live", environment: "live" },
+          { name: "a", secretId: "t", userBase: "live", environment: "live" },
+        ]),
+      },
       "CALLBACK_CLIENTS: client names must be unique",
     ],
     [
-      "a window that is not a number",
-      { IDEMPOTENCY_TTL_SECONDS: "7d" },
-      "IDEMPOTENCY_TTL_SECONDS: must be a whole number",
+      "a user base with clients of two environments",
+      {
+        CALLBACK_CLIENTS: JSON.stringify([
+          { name: "a", secretId: "s", userBase: "shared", environment: "live" },
+          { name: "b", secretId: "t", userBase: "shared", environment: "sandbox" },
+        ]),
+      },
+      "CALLBACK_CLIENTS: the clients of one user base must share one environment",
     ],
     [
-      "a window under an hour",
-      { IDEMPOTENCY_TTL_SECONDS: "60" },
-      "IDEMPOTENCY_TTL_SECONDS: must be at least 3600",
+      "a window that is not a number",
+      { FAN_OUT_WINDOW_SECONDS: "1h" },
+      "FAN_OUT_WINDOW_SECONDS: must be a whole number",
+    ],
+    [
+      "a window under a minute",
+      { FAN_OUT_WINDOW_SECONDS: "59" },
+      "FAN_OUT_WINDOW_SECONDS: must be at least 60",
     ],
     [
       "a queue URL that is no URL",
       { DEAD_LETTER_QUEUE_URL: "dead-letters" },
-      "DEAD_LETTER_QUEUE_URL: must be an SQS queue URL",
+      "DEAD_LETTER_QUEUE_URL: must be an SQS FIFO queue URL",
+    ],
+    [
+      "a standard queue's URL",
+      { DELETION_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions" },
+      "DELETION_QUEUE_URL: must be an SQS FIFO queue URL (the queue name ends in .fifo)",
     ],
   ])("names the variable and the rule for %s", (_case, override, message) => {
     expect(failure({ ...valid, ...override })).toContain(message);
@@ -92,8 +145,8 @@ describe("loadCallbackConfig", () => {
     const message = failure({ CALLBACK_CLIENTS: "[]" });
     for (const variable of [
       "CALLBACK_CLIENTS",
-      "IDEMPOTENCY_TABLE_NAME",
-      "EVENT_BUS_NAME",
+      "DELETIONS_TABLE_NAME",
+      "DELETION_QUEUE_URL",
       "DEAD_LETTER_QUEUE_URL",
     ]) {
       expect(message).toContain(variable);

@@ -2,10 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 const environment = {
   AWS_REGION: "eu-central-1",
-  CALLBACK_CLIENTS: '[{"name":"acme","secretId":"callback/acme"}]',
-  IDEMPOTENCY_TABLE_NAME: "callback-idempotency",
-  EVENT_BUS_NAME: "project-bus",
-  DEAD_LETTER_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/callback-dead-letters",
+  CALLBACK_CLIENTS: '[{"name":"acme","secretId":"callback/acme","userBase":"live","environment":"live"}]',
+  DELETIONS_TABLE_NAME: "callback-deletions",
+  DELETION_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions.fifo",
+  DEAD_LETTER_QUEUE_URL:
+    "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletion-dead-letters.fifo",
 };
 
 const loadEntry = () => import("../../functions/user-sync-callback/handler.ts");
@@ -30,7 +31,7 @@ describe("user-sync-callback entry module", () => {
   });
 
   it("fails to load, naming the variable and the rule, when one is malformed", async () => {
-    vi.stubEnv("IDEMPOTENCY_TTL_SECONDS", "one week");
-    await expect(loadEntry()).rejects.toThrow("IDEMPOTENCY_TTL_SECONDS: must be a whole number of seconds");
+    vi.stubEnv("FAN_OUT_WINDOW_SECONDS", "one hour");
+    await expect(loadEntry()).rejects.toThrow("FAN_OUT_WINDOW_SECONDS: must be a whole number of seconds");
   });
 });

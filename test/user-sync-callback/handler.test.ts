@@ -1,5 +1,6 @@
 import { DeleteItemCommand } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it, vi } from "vitest";
+import { userDeletedDetailSchema } from "../../functions/contracts/user-deletion.ts";
 import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
@@ -8,6 +9,7 @@ import { SECRET_DIGESTS_KEY_PREFIX } from "../../functions/user-sync-callback/se
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import {
   type CallbackRequest,
+  DELETION_QUEUE_NAME,
   deletionBody,
   invoke,
   pathOf,
@@ -238,21 +240,31 @@ describe("user-sync-callback handler", () => {
     expect(answer.headers?.Allow).toBe("POST");
   });
 
-  it("forwards the deletion as a finAPI User Deleted event with the client and the receive time", async () => {
+  it("hands the deletion to the deletion queue as the contract's detail, in the user's message group, deduplicated by its deletion id", async () => {
     const before = Date.now();
     await invoke(suite.handler, {
       path: pathOf("globex", secrets.globex.current),
       body: deletionBody("detail-1"),
     });
-    const [event] = suite.standIns.deletionsOf("detail-1");
-    expect(event).toMatchObject({
-      eventBusName: "project-bus",
-      source: "finapi.user-sync",
-      detailType: "finAPI User Deleted",
-      detail: { userId: "detail-1", event: "DELETED", client: "globex", receivedAt: expect.any(String) },
+    const [detail] = suite.standIns.deletionsOf("detail-1");
+    expect(userDeletedDetailSchema.parse(detail)).toEqual({
+      deletionId: expect.any(String),
+      userBase: "live",
+      environment: "live",
+      userId: "detail-1",
+      event: "DELETED",
+      client: "globex",
+      receivedAt: expect.any(String),
     });
-    expect(Object.keys(event?.detail ?? {}).sort()).toEqual(["client", "event", "receivedAt", "userId"]);
-    expect(Date.parse(String(event?.detail.receivedAt))).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(String(detail?.receivedAt))).toBeGreaterThanOrEqual(before - 1000);
+    expect(suite.standIns.sendCalls().filter((call) => call.body.userId === "detail-1")).toEqual([
+      {
+        queueName: DELETION_QUEUE_NAME,
+        body: detail,
+        groupId: "live:detail-1",
+        deduplicationId: detail?.deletionId,
+      },
+    ]);
   });
 
   it("emits authenticated counts per client and service-wide, unauthenticated ones service-wide only", async () => {

@@ -1,11 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb.ts";
-import {
-  type EventBridgeStandIn,
-  type PublishedEvent,
-  startEventBridge,
-} from "../../../local/aws/eventbridge.ts";
+import type { AwsJsonCall } from "../../../local/aws/json-protocol-server.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
 import {
@@ -26,6 +22,8 @@ const fixture = (name: string) =>
 export interface SecretsFixture {
   readonly acme: { readonly previous: string; readonly current: string };
   readonly globex: { readonly current: string };
+  readonly umbrella: { readonly current: string };
+  readonly acmeSandbox: { readonly current: string };
   /** Wrong secrets a caller might try: near misses of acme's and globex's real one. */
   readonly guesses: readonly string[];
   /** What acme's secret is rotated to. */
@@ -37,76 +35,130 @@ export const allSecrets = [
   secrets.acme.previous,
   secrets.acme.current,
   secrets.globex.current,
+  secrets.umbrella.current,
+  secrets.acmeSandbox.current,
   secrets.rotated,
   ...secrets.guesses,
 ];
 
-export const TABLE_NAME = "callback-idempotency";
-export const BUS_NAME = "project-bus";
-export const QUEUE_NAME = "callback-dead-letters";
-export const TTL_SECONDS = 86_400;
+export const TABLE_NAME = "callback-deletions";
+export const DELETION_QUEUE_NAME = "user-deletions.fifo";
+export const DEAD_LETTER_QUEUE_NAME = "user-deletion-dead-letters.fifo";
+export const FAN_OUT_WINDOW_SECONDS = 3_600;
+
+/**
+ * The deployment's clients: three of the live user base, one of the sandbox user base (so that user
+ * ids overlap between user bases as they do between finAPI's environments).
+ */
+export const LIVE_CLIENTS = ["acme", "globex", "umbrella"] as const;
+export const SANDBOX_CLIENT = "acme-sandbox";
+
+/** A SendMessage call a delivery made, answered or failed. */
+export interface SendCall {
+  readonly queueName: string;
+  readonly body: Record<string, unknown>;
+  readonly groupId: unknown;
+  readonly deduplicationId: unknown;
+}
 
 export interface CallbackStandIns {
   readonly dynamo: DynamoDbStandIn;
-  readonly eventBridge: EventBridgeStandIn;
   readonly sqs: SqsStandIn;
   readonly secretsManager: SecretsManagerStandIn;
-  /** Every deletion the bus received, as its detail. */
+  /** Every SendMessage call to either queue, in order, failed ones and copies of one deletion included. */
+  sendCalls(): SendCall[];
+  /** Every message the deletion queue took, in order, copies of one deletion included. */
+  enqueued(): Record<string, unknown>[];
+  /**
+   * The deletions in the deletion queue in the FIFO sense: one per deletion id, the deduplication id
+   * (a copy sent within SQS's deduplication interval is dropped), as the message body (the detail).
+   */
   deletions(): Record<string, unknown>[];
-  deletionsOf(userId: string): PublishedEvent[];
+  deletionsOf(userId: string, userBase?: string): Record<string, unknown>[];
   /** The dead-letter queue's messages, parsed. */
   deadLetters(): Record<string, unknown>[];
   close(): Promise<void>;
 }
 
+const sendCallsIn = (calls: readonly AwsJsonCall[]): SendCall[] =>
+  calls
+    .filter((call) => call.operation === "SendMessage")
+    .map((call) => ({
+      queueName: String(call.input.QueueUrl).split("/").at(-1) ?? "",
+      body: JSON.parse(String(call.input.MessageBody)) as Record<string, unknown>,
+      groupId: call.input.MessageGroupId,
+      deduplicationId: call.input.MessageDeduplicationId,
+    }));
+const parsedBodies = (sqs: SqsStandIn, queueName: string) =>
+  sqs.bodies(queueName).map((body) => JSON.parse(body) as Record<string, unknown>);
+
 /**
- * Starts local DynamoDB (dynalite), EventBridge, SQS and Secrets Manager with the callback's table,
- * bus, queue and secrets (acme rotated once, globex never), and points the SDK at them through
+ * Starts local DynamoDB (dynalite), SQS and Secrets Manager with the callback's table, queues and
+ * secrets (acme rotated once, the others never), and points the SDK at them through
  * `AWS_ENDPOINT_URL_<SERVICE>` together with the callback's own environment.
  */
 export async function startCallbackStandIns(): Promise<CallbackStandIns> {
-  const [dynamo, eventBridge, sqs, secretsManager] = await Promise.all([
+  const [dynamo, sqs, secretsManager] = await Promise.all([
     startDynamoDb(),
-    startEventBridge({ busNames: [BUS_NAME] }),
-    startSqs({ queueNames: [QUEUE_NAME] }),
+    startSqs({ queueNames: [DELETION_QUEUE_NAME, DEAD_LETTER_QUEUE_NAME] }),
     startSecretsManager(),
   ]);
   await dynamo.createTable(TABLE_NAME);
   secretsManager.putSecret("callback/acme", secrets.acme.previous);
   secretsManager.putSecret("callback/acme", secrets.acme.current);
   secretsManager.putSecret("callback/globex", secrets.globex.current);
+  secretsManager.putSecret("callback/umbrella", secrets.umbrella.current);
+  secretsManager.putSecret("callback/acme-sandbox", secrets.acmeSandbox.current);
 
   Object.assign(process.env, {
     AWS_REGION: "eu-central-1",
     AWS_ACCESS_KEY_ID: "test",
     AWS_SECRET_ACCESS_KEY: "test",
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
     AWS_ENDPOINT_URL_SQS: sqs.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     CALLBACK_CLIENTS: JSON.stringify([
-      { name: "acme", secretId: secretsManager.arnOf("callback/acme") },
-      { name: "globex", secretId: "callback/globex" },
+      {
+        name: "acme",
+        secretId: secretsManager.arnOf("callback/acme"),
+        userBase: "live",
+        environment: "live",
+      },
+      { name: "globex", secretId: "callback/globex", userBase: "live", environment: "live" },
+      { name: "umbrella", secretId: "callback/umbrella", userBase: "live", environment: "live" },
+      {
+        name: SANDBOX_CLIENT,
+        secretId: "callback/acme-sandbox",
+        userBase: "sandbox",
+        environment: "sandbox",
+      },
     ]),
-    IDEMPOTENCY_TABLE_NAME: TABLE_NAME,
-    IDEMPOTENCY_TTL_SECONDS: String(TTL_SECONDS),
-    EVENT_BUS_NAME: BUS_NAME,
-    DEAD_LETTER_QUEUE_URL: sqs.queueUrl(QUEUE_NAME),
+    DELETIONS_TABLE_NAME: TABLE_NAME,
+    DELETION_QUEUE_URL: sqs.queueUrl(DELETION_QUEUE_NAME),
+    DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE_NAME),
+    FAN_OUT_WINDOW_SECONDS: String(FAN_OUT_WINDOW_SECONDS),
     POWERTOOLS_SERVICE_NAME: "user-sync-callback",
     /* Asks Powertools to log every event, which would log the secret path: the handler must refuse. */
     POWERTOOLS_LOGGER_LOG_EVENT: "true",
   });
 
+  const enqueued = () => parsedBodies(sqs, DELETION_QUEUE_NAME);
+  const deletions = () => {
+    const seen = new Set<unknown>();
+    return enqueued().filter((detail) => !seen.has(detail.deletionId) && seen.add(detail.deletionId));
+  };
   return {
     dynamo,
-    eventBridge,
     sqs,
     secretsManager,
-    deletions: () => eventBridge.events.map((event) => event.detail),
-    deletionsOf: (userId) => eventBridge.events.filter((event) => event.detail.userId === userId),
-    deadLetters: () => sqs.bodies(QUEUE_NAME).map((body) => JSON.parse(body) as Record<string, unknown>),
+    sendCalls: () => sendCallsIn(sqs.calls),
+    enqueued,
+    deletions,
+    deletionsOf: (userId, userBase = "live") =>
+      deletions().filter((detail) => detail.userId === userId && detail.userBase === userBase),
+    deadLetters: () => parsedBodies(sqs, DEAD_LETTER_QUEUE_NAME),
     close: async () => {
-      await Promise.all([dynamo.close(), eventBridge.close(), sqs.close(), secretsManager.close()]);
+      await Promise.all([dynamo.close(), sqs.close(), secretsManager.close()]);
     },
   };
 }
@@ -120,6 +172,20 @@ export interface CallbackRequest {
 }
 
 export const pathOf = (client: string, secret: string) => `/user-sync/${client}/${secret}`;
+
+/** Each configured client's path with its current secret. */
+export const currentPathOf = {
+  acme: pathOf("acme", secrets.acme.current),
+  globex: pathOf("globex", secrets.globex.current),
+  umbrella: pathOf("umbrella", secrets.umbrella.current),
+  [SANDBOX_CLIENT]: pathOf(SANDBOX_CLIENT, secrets.acmeSandbox.current),
+} as const;
+
+/** A deletion of `userId` delivered through `client`'s callback URL. */
+export const deliveryThrough = (client: keyof typeof currentPathOf, userId: string): CallbackRequest => ({
+  path: currentPathOf[client],
+  body: deletionBody(userId),
+});
 export const deletionBody = (userId: string, event = "DELETED") => JSON.stringify({ userId, event });
 
 /** A Lambda Function URL event as finAPI's POST produces it (the fixture), with the given parts replaced. */
