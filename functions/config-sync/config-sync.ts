@@ -17,7 +17,7 @@ import type { SecretSource } from "./secret-source.ts";
 import { selectClients, type Trigger } from "./selection.ts";
 import type { StatusStore } from "./status-store.ts";
 import { syncClient } from "./sync-client.ts";
-import { clientDeadline, mayStartClient, RUN_ABORT_EARLY_MS } from "./time-budget.ts";
+import { clientDeadline, mayStartClient, RUN_ABORT_EARLY_MS, runDeadlinePassed } from "./time-budget.ts";
 
 /*
  * How many clients one run reconciles at a time. Each client's calls are one chain (token, GET, PATCH)
@@ -122,7 +122,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     /* A dry run is a question, not a reconcile: it neither counts towards alarms nor replaces the status. */
     if (dryRun) return;
     countFor(metrics, client.name, metricForOutcome(outcome));
-    if (signal.aborted) {
+    if (runDeadlinePassed(context, signal)) {
       logger.error(
         "the run's deadline passed: the client's status is not stored; its outcome is in this log",
         {

@@ -58,6 +58,11 @@ export function mayStartClient(
   return !signal.aborted && context.getRemainingTimeInMillis() >= reserve;
 }
 
+/** Whether the run's deadline has passed: middy's signal fired, or its time is up (a starved loop runs timers late). */
+export function runDeadlinePassed(context: Context, signal: AbortSignal): boolean {
+  return signal.aborted || context.getRemainingTimeInMillis() <= RUN_ABORT_EARLY_MS;
+}
+
 /**
  * One client's deadline, from the Lambda context's remaining time: its time budget from now, and
  * never later than the run's deadline less the status write. `signal` is the run's (middy's).
