@@ -47,8 +47,8 @@ class StepFailure extends Error {
   }
 }
 
-function outOfTime(what: string): StepFailure {
-  return new StepFailure(`out of time: ${what} was not finished: the client's time ran out`, true);
+function outOfTime(what: string, why: string): StepFailure {
+  return new StepFailure(`out of time: ${what} ${why}`, true);
 }
 
 /*
@@ -56,11 +56,14 @@ function outOfTime(what: string): StepFailure {
  * it is aborted. A read the signal cut short is out of time, not an AWS failure.
  */
 async function readInTime<T>(what: string, deadline: Deadline, read: (signal: AbortSignal) => Promise<T>) {
-  if (deadline.signal.aborted || deadline.remainingMs() <= 0) throw outOfTime(what);
+  if (deadline.signal.aborted) throw outOfTime(what, "was not started: the run's deadline passed");
+  if (deadline.remainingMs() <= 0) throw outOfTime(what, "was not started: the client's time ran out");
   try {
     return await read(deadline.signal);
   } catch (error) {
-    throw deadline.signal.aborted ? outOfTime(what) : awsFailure(what, error);
+    throw deadline.signal.aborted
+      ? outOfTime(what, "was cut off by the run's deadline")
+      : awsFailure(what, error);
   }
 }
 

@@ -64,7 +64,6 @@ interface AwsCall {
  * is frozen arrives at thaw, and the request's signal cuts the wait for it short, as fetch's does.
  */
 function finapiStandIn(
-  emulator: FinapiEmulator,
   clock: EnvironmentClock,
   answerTakesMs: (request: SentRequest, status: number) => number,
 ) {
@@ -127,7 +126,7 @@ describe("config-sync runs cut at their deadline (frozen, then thawed by the nex
 
   /** One environment's config-sync: its caches, its finAPI clients and their tokens live across invocations. */
   function environment(answerTakesMs: (request: SentRequest, status: number) => number) {
-    const finapi = finapiStandIn(emulator, clock, answerTakesMs);
+    const finapi = finapiStandIn(clock, answerTakesMs);
     const parameterSource: ParameterSource = {
       read: async (name, { signal }) => {
         record(`GetParameter ${name}`, signal);
@@ -353,4 +352,73 @@ describe("config-sync runs cut at their deadline (frozen, then thawed by the nex
       expect(emulator.configurationOf(CREDENTIALS.clientId).refreshTokensValidityPeriod).toBe(3600);
     },
   );
+});
+
+describe("createConfigSyncHandler's early timeout", () => {
+  let output: CapturedOutput;
+  const outputs = capturePerTest();
+  beforeEach(() => {
+    output = outputs.start();
+  });
+  afterEach(() => outputs.stop());
+
+  it("gives the run middy's timeout signal: middy answers TimeoutError, the AWS call in flight is aborted and no status is written", async () => {
+    let remainingMs = CONFIG_SYNC_TIMEOUT_MS;
+    let readSignal: AbortSignal | undefined;
+    const statusWrites: string[] = [];
+    const handler = createConfigSyncHandler({
+      config: {
+        clients: [
+          {
+            name: "acme",
+            environment: "sandbox",
+            baseUrl: "http://127.0.0.1:9",
+            parameterName: PARAMETER,
+            credentialsSecretId: "finapi/acme/credentials",
+            mode: "apply",
+          },
+        ],
+        callbackBaseUrl: undefined,
+        statusTableName: "status",
+        secretsCacheTtlSeconds: 300,
+        parameterCacheTtlSeconds: 60,
+      },
+      parameters: {
+        /* Parameter Store hangs; middy, reading the remaining time after the run started, sets its timer to 20 ms. */
+        read: (_name, { signal }) => {
+          readSignal = signal;
+          remainingMs = RUN_ABORT_EARLY_MS + 20;
+          return new Promise((_resolve, reject) => {
+            signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+          });
+        },
+        isCached: () => false,
+      },
+      secrets: { read: () => Promise.reject(new Error("the run never gets this far")) },
+      finapiClients: createFinapiClientCache(),
+      statusStore: {
+        record: async (status) => {
+          statusWrites.push(status.client);
+          return "stored";
+        },
+      },
+      logger: new Logger({ serviceName: "config-sync" }),
+      metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "config-sync" }),
+    });
+    const context: Context = { ...lambdaContext(), getRemainingTimeInMillis: () => remainingMs };
+
+    await expect(handler(parameterChange(PARAMETER), context)).rejects.toMatchObject({
+      name: "TimeoutError",
+    });
+
+    expect(readSignal?.aborted).toBe(true);
+    await expect
+      .poll(() => output.logs().find((line) => line.message === "reconcile outcome"))
+      .toMatchObject({
+        outcome: "failed",
+        reason:
+          'out of time: reading parameter "/finapi/acme" from Parameter Store was cut off by the run\'s deadline',
+      });
+    expect(statusWrites).toEqual([]);
+  });
 });
