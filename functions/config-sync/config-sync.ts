@@ -1,11 +1,10 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import middy from "@middy/core";
+import middy, { type MiddyHandlerObject } from "@middy/core";
 import type { Context } from "aws-lambda";
 import type { Log } from "../finapi/log.ts";
 import { type ReconcileOutcome, reconcileOutcomeSchema } from "../finapi/reconcile.ts";
-import { DEFAULT_RETRY_POLICY } from "../finapi/retry.ts";
 import { CLIENT_DIMENSION, SyncMetric } from "../observability/metrics.ts";
 import * as z from "../validation/zod.ts";
 import { mapConcurrently } from "./concurrency.ts";
@@ -18,6 +17,7 @@ import type { SecretSource } from "./secret-source.ts";
 import { selectClients, type Trigger } from "./selection.ts";
 import type { StatusStore } from "./status-store.ts";
 import { syncClient } from "./sync-client.ts";
+import { clientDeadline, mayStartClient, RUN_ABORT_EARLY_MS, runDeadlinePassed } from "./time-budget.ts";
 
 /*
  * How many clients one run reconciles at a time. Each client's calls are one chain (token, GET, PATCH)
@@ -26,13 +26,6 @@ import { syncClient } from "./sync-client.ts";
  * (BENCHMARKS.md).
  */
 export const DEFAULT_CONCURRENCY = 16;
-
-/*
- * A client is started only while this much of the invocation remains: its token, GET and PATCH may
- * each spend the finAPI client's whole retry budget. Clients left over are reported as failed and
- * retryable, so that the invocation fails cleanly (and is retried) instead of timing out mid-way.
- */
-export const CLIENT_START_RESERVE_MS = 3 * DEFAULT_RETRY_POLICY.budgetMs + 5_000;
 
 export const clientResultSchema = z.intersection(z.object({ client: z.string() }), reconcileOutcomeSchema);
 export type ClientResult = z.infer<typeof clientResultSchema>;
@@ -88,10 +81,14 @@ function outcomeFields(outcome: ReconcileOutcome): Record<string, unknown> {
   return { ...rest, reason: message };
 }
 
+/*
+ * Clients the run had no time left to start (time-budget.ts) are reported as failed and retryable,
+ * so that the invocation fails cleanly (and is retried) instead of timing out mid-way.
+ */
 const OUT_OF_TIME: ReconcileOutcome = {
   outcome: "failed",
   message:
-    "not reconciled: too little of the invocation was left to start it safely (finAPI was slow for earlier clients)",
+    "out of time: not reconciled: too little of the invocation was left to start it safely (finAPI was slow for earlier clients)",
   retryable: true,
 };
 
@@ -112,6 +109,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     outcome: ReconcileOutcome,
     parameterVersion: number | undefined,
     context: Context,
+    signal: AbortSignal,
   ): Promise<void> {
     const version = parameterVersion === undefined ? {} : { parameterVersion };
     logger[logLevelForOutcome(outcome)]("reconcile outcome", {
@@ -124,15 +122,33 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     /* A dry run is a question, not a reconcile: it neither counts towards alarms nor replaces the status. */
     if (dryRun) return;
     countFor(metrics, client.name, metricForOutcome(outcome));
+    if (runDeadlinePassed(context, signal)) {
+      logger.error(
+        "the run's deadline passed: the client's status is not stored; its outcome is in this log",
+        {
+          client: client.name,
+        },
+      );
+      return;
+    }
     try {
-      await statusStore.record({
-        client: client.name,
-        at: now().toISOString(),
-        trigger,
-        ...version,
-        lambdaRequestId: context.awsRequestId,
-        ...outcome,
-      });
+      const written = await statusStore.record(
+        {
+          client: client.name,
+          at: now().toISOString(),
+          trigger,
+          ...version,
+          lambdaRequestId: context.awsRequestId,
+          ...outcome,
+        },
+        { signal },
+      );
+      if (written === "superseded") {
+        logger.warn("the status table holds a newer parameter version's status; it was kept", {
+          client: client.name,
+          ...version,
+        });
+      }
     } catch (error) {
       logger.error("could not store the client's status; its outcome is in this log line and the metrics", {
         client: client.name,
@@ -141,7 +157,16 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     }
   }
 
-  return async function run(event: unknown, context: Context): Promise<ConfigSyncResponse> {
+  /*
+   * `signal` is middy's: aborted RUN_ABORT_EARLY_MS before Lambda's timeout, the run's deadline. Every
+   * AWS and finAPI call carries it, so a run that middy answered for sends nothing more, even when the
+   * environment is frozen with its work pending and thawed by the next invocation.
+   */
+  return async function run(
+    event: unknown,
+    context: Context,
+    { signal }: MiddyHandlerObject = { signal: new AbortController().signal },
+  ): Promise<ConfigSyncResponse> {
     const parsed = parseInvocation(event);
     if (!parsed.ok) {
       logger.error("input rejected", { reason: parsed.reason });
@@ -176,18 +201,17 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     }
 
     const { trigger, dryRun, freshParameters } = selection;
-    const startReserveMs = Math.min(CLIENT_START_RESERVE_MS, context.getRemainingTimeInMillis() / 2);
+    const remainingAtStartMs = context.getRemainingTimeInMillis();
     logger.info("reconcile started", { trigger, dryRun, clients: selection.clients.length });
     const results = await mapConcurrently(selection.clients, concurrency, async (client) => {
       const log = clientLog(logger, client.name);
-      const { outcome, parameterVersion } =
-        context.getRemainingTimeInMillis() < startReserveMs
-          ? { outcome: OUT_OF_TIME, parameterVersion: undefined }
-          : await syncClient(
-              { client, dryRun, freshParameters, log },
-              { ...dependencies, callbackBaseUrl: config.callbackBaseUrl },
-            );
-      await finish(client, trigger, dryRun, outcome, parameterVersion, context);
+      const { outcome, parameterVersion } = mayStartClient(context, remainingAtStartMs, signal)
+        ? await syncClient(
+            { client, dryRun, freshParameters, log, deadline: clientDeadline(context, signal) },
+            { ...dependencies, callbackBaseUrl: config.callbackBaseUrl },
+          )
+        : { outcome: OUT_OF_TIME, parameterVersion: undefined };
+      await finish(client, trigger, dryRun, outcome, parameterVersion, context, signal);
       return { client: client.name, ...outcome };
     });
 
@@ -206,9 +230,12 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
   };
 }
 
-/** The Lambda handler around a run: Powertools' Lambda context (request id, cold start) on every log line. */
+/**
+ * The Lambda handler around a run: Powertools' Lambda context (request id, cold start) on every log
+ * line, and middy's early timeout, whose abort signal is the run's deadline.
+ */
 export function createConfigSyncHandler(dependencies: ConfigSyncDependencies) {
-  return middy<unknown, ConfigSyncResponse>()
+  return middy<unknown, ConfigSyncResponse>({ timeoutEarlyInMillis: RUN_ABORT_EARLY_MS })
     .use(injectLambdaContext(dependencies.logger, { resetKeys: true }))
     .handler(createConfigSync(dependencies));
 }

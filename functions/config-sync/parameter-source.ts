@@ -1,4 +1,5 @@
 import { BaseProvider } from "@aws-lambda-powertools/parameters/base";
+import type { GetOptionsInterface } from "@aws-lambda-powertools/parameters/base/types";
 import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
 
 /** A parameter's current value and the version it came from (stored with the client's status). */
@@ -7,12 +8,26 @@ export interface ParameterSnapshot {
   readonly version: number | undefined;
 }
 
+/** How a source is read: `fresh` skips the container's cache; `signal` aborts the AWS call (the run's deadline). */
+export interface SourceReadOptions {
+  readonly fresh: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/*
+ * BaseProvider hands `get`'s options to `_get` as they are (the documented contract of a custom
+ * provider), so the abort signal travels with them to the SDK call.
+ */
+export interface AbortableGetOptions extends GetOptionsInterface {
+  readonly abortSignal?: AbortSignal;
+}
+
 export interface ParameterSource {
   /**
-   * The parameter's latest value (decrypted), or undefined when it does not exist. `fresh` skips the
-   * container's cache. AWS failures are thrown.
+   * The parameter's latest value (decrypted), or undefined when it does not exist. AWS failures (an
+   * aborted call included) are thrown.
    */
-  read(name: string, options: { readonly fresh: boolean }): Promise<ParameterSnapshot | undefined>;
+  read(name: string, options: SourceReadOptions): Promise<ParameterSnapshot | undefined>;
   /** Whether a read that is not `fresh` would be served from the cache, without calling Parameter Store. */
   isCached(name: string): boolean;
 }
@@ -33,10 +48,11 @@ class ParameterSnapshotProvider extends BaseProvider {
     this.#ssm = ssm;
   }
 
-  protected async _get(name: string): Promise<ParameterSnapshot | undefined> {
+  protected async _get(name: string, options?: AbortableGetOptions): Promise<ParameterSnapshot | undefined> {
     try {
       const { Parameter } = await this.#ssm.send(
         new GetParameterCommand({ Name: name, WithDecryption: true }),
+        { abortSignal: options?.abortSignal },
       );
       if (Parameter?.Value === undefined) return undefined;
       this.fetchedAt.set(name, Date.now());
@@ -56,10 +72,10 @@ class ParameterSnapshotProvider extends BaseProvider {
 export function createParameterSource(ssm: SSMClient, maxAgeSeconds: number): ParameterSource {
   const provider = new ParameterSnapshotProvider(ssm);
   return {
-    read: async (name, { fresh }) =>
-      (await provider.get(name, { maxAge: maxAgeSeconds, forceFetch: fresh })) as
-        | ParameterSnapshot
-        | undefined,
+    read: async (name, { fresh, signal }) => {
+      const options: AbortableGetOptions = { maxAge: maxAgeSeconds, forceFetch: fresh, abortSignal: signal };
+      return (await provider.get(name, options)) as ParameterSnapshot | undefined;
+    },
     isCached: (name) => {
       const fetchedAt = provider.fetchedAt.get(name);
       return fetchedAt !== undefined && Date.now() - fetchedAt < maxAgeSeconds * 1000;

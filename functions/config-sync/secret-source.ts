@@ -1,12 +1,44 @@
-import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
-import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { BaseProvider } from "@aws-lambda-powertools/parameters/base";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { AbortableGetOptions, SourceReadOptions } from "./parameter-source.ts";
 
 export interface SecretSource {
   /**
-   * The secret's AWSCURRENT SecretString, or undefined when it holds binary data. `fresh` skips the
-   * container's cache. AWS failures (a missing secret included) are thrown.
+   * The secret's AWSCURRENT SecretString, or undefined when it holds binary data. AWS failures (a
+   * missing secret and an aborted call included) are thrown.
    */
-  read(secretId: string, options: { readonly fresh: boolean }): Promise<string | undefined>;
+  read(secretId: string, options: SourceReadOptions): Promise<string | undefined>;
+}
+
+/*
+ * Powertools' SecretsProvider cannot pass an abort signal to its GetSecretValue call, which the run's
+ * deadline needs; this provider makes the same call with it and lets BaseProvider do the caching.
+ */
+class AbortableSecretsProvider extends BaseProvider {
+  readonly #secretsManager: SecretsManagerClient;
+
+  constructor(secretsManager: SecretsManagerClient) {
+    super({
+      awsSdkV3Client: secretsManager,
+      awsSdkV3ClientPrototype: SecretsManagerClient as new (config?: unknown) => unknown,
+    });
+    this.#secretsManager = secretsManager;
+  }
+
+  protected async _get(
+    secretId: string,
+    options?: AbortableGetOptions,
+  ): Promise<string | Uint8Array | undefined> {
+    const { SecretString, SecretBinary } = await this.#secretsManager.send(
+      new GetSecretValueCommand({ SecretId: secretId }),
+      { abortSignal: options?.abortSignal },
+    );
+    return SecretString || SecretBinary;
+  }
+
+  protected _getMultiple(): Promise<Record<string, unknown> | undefined> {
+    throw new Error("config-sync reads secrets one at a time");
+  }
 }
 
 /** Secrets Manager through Powertools Parameters' cache, `maxAgeSeconds` long. */
@@ -14,10 +46,11 @@ export function createSecretSource(
   secretsManager: SecretsManagerClient,
   maxAgeSeconds: number,
 ): SecretSource {
-  const provider = new SecretsProvider({ awsSdkV3Client: secretsManager });
+  const provider = new AbortableSecretsProvider(secretsManager);
   return {
-    async read(secretId, { fresh }) {
-      const value = await provider.get(secretId, { maxAge: maxAgeSeconds, forceFetch: fresh });
+    async read(secretId, { fresh, signal }) {
+      const options: AbortableGetOptions = { maxAge: maxAgeSeconds, forceFetch: fresh, abortSignal: signal };
+      const value = await provider.get(secretId, options);
       return typeof value === "string" ? value : undefined;
     },
   };

@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from "@aws-sdk/lib-dynamodb";
 import { reconcileOutcomeSchema } from "../finapi/reconcile.ts";
 import * as z from "../validation/zod.ts";
@@ -22,18 +23,39 @@ export const clientStatusSchema = z.intersection(
 );
 export type ClientStatus = z.infer<typeof clientStatusSchema>;
 
+/** "superseded": the table already holds the status of a newer parameter version, which was kept. */
+export type StatusWrite = "stored" | "superseded";
+
 export interface StatusStore {
-  record(status: ClientStatus): Promise<void>;
+  /** `signal` aborts the write (the run's deadline). AWS failures are thrown. */
+  record(status: ClientStatus, options?: { readonly signal?: AbortSignal }): Promise<StatusWrite>;
 }
 
 /*
- * A plain overwrite is enough: the function's reserved concurrency of 1 means two runs never write
- * the same client at once, and the latest run's outcome is by definition the last one.
+ * Reserved concurrency 1 keeps two runs from writing at once, but not a run from writing late: the
+ * write only replaces a status of the same or an older parameter version, so the table never goes
+ * back to an older document. A status without a version (the parameter could not be read) is news
+ * about now and always replaces what is there.
  */
 export function createStatusStore(dynamo: DynamoDBDocumentClient, tableName: string): StatusStore {
   return {
-    async record(status) {
-      await dynamo.send(new PutCommand({ TableName: tableName, Item: status }));
+    async record(status, options = {}) {
+      const notOlder =
+        status.parameterVersion === undefined
+          ? {}
+          : {
+              ConditionExpression: "attribute_not_exists(parameterVersion) OR parameterVersion <= :version",
+              ExpressionAttributeValues: { ":version": status.parameterVersion },
+            };
+      try {
+        await dynamo.send(new PutCommand({ TableName: tableName, Item: status, ...notOlder }), {
+          abortSignal: options.signal,
+        });
+        return "stored";
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return "superseded";
+        throw error;
+      }
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { Deadline } from "../finapi/deadline.ts";
 import type { Log } from "../finapi/log.ts";
 import { type ReconcileOutcome, reconcile } from "../finapi/reconcile.ts";
 import { type ClientConfigurationParams, parseDesiredDocument } from "../finapi/schema.ts";
@@ -26,6 +27,8 @@ export interface ClientSyncRequest {
   readonly freshParameters: boolean;
   /** Carries the client's name on every line, the finAPI client's included. */
   readonly log: Log;
+  /** The client's deadline: AWS reads start only before it, finAPI calls only when they end before it. */
+  readonly deadline: Deadline;
 }
 
 export interface ClientSyncResult {
@@ -44,6 +47,26 @@ class StepFailure extends Error {
   }
 }
 
+function outOfTime(what: string, why: string): StepFailure {
+  return new StepFailure(`out of time: ${what} ${why}`, true);
+}
+
+/*
+ * An AWS read runs only while the client has time, with the run's signal: the SDK sends nothing once
+ * it is aborted. A read the signal cut short is out of time, not an AWS failure.
+ */
+async function readInTime<T>(what: string, deadline: Deadline, read: (signal: AbortSignal) => Promise<T>) {
+  if (deadline.signal.aborted) throw outOfTime(what, "was not started: the run's deadline passed");
+  if (deadline.remainingMs() <= 0) throw outOfTime(what, "was not started: the client's time ran out");
+  try {
+    return await read(deadline.signal);
+  } catch (error) {
+    throw deadline.signal.aborted
+      ? outOfTime(what, "was cut off by the run's deadline")
+      : awsFailure(what, error);
+  }
+}
+
 function awsFailure(what: string, error: unknown): StepFailure {
   const transient = isTransientAwsError(error);
   return new StepFailure(
@@ -56,14 +79,14 @@ async function readSecret(
   secrets: SecretSource,
   secretId: string,
   purpose: string,
+  deadline: Deadline,
   fresh = false,
 ): Promise<string> {
-  let value: string | undefined;
-  try {
-    value = await secrets.read(secretId, { fresh });
-  } catch (error) {
-    throw awsFailure(`reading the ${purpose} secret "${secretId}" from Secrets Manager`, error);
-  }
+  const value = await readInTime(
+    `reading the ${purpose} secret "${secretId}" from Secrets Manager`,
+    deadline,
+    (signal) => secrets.read(secretId, { fresh, signal }),
+  );
   if (value === undefined) {
     throw new StepFailure(
       `the ${purpose} secret "${secretId}" holds binary data; it must hold a SecretString`,
@@ -76,9 +99,10 @@ async function readSecret(
 async function readCredentials(
   secrets: SecretSource,
   secretId: string,
+  deadline: Deadline,
   fresh = false,
 ): Promise<FinapiCredentialsSecret> {
-  const parsed = parseCredentialsSecret(await readSecret(secrets, secretId, "credentials", fresh));
+  const parsed = parseCredentialsSecret(await readSecret(secrets, secretId, "credentials", deadline, fresh));
   if (!parsed.ok) throw new StepFailure(`the credentials secret "${secretId}" ${parsed.problem}`, false);
   return parsed.value;
 }
@@ -103,7 +127,9 @@ async function hostedCallback(
     return { defaults: {}, secrets: [] };
   }
   const secretId = client.callbackSecretId;
-  const parsed = parseCallbackSecret(await readSecret(dependencies.secrets, secretId, "callback"));
+  const parsed = parseCallbackSecret(
+    await readSecret(dependencies.secrets, secretId, "callback", request.deadline),
+  );
   if (!parsed.ok) throw new StepFailure(`the callback secret "${secretId}" ${parsed.problem}`, false);
   const url = `${dependencies.callbackBaseUrl}/user-sync/${client.name}/${parsed.value}`;
   return {
@@ -114,19 +140,18 @@ async function hostedCallback(
 
 async function readDocument(request: ClientSyncRequest, parameters: ParameterSource) {
   const { parameterName } = request.client;
-  try {
-    const snapshot = await parameters.read(parameterName, { fresh: request.freshParameters });
-    if (snapshot === undefined) {
-      throw new StepFailure(
-        `parameter "${parameterName}" does not exist in Parameter Store; finAPI was left unchanged`,
-        false,
-      );
-    }
-    return snapshot;
-  } catch (error) {
-    if (error instanceof StepFailure) throw error;
-    throw awsFailure(`reading parameter "${parameterName}" from Parameter Store`, error);
+  const snapshot = await readInTime(
+    `reading parameter "${parameterName}" from Parameter Store`,
+    request.deadline,
+    (signal) => parameters.read(parameterName, { fresh: request.freshParameters, signal }),
+  );
+  if (snapshot === undefined) {
+    throw new StepFailure(
+      `parameter "${parameterName}" does not exist in Parameter Store; finAPI was left unchanged`,
+      false,
+    );
   }
+  return snapshot;
 }
 
 /**
@@ -183,14 +208,24 @@ async function syncOnce(
         defaults: callback.defaults,
         secrets: callback.secrets,
         log,
+        deadline: request.deadline,
       });
 
-    const credentials = await readCredentials(dependencies.secrets, client.credentialsSecretId);
+    const credentials = await readCredentials(
+      dependencies.secrets,
+      client.credentialsSecretId,
+      request.deadline,
+    );
     const outcome = await run(credentials);
     if (outcome.outcome !== "rejected" || outcome.status !== 401) return { outcome, ...version };
 
     /* finAPI refused the credentials: they may have been rotated since the container cached them. */
-    const current = await readCredentials(dependencies.secrets, client.credentialsSecretId, true);
+    const current = await readCredentials(
+      dependencies.secrets,
+      client.credentialsSecretId,
+      request.deadline,
+      true,
+    );
     if (current.clientId === credentials.clientId && current.clientSecret === credentials.clientSecret) {
       return { outcome, ...version };
     }

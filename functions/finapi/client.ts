@@ -8,6 +8,7 @@ import {
   clientConfigurationSchema,
   errorMessageSchema,
 } from "./api-types.ts";
+import { type Deadline, FinapiOutOfTimeError } from "./deadline.ts";
 import { type FinapiErrorDetail, FinapiRejectedError, FinapiUnavailableError } from "./errors.ts";
 import { type Log, silentLog } from "./log.ts";
 import { redactSecrets } from "./redact.ts";
@@ -42,8 +43,8 @@ export interface FinapiClientOptions {
   readonly fetch?: typeof fetch;
   /** @default Date.now */
   readonly now?: () => number;
-  /** @default node:timers/promises setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** Rejects when `signal` is aborted before `ms` have passed. @default node:timers/promises setTimeout */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Source of the backoff jitter. @default Math.random */
   readonly random?: () => number;
   /** @default a `finapi-config-sync-` prefixed UUID */
@@ -58,10 +59,22 @@ export interface FinapiResponse<T> {
   readonly requestId: string;
 }
 
+export interface FinapiCallOptions {
+  /**
+   * The caller's deadline: every attempt (the token's included) starts only when it can finish before
+   * it, every wait only when an attempt still fits after it, and its signal cuts both short; the call
+   * then fails with FinapiOutOfTimeError. @default - bounded by the retry policy alone
+   */
+  readonly deadline?: Deadline;
+}
+
 /** The finAPI operations this tool uses, with the client's token handled inside. */
 export interface FinapiClient {
-  getClientConfiguration(): Promise<FinapiResponse<ClientConfiguration>>;
-  patchClientConfiguration(params: ClientConfigurationParams): Promise<FinapiResponse<ClientConfiguration>>;
+  getClientConfiguration(options?: FinapiCallOptions): Promise<FinapiResponse<ClientConfiguration>>;
+  patchClientConfiguration(
+    params: ClientConfigurationParams,
+    options?: FinapiCallOptions,
+  ): Promise<FinapiResponse<ClientConfiguration>>;
 }
 
 interface Exchange {
@@ -134,7 +147,7 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
   }
   const fetchFn = options.fetch ?? globalThis.fetch;
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => delay(ms));
+  const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
   const random = options.random ?? Math.random;
   const newRequestId = options.newRequestId ?? (() => `finapi-config-sync-${randomUUID()}`);
   const log = options.log ?? silentLog;
@@ -155,28 +168,49 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
     path: string,
     init: RequestInit,
     requestId: string,
+    deadline: Deadline | undefined,
   ): Promise<Exchange> {
+    const timeout = AbortSignal.timeout(requestTimeoutMs);
     const response = await fetchFn(joinUrl(options.baseUrl, path), {
       ...init,
       method,
       headers: { ...(init.headers as Record<string, string>), "X-Request-Id": requestId },
-      signal: AbortSignal.timeout(requestTimeoutMs),
+      signal: deadline ? AbortSignal.any([timeout, deadline.signal]) : timeout,
     });
     const text = await response.text();
     return { status: response.status, text, retryAfter: response.headers.get("retry-after"), requestId };
   }
 
+  /* An attempt that could still be running when the deadline passes is not started. */
+  function ensureTimeForAttempt(method: string, path: string, deadline: Deadline, attemptNumber: number) {
+    const left = deadline.remainingMs();
+    if (!deadline.signal.aborted && left >= requestTimeoutMs) return;
+    const what =
+      attemptNumber === 1 ? "was not sent" : `was not retried after ${attemptNumber - 1} attempt(s)`;
+    throw new FinapiOutOfTimeError(
+      method,
+      path,
+      `${what}: ${Math.max(0, left)} ms were left and an attempt may take ${requestTimeoutMs} ms`,
+    );
+  }
+
   /** One logical call: attempts until a non-transient answer, or fails once the attempts or the budget run out. */
-  async function send(method: string, path: string, init: RequestInit): Promise<Exchange> {
+  async function send(
+    method: string,
+    path: string,
+    init: RequestInit,
+    deadline: Deadline | undefined,
+  ): Promise<Exchange> {
     const startedAt = now();
     for (let attemptNumber = 1; ; attemptNumber++) {
+      if (deadline) ensureTimeForAttempt(method, path, deadline, attemptNumber);
       const requestId = newRequestId();
       const attemptStartedAt = now();
       let outcome: Exchange | undefined;
       let failure: string;
       let cause: unknown;
       try {
-        outcome = await attempt(method, path, init, requestId);
+        outcome = await attempt(method, path, init, requestId, deadline);
         log.info("finAPI call", {
           method,
           path,
@@ -188,6 +222,13 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
         if (!isTransientStatus(outcome.status)) return outcome;
         failure = `answered HTTP ${outcome.status}`;
       } catch (error) {
+        if (deadline?.signal.aborted) {
+          throw new FinapiOutOfTimeError(
+            method,
+            path,
+            `was cut off by the deadline in attempt ${attemptNumber}`,
+          );
+        }
         cause = error;
         const timedOut = error instanceof DOMException && error.name === "TimeoutError";
         failure = timedOut
@@ -221,8 +262,24 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
           cause,
         });
       }
+      if (deadline && wait + requestTimeoutMs > deadline.remainingMs()) {
+        throw new FinapiOutOfTimeError(
+          method,
+          path,
+          `${failure} and was not retried: the wait of ${wait} ms and another attempt (up to ${requestTimeoutMs} ms) would end past the deadline`,
+        );
+      }
       log.info("finAPI call will be retried", { method, path, finapiRequestId: requestId, waitMs: wait });
-      await sleep(wait);
+      try {
+        await sleep(wait, deadline?.signal);
+      } catch (error) {
+        if (!deadline?.signal.aborted) throw error;
+        throw new FinapiOutOfTimeError(
+          method,
+          path,
+          `${failure}; the deadline passed while waiting to retry`,
+        );
+      }
     }
   }
 
@@ -252,16 +309,21 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
     );
   }
 
-  async function fetchToken(): Promise<string> {
+  async function fetchToken(deadline: Deadline | undefined): Promise<string> {
     const form = new URLSearchParams({
       grant_type: "client_credentials",
       client_id: clientId,
       client_secret: clientSecret,
     });
-    const exchange = await send("POST", TOKEN_PATH, {
-      headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-      body: form.toString(),
-    });
+    const exchange = await send(
+      "POST",
+      TOKEN_PATH,
+      {
+        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+        body: form.toString(),
+      },
+      deadline,
+    );
     if (exchange.status !== 200) {
       const summary =
         exchange.status === 401
@@ -281,10 +343,10 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
     return token.access_token;
   }
 
-  async function accessToken(): Promise<string> {
+  async function accessToken(deadline: Deadline | undefined): Promise<string> {
     if (cachedToken && (cachedToken.renewAt === undefined || now() < cachedToken.renewAt))
       return cachedToken.value;
-    pendingToken ??= fetchToken().finally(() => {
+    pendingToken ??= fetchToken(deadline).finally(() => {
       pendingToken = undefined;
     });
     return pendingToken;
@@ -294,7 +356,8 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
     method: string,
     path: string,
     schema: z.ZodMiniType<T>,
-    body?: unknown,
+    body: unknown,
+    { deadline }: FinapiCallOptions = {},
   ): Promise<FinapiResponse<T>> {
     const init = (token: string): RequestInit => ({
       headers: {
@@ -304,8 +367,8 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    let token = await accessToken();
-    let exchange = await send(method, path, init(token));
+    let token = await accessToken(deadline);
+    let exchange = await send(method, path, init(token), deadline);
     if (exchange.status === 401) {
       log.info("finAPI rejected the access token; renewing it once", {
         method,
@@ -313,8 +376,8 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
         finapiRequestId: exchange.requestId,
       });
       if (cachedToken?.value === token) cachedToken = undefined;
-      token = await accessToken();
-      exchange = await send(method, path, init(token));
+      token = await accessToken(deadline);
+      exchange = await send(method, path, init(token), deadline);
     }
     if (exchange.status < 200 || exchange.status > 299) {
       const summary =
@@ -327,8 +390,9 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
   }
 
   return {
-    getClientConfiguration: () => callApi("GET", CONFIGURATION_PATH, clientConfigurationSchema),
-    patchClientConfiguration: (params) =>
-      callApi("PATCH", CONFIGURATION_PATH, clientConfigurationSchema, params),
+    getClientConfiguration: (callOptions) =>
+      callApi("GET", CONFIGURATION_PATH, clientConfigurationSchema, undefined, callOptions),
+    patchClientConfiguration: (params, callOptions) =>
+      callApi("PATCH", CONFIGURATION_PATH, clientConfigurationSchema, params, callOptions),
   };
 }

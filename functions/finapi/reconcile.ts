@@ -1,5 +1,6 @@
 import * as z from "../validation/zod.ts";
 import type { FinapiClient } from "./client.ts";
+import { type Deadline, FinapiOutOfTimeError } from "./deadline.ts";
 import { FinapiError, FinapiRejectedError } from "./errors.ts";
 import { type Log, silentLog } from "./log.ts";
 import { fieldChangeSchema, patchFor, planChanges, redactChanges } from "./plan.ts";
@@ -76,6 +77,8 @@ export interface ReconcileRequest {
   readonly secrets?: readonly string[];
   /** @default silentLog */
   readonly log?: Log;
+  /** The caller's deadline: no finAPI call is made that could end past it. @default - none */
+  readonly deadline?: Deadline;
 }
 
 function failureOutcome(error: unknown, secrets: readonly string[]): ReconcileOutcome {
@@ -92,6 +95,9 @@ function failureOutcome(error: unknown, secrets: readonly string[]): ReconcileOu
       finapiRequestId: error.requestId,
     };
   }
+  if (error instanceof FinapiOutOfTimeError) {
+    return { outcome: "failed", message, retryable: error.retryable };
+  }
   if (error instanceof FinapiError) {
     return { outcome: "failed", message, retryable: error.retryable, finapiRequestId: error.requestId };
   }
@@ -105,6 +111,7 @@ function failureOutcome(error: unknown, secrets: readonly string[]): ReconcileOu
  */
 export async function reconcile(request: ReconcileRequest): Promise<ReconcileOutcome> {
   const { client, environment, mode = "apply", dryRun = false, secrets = [], log = silentLog } = request;
+  const callOptions = request.deadline ? { deadline: request.deadline } : {};
   const parsed = parseDesiredDocument(request.document, environment);
   if (!parsed.ok) return { outcome: "invalid", violations: [...parsed.violations] };
   const merged = validateDesiredState({ ...request.defaults, ...parsed.value }, environment);
@@ -112,7 +119,7 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileOut
   const desired = merged.value;
 
   try {
-    const current = await client.getClientConfiguration();
+    const current = await client.getClientConfiguration(callOptions);
     const changes = planChanges(desired, current.body);
     if (changes.length === 0) return { outcome: "in-sync", finapiRequestId: current.requestId };
     const shown = redactChanges(changes, secrets);
@@ -120,7 +127,7 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileOut
       return { outcome: "drift-reported", changes: shown, dryRun, finapiRequestId: current.requestId };
     }
     log.info("patching finAPI client configuration", { changes: shown });
-    const patched = await client.patchClientConfiguration(patchFor(changes));
+    const patched = await client.patchClientConfiguration(patchFor(changes), callOptions);
     const remaining = planChanges(desired, patched.body);
     if (remaining.length > 0) {
       const fields = remaining.map((change) => change.field).join(", ");

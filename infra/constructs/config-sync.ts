@@ -9,6 +9,7 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import * as ssm from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
 import { PARAMETER_OPERATIONS } from "../../functions/config-sync/invocation.ts";
+import { CONFIG_SYNC_TIMEOUT_MS } from "../../functions/config-sync/time-budget.ts";
 import { parameterArn, secretArn } from "../arns.ts";
 import type { ClientConfig } from "../config.ts";
 import { acknowledgeFinding } from "../nag.ts";
@@ -112,7 +113,8 @@ export class ConfigSync extends Construct {
       description: "Makes each finAPI client's configuration match its document in Parameter Store",
       serviceName: "config-sync",
       memorySize: 256,
-      timeout: Duration.minutes(2),
+      /* The run's time budget (start reserve, early abort) is computed against this timeout. */
+      timeout: Duration.millis(CONFIG_SYNC_TIMEOUT_MS),
       reservedConcurrentExecutions: 1,
       logRetention: props.logRetention,
       logLevel: props.logLevel,

@@ -134,6 +134,7 @@ describe("config-sync's handler under random inputs", () => {
     statusStore: {
       record: async () => {
         touched.push("status table");
+        return "stored";
       },
     },
     logger: new Logger({ serviceName: "config-sync" }),
