@@ -27,4 +27,6 @@ export const CallbackMetric = {
   IgnoredEvent: "CallbackIgnoredEvent",
   ForwardFailed: "CallbackForwardFailed",
   DeadLetterFailed: "CallbackDeadLetterFailed",
+  /** A configured client's secret cannot be used (revoked, misconfigured, or unreadable with nothing kept). */
+  SecretUnusable: "CallbackSecretUnusable",
 } as const;

@@ -3,6 +3,10 @@ import * as z from "../validation/zod.ts";
 
 export const CLIENT_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 60 * 60;
+/** How long after a rotation the previous secret is still accepted: finAPI holds the old URL until config-sync registers the new one. */
+export const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 60 * 60;
+/* A leaked URL must stop working within a bounded time: a week at most. */
+export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 60 * 60;
 /* A shorter window would let a fan-out delivery that was held up (a cold start, an outage) count as new. */
 const MIN_IDEMPOTENCY_TTL_SECONDS = 60 * 60;
 
@@ -45,6 +49,19 @@ export const callbackEnvironmentSchema = z.pipe(
       ),
       DEFAULT_IDEMPOTENCY_TTL_SECONDS,
     ),
+    SECRET_ROTATION_OVERLAP_SECONDS: z._default(
+      z.pipe(
+        z.pipe(
+          z.string().check(z.regex(/^\d+$/, { error: "must be a whole number of seconds" })),
+          z.transform(Number),
+        ),
+        z.int().check(
+          z.lte(MAX_ROTATION_OVERLAP_SECONDS, { error: `must be at most ${MAX_ROTATION_OVERLAP_SECONDS}` }),
+        ),
+      ),
+      DEFAULT_ROTATION_OVERLAP_SECONDS,
+    ),
+    SECRET_DIGEST_KEY_ID: requiredVariable("must name the KMS HMAC key of the kept secret digests (id or ARN)"),
     EVENT_BUS_NAME: requiredVariable("must be an EventBridge bus name or ARN"),
     DEAD_LETTER_QUEUE_URL: z.pipe(
       requiredVariable("must be an SQS queue URL"),
@@ -55,6 +72,8 @@ export const callbackEnvironmentSchema = z.pipe(
     clients: environment.CALLBACK_CLIENTS,
     idempotencyTableName: environment.IDEMPOTENCY_TABLE_NAME,
     idempotencyTtlSeconds: environment.IDEMPOTENCY_TTL_SECONDS,
+    secretRotationOverlapSeconds: environment.SECRET_ROTATION_OVERLAP_SECONDS,
+    secretDigestKeyId: environment.SECRET_DIGEST_KEY_ID,
     eventBusName: environment.EVENT_BUS_NAME,
     deadLetterQueueUrl: environment.DEAD_LETTER_QUEUE_URL,
   })),

@@ -3,6 +3,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { KMSClient } from "@aws-sdk/client-kms";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { AWS_CLIENT_CONFIG } from "../aws/client-config.ts";
@@ -11,6 +12,7 @@ import type { CallbackDependencies } from "./app.ts";
 import type { CallbackConfig } from "./config.ts";
 import { createEventBridgePublisher, createSqsDeadLetterWriter } from "./forward.ts";
 import { createOnceForwarder } from "./forward-once.ts";
+import { createKmsDigestKey } from "./kms-digest-key.ts";
 import { createDynamoDbDigestStore } from "./secret-digest-store.ts";
 import { createSecretsManagerSource } from "./secret-source.ts";
 
@@ -28,7 +30,11 @@ export function createDefaultDependencies(config: CallbackConfig): CallbackDepen
     secrets: createSecretsManagerSource({
       client: new SecretsManagerClient(AWS_CLIENT_CONFIG),
       logger,
-      digestStore: createDynamoDbDigestStore(dynamoDb, config.idempotencyTableName),
+      rotationOverlapSeconds: config.secretRotationOverlapSeconds,
+      keptDigests: {
+        store: createDynamoDbDigestStore({ client: dynamoDb, tableName: config.idempotencyTableName }),
+        key: createKmsDigestKey(new KMSClient(AWS_CLIENT_CONFIG), config.secretDigestKeyId),
+      },
     }),
     forwardOnce: createOnceForwarder({
       persistenceStore: new DynamoDBPersistenceLayer({

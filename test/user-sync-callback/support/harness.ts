@@ -6,6 +6,7 @@ import {
   type PublishedEvent,
   startEventBridge,
 } from "../../../local/aws/eventbridge.ts";
+import { type KmsStandIn, startKms } from "../../../local/aws/kms.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
 import {
@@ -51,6 +52,8 @@ export interface CallbackStandIns {
   readonly eventBridge: EventBridgeStandIn;
   readonly sqs: SqsStandIn;
   readonly secretsManager: SecretsManagerStandIn;
+  /** Holds the HMAC key of the kept secret digests (SECRET_DIGEST_KEY_ID). */
+  readonly kms: KmsStandIn;
   /** Every deletion the bus received, as its detail. */
   deletions(): Record<string, unknown>[];
   deletionsOf(userId: string): PublishedEvent[];
@@ -65,11 +68,12 @@ export interface CallbackStandIns {
  * `AWS_ENDPOINT_URL_<SERVICE>` together with the callback's own environment.
  */
 export async function startCallbackStandIns(): Promise<CallbackStandIns> {
-  const [dynamo, eventBridge, sqs, secretsManager] = await Promise.all([
+  const [dynamo, eventBridge, sqs, secretsManager, kms] = await Promise.all([
     startDynamoDb(),
     startEventBridge({ busNames: [BUS_NAME] }),
     startSqs({ queueNames: [QUEUE_NAME] }),
     startSecretsManager(),
+    startKms(),
   ]);
   await dynamo.createTable(TABLE_NAME);
   secretsManager.putSecret("callback/acme", secrets.acme.previous);
@@ -84,6 +88,8 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
     AWS_ENDPOINT_URL_SQS: sqs.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+    AWS_ENDPOINT_URL_KMS: kms.url,
+    SECRET_DIGEST_KEY_ID: kms.createHmacKey(),
     CALLBACK_CLIENTS: JSON.stringify([
       { name: "acme", secretId: secretsManager.arnOf("callback/acme") },
       { name: "globex", secretId: "callback/globex" },
@@ -102,11 +108,12 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
     eventBridge,
     sqs,
     secretsManager,
+    kms,
     deletions: () => eventBridge.events.map((event) => event.detail),
     deletionsOf: (userId) => eventBridge.events.filter((event) => event.detail.userId === userId),
     deadLetters: () => sqs.bodies(QUEUE_NAME).map((body) => JSON.parse(body) as Record<string, unknown>),
     close: async () => {
-      await Promise.all([dynamo.close(), eventBridge.close(), sqs.close(), secretsManager.close()]);
+      await Promise.all([dynamo.close(), eventBridge.close(), sqs.close(), secretsManager.close(), kms.close()]);
     },
   };
 }
