@@ -21,4 +21,5 @@ export const callbackSecretSchema = z
     z.regex(new RegExp(`^[A-Za-z0-9._~-]{${MIN_CALLBACK_SECRET_LENGTH},}$`), { error: CALLBACK_SECRET_RULE }),
   );
 
-export const isCallbackSecret = (value: unknown): value is string => callbackSecretSchema.safeParse(value).success;
+export const isCallbackSecret = (value: unknown): value is string =>
+  callbackSecretSchema.safeParse(value).success;

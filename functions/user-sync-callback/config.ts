@@ -55,13 +55,17 @@ export const callbackEnvironmentSchema = z.pipe(
           z.string().check(z.regex(/^\d+$/, { error: "must be a whole number of seconds" })),
           z.transform(Number),
         ),
-        z.int().check(
-          z.lte(MAX_ROTATION_OVERLAP_SECONDS, { error: `must be at most ${MAX_ROTATION_OVERLAP_SECONDS}` }),
-        ),
+        z
+          .int()
+          .check(
+            z.lte(MAX_ROTATION_OVERLAP_SECONDS, { error: `must be at most ${MAX_ROTATION_OVERLAP_SECONDS}` }),
+          ),
       ),
       DEFAULT_ROTATION_OVERLAP_SECONDS,
     ),
-    SECRET_DIGEST_KEY_ID: requiredVariable("must name the KMS HMAC key of the kept secret digests (id or ARN)"),
+    SECRET_DIGEST_KEY_ID: requiredVariable(
+      "must name the KMS HMAC key of the kept secret digests (id or ARN)",
+    ),
     EVENT_BUS_NAME: requiredVariable("must be an EventBridge bus name or ARN"),
     DEAD_LETTER_QUEUE_URL: z.pipe(
       requiredVariable("must be an SQS queue URL"),

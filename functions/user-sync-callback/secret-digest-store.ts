@@ -79,7 +79,8 @@ export function createDynamoDbDigestStore(options: DynamoDbDigestStoreOptions): 
       const acceptedUntilMs = Number(Item?.previousAcceptedUntil?.N);
       return {
         current,
-        ...(previous !== undefined && Number.isFinite(acceptedUntilMs) && { previous: { digest: previous, acceptedUntilMs } }),
+        ...(previous !== undefined &&
+          Number.isFinite(acceptedUntilMs) && { previous: { digest: previous, acceptedUntilMs } }),
       };
     },
     async forget(secretId) {

@@ -182,7 +182,11 @@ export function createSecretsManagerSource(options: SecretsManagerSourceOptions)
         : { kind: "revoked", errorName: errorName(error) };
     }
     if (!isCallbackSecret(current.SecretString)) {
-      logger.error("callback secret is malformed", { secretId, versionStage: CURRENT, rule: CALLBACK_SECRET_RULE });
+      logger.error("callback secret is malformed", {
+        secretId,
+        versionStage: CURRENT,
+        rule: CALLBACK_SECRET_RULE,
+      });
       return { kind: "revoked", errorName: MALFORMED_SECRET };
     }
     /* Without a creation date the overlap cannot be bounded, so AWSPREVIOUS is not accepted. */
@@ -329,16 +333,22 @@ export function createSecretsManagerSource(options: SecretsManagerSourceOptions)
         }
         const kept = await loadKept(secretId);
         if (kept) {
-          logger.warn("Secrets Manager failed before this environment read the secret; using its kept digests", {
-            secretId,
-            errorName: name,
-          });
+          logger.warn(
+            "Secrets Manager failed before this environment read the secret; using its kept digests",
+            {
+              secretId,
+              errorName: name,
+            },
+          );
           return remember(secretId, kept, minRefreshIntervalMs);
         }
-        logger.error("Secrets Manager failed and no usable digests are kept; the client's requests are refused", {
-          secretId,
-          errorName: name,
-        });
+        logger.error(
+          "Secrets Manager failed and no usable digests are kept; the client's requests are refused",
+          {
+            secretId,
+            errorName: name,
+          },
+        );
         return remember(
           secretId,
           { kind: "refused", verdict: { usable: false, reason: "unavailable", errorName: name } },

@@ -102,7 +102,8 @@ export class UserSyncCallback extends Construct {
      * the digests are for Secrets Manager outages, which would take that secret with them.
      */
     this.digestKey = new kms.Key(this, "SecretDigestKey", {
-      description: "Derives the key of the user-sync callback's kept secret digests (GenerateMac over a fixed message)",
+      description:
+        "Derives the key of the user-sync callback's kept secret digests (GenerateMac over a fixed message)",
       keySpec: kms.KeySpec.HMAC_256,
       keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
       removalPolicy: RemovalPolicy.DESTROY,

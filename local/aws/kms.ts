@@ -74,7 +74,8 @@ export async function startKms(): Promise<KmsStandIn> {
       GenerateMac: (input) => {
         const key = find(requireString(input, "KeyId"));
         const algorithm = MAC_ALGORITHMS[requireString(input, "MacAlgorithm")];
-        if (!algorithm) throw new AwsServiceError("ValidationException", "MacAlgorithm is not an HMAC algorithm");
+        if (!algorithm)
+          throw new AwsServiceError("ValidationException", "MacAlgorithm is not an HMAC algorithm");
         const message = Buffer.from(requireString(input, "Message"), "base64");
         if (message.length === 0 || message.length > 4096) {
           throw new AwsServiceError("ValidationException", "Message must be 1 to 4096 bytes");

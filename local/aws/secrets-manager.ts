@@ -96,7 +96,8 @@ export async function startSecretsManager(
   const usable = (secretId: string): StoredSecret => {
     const secret = find(secretId);
     if (!secret) throw notFound();
-    if (secret.deletedDate !== undefined) throw new AwsServiceError("InvalidRequestException", MARKED_FOR_DELETION);
+    if (secret.deletedDate !== undefined)
+      throw new AwsServiceError("InvalidRequestException", MARKED_FOR_DELETION);
     return secret;
   };
 

@@ -29,7 +29,7 @@ describe("isCallbackSecret", () => {
 
   it("refuses what is not a string", () => {
     expect(isCallbackSecret(undefined)).toBe(false);
-    expect(isCallbackSecret(12345678901234567890123)).toBe(false);
+    expect(isCallbackSecret(["a".repeat(30)])).toBe(false);
   });
 
   it("states its rule without a value", () => {

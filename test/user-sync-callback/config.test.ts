@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  DEFAULT_ROTATION_OVERLAP_SECONDS,
   loadCallbackConfig,
 } from "../../functions/user-sync-callback/config.ts";
 
@@ -10,6 +11,7 @@ const valid = {
     { name: "acme_sandbox", secretId: "acme/sandbox" },
   ]),
   IDEMPOTENCY_TABLE_NAME: "callback-idempotency",
+  SECRET_DIGEST_KEY_ID: "arn:aws:kms:eu-central-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab",
   EVENT_BUS_NAME: "user-sync",
   DEAD_LETTER_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/callback-dead-letters",
 };
@@ -35,6 +37,8 @@ describe("loadCallbackConfig", () => {
       ],
       idempotencyTableName: "callback-idempotency",
       idempotencyTtlSeconds: 86400,
+      secretRotationOverlapSeconds: 86400,
+      secretDigestKeyId: "arn:aws:kms:eu-central-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab",
       eventBusName: "user-sync",
       deadLetterQueueUrl: "https://sqs.eu-central-1.amazonaws.com/000000000000/callback-dead-letters",
     });
@@ -45,8 +49,27 @@ describe("loadCallbackConfig", () => {
     expect(DEFAULT_IDEMPOTENCY_TTL_SECONDS).toBe(604800);
   });
 
+  it("reads the rotation overlap, 24 hours by default", () => {
+    expect(loadCallbackConfig(valid).secretRotationOverlapSeconds).toBe(DEFAULT_ROTATION_OVERLAP_SECONDS);
+    expect(DEFAULT_ROTATION_OVERLAP_SECONDS).toBe(86400);
+    expect(
+      loadCallbackConfig({ ...valid, SECRET_ROTATION_OVERLAP_SECONDS: "0" }).secretRotationOverlapSeconds,
+    ).toBe(0);
+  });
+
   it.each([
     ["a missing variable", { EVENT_BUS_NAME: undefined }, "EVENT_BUS_NAME: is required"],
+    ["no digest key", { SECRET_DIGEST_KEY_ID: undefined }, "SECRET_DIGEST_KEY_ID: is required"],
+    [
+      "an overlap that is not a whole number",
+      { SECRET_ROTATION_OVERLAP_SECONDS: "24h" },
+      "SECRET_ROTATION_OVERLAP_SECONDS: must be a whole number of seconds",
+    ],
+    [
+      "an overlap over a week",
+      { SECRET_ROTATION_OVERLAP_SECONDS: "604801" },
+      "SECRET_ROTATION_OVERLAP_SECONDS: must be at most 604800",
+    ],
     ["CALLBACK_CLIENTS that is not JSON", { CALLBACK_CLIENTS: "[{" }, "CALLBACK_CLIENTS: is not valid JSON"],
     [
       "CALLBACK_CLIENTS that is not an array",
@@ -93,6 +116,7 @@ describe("loadCallbackConfig", () => {
     for (const variable of [
       "CALLBACK_CLIENTS",
       "IDEMPOTENCY_TABLE_NAME",
+      "SECRET_DIGEST_KEY_ID",
       "EVENT_BUS_NAME",
       "DEAD_LETTER_QUEUE_URL",
     ]) {

@@ -4,6 +4,7 @@ const environment = {
   AWS_REGION: "eu-central-1",
   CALLBACK_CLIENTS: '[{"name":"acme","secretId":"callback/acme"}]',
   IDEMPOTENCY_TABLE_NAME: "callback-idempotency",
+  SECRET_DIGEST_KEY_ID: "arn:aws:kms:eu-central-1:000000000000:key/00000000-0000-0000-0000-000000000000",
   EVENT_BUS_NAME: "project-bus",
   DEAD_LETTER_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/callback-dead-letters",
 };

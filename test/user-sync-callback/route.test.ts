@@ -48,7 +48,8 @@ describe("matchesAcceptedDigest", () => {
   const current = "c".repeat(40);
   const previous = "p".repeat(40);
   const digest = (secret: string, secretId = "callback/acme") => secretDigest(key, secretId, secret);
-  const counted = (...secrets: string[]) => secrets.map((secret) => ({ digest: digest(secret), counts: true }));
+  const counted = (...secrets: string[]) =>
+    secrets.map((secret) => ({ digest: digest(secret), counts: true }));
 
   it("matches the current or the previous secret", () => {
     const accepted = counted(current, previous);
@@ -65,13 +66,15 @@ describe("matchesAcceptedDigest", () => {
   });
 
   it("does not count a digest that is compared but no longer accepted (AWSPREVIOUS past the overlap)", () => {
-    expect(matchesAcceptedDigest(digest(previous), [{ digest: digest(previous), counts: false }])).toBe(false);
+    expect(matchesAcceptedDigest(digest(previous), [{ digest: digest(previous), counts: false }])).toBe(
+      false,
+    );
   });
 
   it("never matches a stored digest of another length (a damaged record)", () => {
-    expect(matchesAcceptedDigest(digest(current), [{ digest: digest(current).subarray(0, 16), counts: true }])).toBe(
-      false,
-    );
+    expect(
+      matchesAcceptedDigest(digest(current), [{ digest: digest(current).subarray(0, 16), counts: true }]),
+    ).toBe(false);
   });
 });
 
@@ -81,8 +84,14 @@ describe("secretDigest", () => {
   it("depends on the key and on the secret's id, so digests neither match without the key nor move between clients", () => {
     const key = Buffer.alloc(32, 7);
     expect(secretDigest(key, "callback/acme", secret)).toEqual(secretDigest(key, "callback/acme", secret));
-    expect(secretDigest(key, "callback/acme", secret)).not.toEqual(secretDigest(Buffer.alloc(32, 8), "callback/acme", secret));
-    expect(secretDigest(key, "callback/acme", secret)).not.toEqual(secretDigest(key, "callback/globex", secret));
-    expect(secretDigest(key, "callback/acme", secret)).not.toEqual(createHash("sha256").update(secret).digest());
+    expect(secretDigest(key, "callback/acme", secret)).not.toEqual(
+      secretDigest(Buffer.alloc(32, 8), "callback/acme", secret),
+    );
+    expect(secretDigest(key, "callback/acme", secret)).not.toEqual(
+      secretDigest(key, "callback/globex", secret),
+    );
+    expect(secretDigest(key, "callback/acme", secret)).not.toEqual(
+      createHash("sha256").update(secret).digest(),
+    );
   });
 });

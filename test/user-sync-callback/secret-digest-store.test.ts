@@ -35,7 +35,10 @@ describe("createDynamoDbDigestStore (on dynalite)", () => {
   const itemOf = async (secretId: string) =>
     (
       await client.send(
-        new GetItemCommand({ TableName: TABLE, Key: { id: { S: `${SECRET_DIGESTS_KEY_PREFIX}#${secretId}` } } }),
+        new GetItemCommand({
+          TableName: TABLE,
+          Key: { id: { S: `${SECRET_DIGESTS_KEY_PREFIX}#${secretId}` } },
+        }),
       )
     ).Item;
 
@@ -43,7 +46,10 @@ describe("createDynamoDbDigestStore (on dynalite)", () => {
     clock = SAVED_AT;
     const store = createDynamoDbDigestStore({ client, tableName: TABLE, now });
     await store.save("callback/acme", { current: digest("callback/acme", secrets.acme.previous) });
-    const previous = { digest: digest("callback/acme", secrets.acme.previous), acceptedUntilMs: SAVED_AT + 3_600_000 };
+    const previous = {
+      digest: digest("callback/acme", secrets.acme.previous),
+      acceptedUntilMs: SAVED_AT + 3_600_000,
+    };
     await store.save("callback/acme", { current: digest("callback/acme", secrets.acme.current), previous });
     expect(await store.load("callback/acme")).toEqual({
       current: digest("callback/acme", secrets.acme.current),
@@ -65,7 +71,9 @@ describe("createDynamoDbDigestStore (on dynalite)", () => {
     clock = SAVED_AT;
     const store = createDynamoDbDigestStore({ client, tableName: TABLE, now });
     await store.save("callback/aging", { current: digest("callback/aging", secrets.globex.current) });
-    expect(Number((await itemOf("callback/aging"))?.expiration?.N)).toBe(SAVED_AT / 1000 + DEFAULT_DIGEST_MAX_AGE_SECONDS);
+    expect(Number((await itemOf("callback/aging"))?.expiration?.N)).toBe(
+      SAVED_AT / 1000 + DEFAULT_DIGEST_MAX_AGE_SECONDS,
+    );
     clock = SAVED_AT + DEFAULT_DIGEST_MAX_AGE_SECONDS * 1000 - 1000;
     expect(await store.load("callback/aging")).toBeDefined();
     clock = SAVED_AT + DEFAULT_DIGEST_MAX_AGE_SECONDS * 1000;
@@ -74,9 +82,12 @@ describe("createDynamoDbDigestStore (on dynalite)", () => {
 
   it("keeps only keyed digests, under a key apart from the idempotency records, with the table's TTL attribute", async () => {
     clock = SAVED_AT;
-    await createDynamoDbDigestStore({ client, tableName: TABLE, now, maxAgeSeconds: 60 }).save("callback/globex", {
-      current: digest("callback/globex", secrets.globex.current),
-    });
+    await createDynamoDbDigestStore({ client, tableName: TABLE, now, maxAgeSeconds: 60 }).save(
+      "callback/globex",
+      {
+        current: digest("callback/globex", secrets.globex.current),
+      },
+    );
     const item = await itemOf("callback/globex");
     expect(Object.keys(item ?? {}).sort()).toEqual(["current", "expiration", "id", "savedAt"]);
     expect(item?.expiration?.N).toBe(String(SAVED_AT / 1000 + 60));

@@ -125,9 +125,11 @@ describe("startSecretsManager", () => {
       requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true },
     });
     try {
-      await expect(hung.send(new GetSecretValueCommand({ SecretId: "acme/callback" }))).rejects.toMatchObject({
-        name: "TimeoutError",
-      });
+      await expect(hung.send(new GetSecretValueCommand({ SecretId: "acme/callback" }))).rejects.toMatchObject(
+        {
+          name: "TimeoutError",
+        },
+      );
     } finally {
       hung.destroy();
     }

@@ -113,7 +113,13 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
     deletionsOf: (userId) => eventBridge.events.filter((event) => event.detail.userId === userId),
     deadLetters: () => sqs.bodies(QUEUE_NAME).map((body) => JSON.parse(body) as Record<string, unknown>),
     close: async () => {
-      await Promise.all([dynamo.close(), eventBridge.close(), sqs.close(), secretsManager.close(), kms.close()]);
+      await Promise.all([
+        dynamo.close(),
+        eventBridge.close(),
+        sqs.close(),
+        secretsManager.close(),
+        kms.close(),
+      ]);
     },
   };
 }
