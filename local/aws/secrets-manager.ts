@@ -77,7 +77,7 @@ export interface SecretsManagerStandInOptions {
 
 /**
  * A local Secrets Manager (GetSecretValue with VersionStage/VersionId, CreateSecret, PutSecretValue,
- * DeleteSecret, RestoreSecret) that keeps the AWSCURRENT/AWSPREVIOUS staging labels the way a rotation
+ * UpdateSecretVersionStage, DeleteSecret, RestoreSecret) that keeps the AWSCURRENT/AWSPREVIOUS staging labels the way a rotation
  * moves them, dates each version, answers a secret marked for deletion as AWS does, and can deny access,
  * fail decryption, throttle, fail or hang.
  */
@@ -219,6 +219,36 @@ export async function startSecretsManager(
         const windowDays = typeof input.RecoveryWindowInDays === "number" ? input.RecoveryWindowInDays : 30;
         secret.deletedDate = now().getTime() / 1000;
         return { ARN: secret.arn, Name: secret.name, DeletionDate: secret.deletedDate + windowDays * 86_400 };
+      }),
+      UpdateSecretVersionStage: served((input) => {
+        const secret = usable(requireString(input, "SecretId"));
+        const stage = requireString(input, "VersionStage");
+        const versionOf = (key: string) => {
+          const versionId = input[key];
+          if (versionId === undefined) return undefined;
+          const version = secret.versions.find((candidate) => candidate.versionId === versionId);
+          if (!version)
+            throw notFound(`Secrets Manager can't find the specified secret version: ${String(versionId)}`);
+          return version;
+        };
+        const from = versionOf("RemoveFromVersionId");
+        const to = versionOf("MoveToVersionId");
+        const holder = secret.versions.find((version) => version.stages.includes(stage));
+        if (holder && holder !== from && to) {
+          throw new AwsServiceError(
+            "InvalidParameterException",
+            `The staging label ${stage} is currently attached to version ${holder.versionId}, so you must explicitly reference that version in RemoveFromVersionId.`,
+          );
+        }
+        if (stage === CURRENT && from && !to) {
+          throw new AwsServiceError(
+            "InvalidParameterException",
+            "AWSCURRENT can only be moved, not removed.",
+          );
+        }
+        if (from) from.stages = from.stages.filter((candidate) => candidate !== stage);
+        if (to && !to.stages.includes(stage)) to.stages.push(stage);
+        return { ARN: secret.arn, Name: secret.name };
       }),
       RestoreSecret: served((input) => {
         const secret = find(requireString(input, "SecretId"));

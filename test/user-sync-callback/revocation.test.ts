@@ -1,6 +1,11 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GenerateMacCommand, KMSClient } from "@aws-sdk/client-kms";
-import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import {
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from "@aws-sdk/client-secrets-manager";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AWS_CLIENT_CONFIG } from "../../functions/aws/client-config.ts";
 import { CallbackMetric } from "../../functions/observability/metrics.ts";
@@ -211,5 +216,27 @@ describe("revocable callback secrets (handler, stand-ins)", () => {
     expect(await deliver(environment(secretId), secrets.globex.current, "resurrect-cold")).toBe(404);
     for (const userId of ["resurrect-revoked", "resurrect-warm", "resurrect-cold"])
       expectNothingForwarded(userId);
+  });
+
+  it("refuses a leaked AWSPREVIOUS within the overlap once the label is removed from it (the runbook's no-loss path)", async () => {
+    const secretId = secretWith([secrets.acme.previous]);
+    const callback = environment(secretId);
+    suite.standIns.secretsManager.putSecret(secretId, secrets.acme.current, now());
+    clock += 300_000;
+    expect(await deliver(callback, secrets.acme.previous, "unstage-before")).toBe(202);
+    const leaked = await sdk.secretsManager.send(
+      new GetSecretValueCommand({ SecretId: secretId, VersionStage: "AWSPREVIOUS" }),
+    );
+    await sdk.secretsManager.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: "AWSPREVIOUS",
+        RemoveFromVersionId: leaked.VersionId,
+      }),
+    );
+    clock += 300_000;
+    expect(await deliver(callback, secrets.acme.previous, "unstage-after")).toBe(404);
+    expectNothingForwarded("unstage-after");
+    expect(await deliver(callback, secrets.acme.current, "unstage-current")).toBe(202);
   });
 });

@@ -8,6 +8,7 @@ import {
   ResourceNotFoundException,
   RestoreSecretCommand,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AwsServiceError } from "../../../local/aws/json-protocol-server.ts";
@@ -135,5 +136,29 @@ describe("startSecretsManager", () => {
     }
     standIn.setOutage(undefined);
     expect(await valueAt("acme/callback")).toBe("first-value");
+  });
+
+  it("removes a staging label from a version, after which that stage is not found", async () => {
+    standIn.putSecret("unstaged", "leaked");
+    standIn.putSecret("unstaged", "fresh");
+    const leaked = await versionAt("unstaged", "AWSPREVIOUS");
+    await client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: "unstaged",
+        VersionStage: "AWSPREVIOUS",
+        RemoveFromVersionId: leaked.VersionId,
+      }),
+    );
+    await expect(valueAt("unstaged", "AWSPREVIOUS")).rejects.toBeInstanceOf(ResourceNotFoundException);
+    expect(await valueAt("unstaged")).toBe("fresh");
+    await expect(
+      client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: "unstaged",
+          VersionStage: "AWSCURRENT",
+          MoveToVersionId: leaked.VersionId,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "InvalidParameterException" });
   });
 });
