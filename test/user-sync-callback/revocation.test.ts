@@ -129,6 +129,8 @@ describe("revocable callback secrets (handler, stand-ins)", () => {
     expect(await deliver(callback, secrets.acme.previous, "two-ago-3")).toBe(404);
     expectNothingForwarded("two-ago-3");
     expect(suite.output.count(CallbackMetric.Unauthenticated)).toBe(1);
+    expect(await deliver(environment(secretId), secrets.acme.previous, "two-ago-cold")).toBe(404);
+    expectNothingForwarded("two-ago-cold");
   });
 
   it("accepts AWSPREVIOUS within the overlap and answers 404 past it", async () => {
