@@ -8,7 +8,11 @@ import {
   formatViolations,
   parseDesiredDocument,
 } from "../functions/finapi/schema.ts";
-import { CLIENT_NAME_PATTERN } from "../functions/user-sync-callback/config.ts";
+import {
+  CLIENT_NAME_PATTERN,
+  DEFAULT_ROTATION_OVERLAP_SECONDS,
+  MAX_ROTATION_OVERLAP_SECONDS,
+} from "../functions/user-sync-callback/config.ts";
 
 /** Every CDK context key the app reads; cdk.json sets them, `-c key=value` overrides them. */
 const CONTEXT_KEYS = {
@@ -18,6 +22,7 @@ const CONTEXT_KEYS = {
   hostCallback: "finapi:hostCallback",
   alarmEmail: "finapi:alarmEmail",
   callbackReservedConcurrency: "finapi:callbackReservedConcurrency",
+  callbackSecretRotationOverlapHours: "finapi:callbackSecretRotationOverlapHours",
   unauthenticatedAlarmThreshold: "finapi:unauthenticatedAlarmThreshold",
   logRetentionDays: "finapi:logRetentionDays",
   logLevel: "finapi:logLevel",
@@ -186,6 +191,18 @@ const contextSchema = z
           .max(1000, "must be at most 1000"),
       )
       .default(10),
+    [CONTEXT_KEYS.callbackSecretRotationOverlapHours]: z
+      .preprocess(
+        fromCommandLine,
+        z
+          .int({ error: "must be a whole number of hours" })
+          .min(0, "must be at least 0")
+          .max(
+            MAX_ROTATION_OVERLAP_SECONDS / 3600,
+            `must be at most ${MAX_ROTATION_OVERLAP_SECONDS / 3600} (a leaked URL must stop working within a week)`,
+          ),
+      )
+      .default(DEFAULT_ROTATION_OVERLAP_SECONDS / 3600),
     [CONTEXT_KEYS.unauthenticatedAlarmThreshold]: z
       .preprocess(fromCommandLine, z.int({ error: "must be a whole number" }).min(1, "must be at least 1"))
       .default(10),
@@ -208,6 +225,7 @@ const contextSchema = z
     hostCallback: context[CONTEXT_KEYS.hostCallback],
     alarmEmail: context[CONTEXT_KEYS.alarmEmail],
     callbackReservedConcurrency: context[CONTEXT_KEYS.callbackReservedConcurrency],
+    callbackSecretRotationOverlapHours: context[CONTEXT_KEYS.callbackSecretRotationOverlapHours],
     unauthenticatedAlarmThreshold: context[CONTEXT_KEYS.unauthenticatedAlarmThreshold],
     logRetentionDays: context[CONTEXT_KEYS.logRetentionDays],
     logLevel: context[CONTEXT_KEYS.logLevel],

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import type { StackConfig } from "./config.ts";
@@ -30,6 +30,7 @@ export class FinapiConfigSyncStack extends Stack {
       ? new UserSyncCallback(this, "UserSyncCallback", {
           clientNames: config.clients.map((client) => client.name),
           reservedConcurrency: config.callbackReservedConcurrency,
+          secretRotationOverlap: Duration.hours(config.callbackSecretRotationOverlapHours),
           logRetention,
           logLevel: config.logLevel,
         })

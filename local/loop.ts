@@ -10,6 +10,7 @@ import { CLIENT_NAME_PATTERN } from "../functions/user-sync-callback/config.ts";
 import { type Activity, ActivityLog } from "./activity.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "./aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "./aws/eventbridge.ts";
+import { type KmsStandIn, startKms } from "./aws/kms.ts";
 import { type ParameterFiles, startParameterFiles } from "./aws/parameter-files.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "./aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "./aws/sqs.ts";
@@ -266,11 +267,12 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
     }));
     await writeFile(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
 
-    const [secretsManager, eventBridge, sqs, dynamo]: [
+    const [secretsManager, eventBridge, sqs, dynamo, kms]: [
       SecretsManagerStandIn,
       EventBridgeStandIn,
       SqsStandIn,
       DynamoDbStandIn,
+      KmsStandIn,
     ] = await Promise.all([
       startSecretsManager(
         Object.fromEntries(
@@ -289,8 +291,9 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       }),
       startSqs({ queueNames: [DEAD_LETTER_QUEUE] }),
       startDynamoDb(),
+      startKms(),
     ]);
-    for (const standIn of [secretsManager, eventBridge, sqs, dynamo]) opened.push(() => standIn.close());
+    for (const standIn of [secretsManager, eventBridge, sqs, dynamo, kms]) opened.push(() => standIn.close());
     await dynamo.createTable(STATUS_TABLE, "client");
     await dynamo.createTable(IDEMPOTENCY_TABLE, "id");
 
@@ -310,6 +313,7 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
       AWS_ENDPOINT_URL_SQS: sqs.url,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+      AWS_ENDPOINT_URL_KMS: kms.url,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       LOG_LEVEL: "INFO",
     };
@@ -325,6 +329,7 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
           clients.map((client) => ({ name: client.name, secretId: callbackSecretId(client) })),
         ),
         IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
+        SECRET_DIGEST_KEY_ID: kms.createHmacKey(),
         EVENT_BUS_NAME,
         DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
       },

@@ -1,4 +1,4 @@
-import { MIN_SECRET_LENGTH } from "../user-sync-callback/secret-match.ts";
+import { CALLBACK_SECRET_RULE, isCallbackSecret } from "../contracts/callback-secret.ts";
 import * as z from "../validation/zod.ts";
 
 /** The credentials secret's SecretString: `{"clientId": "...", "clientSecret": "..."}`. */
@@ -8,14 +8,6 @@ const credential = z
 
 export const finapiCredentialsSchema = z.object({ clientId: credential, clientSecret: credential });
 export type FinapiCredentialsSecret = z.infer<typeof finapiCredentialsSchema>;
-
-/*
- * The callback secret becomes a path segment of the hosted URL: only URL-unreserved characters keep it
- * one segment, unencoded, and the callback refuses secrets shorter than MIN_SECRET_LENGTH.
- */
-export const callbackSecretSchema = z
-  .string()
-  .check(z.regex(new RegExp(`^[A-Za-z0-9._~-]{${MIN_SECRET_LENGTH},}$`)));
 
 export type SecretParse<T> =
   | { readonly ok: true; readonly value: T }
@@ -39,11 +31,9 @@ export function parseCredentialsSecret(secretString: string): SecretParse<Finapi
   return { ok: false, problem: problems.join("; ") };
 }
 
+/** Parses the callback secret by the rule both Lambdas share; a problem states the rule, never the value. */
 export function parseCallbackSecret(secretString: string): SecretParse<string> {
-  return callbackSecretSchema.safeParse(secretString).success
+  return isCallbackSecret(secretString)
     ? { ok: true, value: secretString }
-    : {
-        ok: false,
-        problem: `must be at least ${MIN_SECRET_LENGTH} characters of A-Z a-z 0-9 . _ ~ - (it becomes a path segment of the callback URL)`,
-      };
+    : { ok: false, problem: `must be ${CALLBACK_SECRET_RULE}` };
 }

@@ -29,4 +29,6 @@ export const CallbackMetric = {
   DeadLetterFailed: "CallbackDeadLetterFailed",
   /* The deletions table failed, so a delivery was handed off as a new deletion: it may be a duplicate. */
   DeletionStoreFailed: "CallbackDeletionStoreFailed",
+  /** A configured client's secret cannot be used (revoked, misconfigured, or unreadable with nothing kept). */
+  SecretUnusable: "CallbackSecretUnusable",
 } as const;

@@ -128,8 +128,20 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
     const receivedAt = now();
     const request = readHttpEvent(event);
     const route = parseCallbackPath(request.rawPath);
-    const client = route && (await authenticateCallback(route, config.clients, secrets));
-    if (!client) {
+    const authentication = route
+      ? await authenticateCallback(route, config.clients, secrets)
+      : ({ outcome: "refused" } as const);
+    if (authentication.outcome === "secret-unusable") {
+      const { client, verdict } = authentication;
+      logger.error("callback refused: the client's secret is not usable", {
+        client: client.name,
+        reason: verdict.reason,
+        errorName: verdict.errorName,
+      });
+      count(CallbackMetric.SecretUnusable, client.name);
+      throw notFound();
+    }
+    if (authentication.outcome !== "authenticated") {
       logger.warn("callback refused: unknown path, client or secret", {
         route: refusedRoute(
           route,
@@ -139,6 +151,7 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
       count(CallbackMetric.Unauthenticated);
       throw notFound();
     }
+    const { client } = authentication;
     logger.appendKeys({ client: client.name, route: maskedRoute(client.name) });
 
     let payload: UserSyncCallbackPayload;

@@ -1,21 +1,35 @@
 import type { CallbackClient } from "./config.ts";
 import type { CallbackRoute } from "./route.ts";
-import { matchesAcceptedSecret } from "./secret-match.ts";
-import type { CallbackSecretSource } from "./secret-source.ts";
+import type { CallbackSecretSource, SecretVerdict } from "./secret-source.ts";
+
+/** What the route's client and secret amount to. */
+export type CallbackAuthentication =
+  | { readonly outcome: "authenticated"; readonly client: CallbackClient }
+  /** The client is configured, but its secret cannot be used: every request for it is refused. */
+  | {
+      readonly outcome: "secret-unusable";
+      readonly client: CallbackClient;
+      readonly verdict: Extract<SecretVerdict, { usable: false }>;
+    }
+  /** An unknown client or a wrong secret. */
+  | { readonly outcome: "refused" };
 
 /**
- * The configured client that the route names, if the route also carries one of that client's
- * accepted secrets. A mismatch is checked once more against freshly fetched secrets, because right
- * after a rotation finAPI already calls with the new secret while the cache still holds the old one.
+ * Checks the route's secret against the client's accepted secrets. A mismatch or an unusable secret is
+ * checked once more against a fresh read (rate-limited by the source), because right after a rotation
+ * finAPI already calls with the new secret while memory still holds the old one, and a fixed
+ * misconfiguration should be seen as soon.
  */
 export async function authenticateCallback(
   route: CallbackRoute,
   clients: readonly CallbackClient[],
   secrets: CallbackSecretSource,
-): Promise<CallbackClient | undefined> {
+): Promise<CallbackAuthentication> {
   const client = clients.find((candidate) => candidate.name === route.client);
-  if (!client) return undefined;
-  if (matchesAcceptedSecret(route.secret, await secrets.acceptedDigests(client.secretId))) return client;
-  const refreshed = await secrets.refreshedDigests(client.secretId);
-  return refreshed && matchesAcceptedSecret(route.secret, refreshed) ? client : undefined;
+  if (!client) return { outcome: "refused" };
+  const verdict = await secrets.verdict(client.secretId);
+  if (verdict.usable && verdict.matches(route.secret)) return { outcome: "authenticated", client };
+  const latest = (await secrets.refreshedVerdict(client.secretId)) ?? verdict;
+  if (!latest.usable) return { outcome: "secret-unusable", client, verdict: latest };
+  return latest.matches(route.secret) ? { outcome: "authenticated", client } : { outcome: "refused" };
 }

@@ -12,6 +12,16 @@ export type { CallbackClient } from "../contracts/callback-environment.ts";
 /** What a configured client's name must look like (it appears in the callback URL's path). */
 export const CLIENT_NAME_PATTERN = NAME_PATTERN;
 
+/** How long after a rotation the previous secret is still accepted: finAPI holds the old URL until config-sync registers the new one. */
+export const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 60 * 60;
+/* A leaked URL must stop working within a bounded time: a week at most. */
+export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 60 * 60;
+
+const wholeSeconds = z.pipe(
+  z.string().check(z.regex(/^\d+$/, { error: "must be a whole number of seconds" })),
+  z.transform(Number),
+);
+
 /* SendMessage with a message group and a deduplication id is refused by a standard queue. */
 const fifoQueueUrl = z.pipe(
   requiredVariable("must be an SQS FIFO queue URL"),
@@ -32,10 +42,7 @@ export const callbackEnvironmentSchema = z.pipe(
     DEAD_LETTER_QUEUE_URL: fifoQueueUrl,
     FAN_OUT_WINDOW_SECONDS: z._default(
       z.pipe(
-        z.pipe(
-          z.string().check(z.regex(/^\d+$/, { error: "must be a whole number of seconds" })),
-          z.transform(Number),
-        ),
+        wholeSeconds,
         z
           .int()
           .check(
@@ -44,6 +51,18 @@ export const callbackEnvironmentSchema = z.pipe(
       ),
       DEFAULT_FAN_OUT_WINDOW_SECONDS,
     ),
+    SECRET_ROTATION_OVERLAP_SECONDS: z._default(
+      z.pipe(
+        wholeSeconds,
+        z
+          .int()
+          .check(
+            z.lte(MAX_ROTATION_OVERLAP_SECONDS, { error: `must be at most ${MAX_ROTATION_OVERLAP_SECONDS}` }),
+          ),
+      ),
+      DEFAULT_ROTATION_OVERLAP_SECONDS,
+    ),
+    SECRET_DIGEST_KEY_ID: requiredVariable("must name the KMS HMAC key of the kept secret digests (id or ARN)"),
   }),
   z.transform((environment) => ({
     clients: environment.CALLBACK_CLIENTS,
@@ -51,6 +70,8 @@ export const callbackEnvironmentSchema = z.pipe(
     deletionQueueUrl: environment.DELETION_QUEUE_URL,
     deadLetterQueueUrl: environment.DEAD_LETTER_QUEUE_URL,
     fanOutWindowSeconds: environment.FAN_OUT_WINDOW_SECONDS,
+    secretRotationOverlapSeconds: environment.SECRET_ROTATION_OVERLAP_SECONDS,
+    secretDigestKeyId: environment.SECRET_DIGEST_KEY_ID,
   })),
 );
 export type CallbackConfig = z.output<typeof callbackEnvironmentSchema>;

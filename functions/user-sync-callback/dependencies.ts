@@ -1,6 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { KMSClient } from "@aws-sdk/client-kms";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { AWS_CLIENT_CONFIG } from "../aws/client-config.ts";
@@ -8,6 +9,7 @@ import { METRICS_NAMESPACE } from "../observability/metrics.ts";
 import type { CallbackDependencies } from "./app.ts";
 import type { CallbackConfig } from "./config.ts";
 import { createDynamoDbDeletionStore } from "./deletion-store.ts";
+import { createKmsDigestKey } from "./kms-digest-key.ts";
 import { createFifoQueueSender } from "./queue.ts";
 import { createDynamoDbDigestStore } from "./secret-digest-store.ts";
 import { createSecretsManagerSource } from "./secret-source.ts";
@@ -27,7 +29,11 @@ export function createDefaultDependencies(config: CallbackConfig): CallbackDepen
     secrets: createSecretsManagerSource({
       client: new SecretsManagerClient(AWS_CLIENT_CONFIG),
       logger,
-      digestStore: createDynamoDbDigestStore(dynamoDb, config.deletionsTableName),
+      rotationOverlapSeconds: config.secretRotationOverlapSeconds,
+      keptDigests: {
+        store: createDynamoDbDigestStore({ client: dynamoDb, tableName: config.deletionsTableName }),
+        key: createKmsDigestKey(new KMSClient(AWS_CLIENT_CONFIG), config.secretDigestKeyId),
+      },
     }),
     deletions: createDynamoDbDeletionStore({
       client: dynamoDb,

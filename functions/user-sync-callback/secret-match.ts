@@ -1,25 +1,28 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 
-/** Shorter secrets are a misconfiguration: 22 alphanumerics are the least that carry 128 bits. */
-export const MIN_SECRET_LENGTH = 22;
-
-/**
- * The SHA-256 of a secret: what a presented secret is compared by, and the only form in which an
- * accepted secret is kept outside Secrets Manager.
- */
-export const secretDigest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();
+/** The key secrets are digested with: a random one per environment in memory, a KMS-derived one in DynamoDB. */
+export type DigestKey = Uint8Array;
 
 /**
- * Whether `candidate` is one of the secrets whose digests are accepted, in time that depends on neither
- * the candidate nor the secrets: comparing digests makes both sides the same length (timingSafeEqual
- * needs equal lengths and would otherwise leak the secret's), and every accepted digest is compared.
+ * HMAC-SHA256 of a secret under `key`, bound to the secret's id (so that digests kept for one client
+ * never authenticate another). Without the key a digest cannot be used to test guesses offline.
  */
-export function matchesAcceptedSecret(candidate: string, acceptedDigests: readonly Uint8Array[]): boolean {
-  const candidateDigest = secretDigest(candidate);
+export const secretDigest = (key: DigestKey, secretId: string, secret: string): Buffer =>
+  createHmac("sha256", key).update(secretId, "utf8").update("\0").update(secret, "utf8").digest();
+
+/**
+ * Whether `candidateDigest` equals one of `accepted`, in time that depends on neither: every digest is
+ * compared, each with timingSafeEqual (digests have one length, so no length leaks), and `accepted`
+ * entries marked `false` are compared too but do not count (an expired AWSPREVIOUS costs the same).
+ */
+export function matchesAcceptedDigest(
+  candidateDigest: Uint8Array,
+  accepted: readonly { readonly digest: Uint8Array; readonly counts: boolean }[],
+): boolean {
   let matched = false;
-  for (const accepted of acceptedDigests) {
-    const equal = accepted.length === candidateDigest.length && timingSafeEqual(candidateDigest, accepted);
-    matched = matched || equal;
+  for (const { digest, counts } of accepted) {
+    const equal = digest.length === candidateDigest.length && timingSafeEqual(candidateDigest, digest);
+    matched = matched || (equal && counts);
   }
   return matched;
 }

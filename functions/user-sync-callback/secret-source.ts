@@ -1,19 +1,46 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
-import type { SecretsGetOptions } from "@aws-lambda-powertools/parameters/secrets/types";
-import { ResourceNotFoundException, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { SecretDigestStore } from "./secret-digest-store.ts";
-import { MIN_SECRET_LENGTH, secretDigest } from "./secret-match.ts";
+import {
+  GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  type SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import { CALLBACK_SECRET_RULE, isCallbackSecret } from "../contracts/callback-secret.ts";
+import { DEFAULT_ROTATION_OVERLAP_SECONDS } from "./config.ts";
+import type { KeptDigests, SecretDigestStore } from "./secret-digest-store.ts";
+import { type DigestKey, matchesAcceptedDigest, secretDigest } from "./secret-match.ts";
 
-/** Where the callback finds the secrets a caller may present for a client, as their digests. */
+/** What a client's secret allows right now. */
+export type SecretVerdict =
+  | { readonly usable: true; matches(candidate: string): boolean }
+  | {
+      readonly usable: false;
+      /**
+       * `revoked`: Secrets Manager said the secret cannot be used (denied, not found, marked for
+       * deletion, not decryptable, malformed); `unavailable`: Secrets Manager cannot be reached and
+       * nothing usable is known (no value read before, no fresh kept digests).
+       */
+      readonly reason: "revoked" | "unavailable";
+      /** The AWS error's name or the rule that failed; never a value. */
+      readonly errorName: string;
+    };
+
+/** Where the callback learns which secrets a caller may present for a client. */
 export interface CallbackSecretSource {
-  /** AWSCURRENT and, during a rotation, AWSPREVIOUS; served from a cache. */
-  acceptedDigests(secretId: string): Promise<readonly Uint8Array[]>;
+  /** From memory while it is fresh (max age), else from Secrets Manager. */
+  verdict(secretId: string): Promise<SecretVerdict>;
   /**
-   * The same, fetched anew so that a rotation is seen before the cache expires; `undefined` when the
-   * secret was fetched anew too recently (a stream of wrong secrets must not become a stream of calls).
+   * Read anew, so that a rotation is seen before the memory expires; `undefined` when the secret was
+   * read too recently (a stream of wrong secrets must not become a stream of calls).
    */
-  refreshedDigests(secretId: string): Promise<readonly Uint8Array[] | undefined>;
+  refreshedVerdict(secretId: string): Promise<SecretVerdict | undefined>;
+}
+
+/** The key of the digests kept in DynamoDB, and where they are kept. */
+export interface KeptDigestsOptions {
+  readonly store: SecretDigestStore;
+  /** Resolves the digest key (derived once per environment, see kms-digest-key.ts). */
+  readonly key: () => Promise<DigestKey>;
 }
 
 export interface SecretsManagerSourceOptions {
@@ -22,108 +49,200 @@ export interface SecretsManagerSourceOptions {
   readonly now?: () => Date;
   /** @default 300 */
   readonly maxAgeSeconds?: number;
-  /** @default 10 */
+  /** The least time between two reads of one secret that a mismatch or an outage triggers. @default 10 */
   readonly minRefreshIntervalSeconds?: number;
   /**
-   * Keeps the digests of what Secrets Manager gave, and gives them back when Secrets Manager fails
-   * before this environment has read a secret at all (a cold start during an outage).
-   * @default - none: such a failure is thrown
+   * How long after the AWSCURRENT version was created AWSPREVIOUS is still accepted.
+   * @default 86400 (24 hours)
    */
-  readonly digestStore?: SecretDigestStore;
+  readonly rotationOverlapSeconds?: number;
+  /**
+   * Keeps keyed digests of what Secrets Manager gave, for an environment that starts while Secrets
+   * Manager cannot be read (finAPI never repeats a delivery, so one that cannot be authenticated is lost).
+   * @default - none: such a start refuses every delivery until Secrets Manager answers
+   */
+  readonly keptDigests?: KeptDigestsOptions;
 }
 
-type Stage = "AWSCURRENT" | "AWSPREVIOUS";
+const CURRENT = "AWSCURRENT";
+const PREVIOUS = "AWSPREVIOUS";
+/* The rule a malformed AWSCURRENT fails, as the verdict's errorName. */
+const MALFORMED_SECRET = "MalformedSecretValue";
+/* An environment re-saves unchanged digests this often, so that they do not expire while in use. */
+const RESAVE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
-/* Cached as "no usable value": Powertools caches any value but undefined, and a missing AWSPREVIOUS must not cost a call per request. */
-const NO_VALUE = "";
+const THROTTLING_ERRORS = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+]);
 
-/* Powertools wraps what Secrets Manager threw in a GetParameterError; the cause says what happened. */
-const errorName = (error: unknown): string => {
-  if (!(error instanceof Error)) return typeof error;
-  return error.cause instanceof Error ? error.cause.name : error.name;
-};
+const errorName = (error: unknown): string => (error instanceof Error ? error.name : typeof error);
 
-/*
- * Powertools keys its cache on the secret id alone, not on the version stage, so each stage gets a
- * provider of its own. Fetching goes through `_get`, which this subclass narrows to one stage, turns a
- * missing or too-short value into NO_VALUE, and falls back to the last known value when Secrets Manager
- * fails, because a deletion that cannot be authenticated is lost (finAPI never retries).
+/**
+ * Whether an error of Secrets Manager means that it cannot answer now (throttled, failing, timed out,
+ * unreachable: then what was known before still holds) rather than that the secret cannot be used
+ * (every other answer: access denied, not found, marked for deletion, not decryptable, ...). Only the
+ * former may fall back to a value read before; anything unrecognised counts as the latter, so that an
+ * unforeseen answer fails closed.
  */
-class StageSecretsProvider extends SecretsProvider {
-  readonly #stage: Stage;
-  readonly #logger: Pick<Logger, "warn" | "error">;
-  /* What the last successful fetch of each secret gave, NO_VALUE included: the fallback when Secrets Manager fails. */
-  readonly #lastKnown = new Map<string, string>();
-
-  constructor(client: SecretsManagerClient, stage: Stage, logger: Pick<Logger, "warn" | "error">) {
-    super({ awsSdkV3Client: client });
-    this.#stage = stage;
-    this.#logger = logger;
-  }
-
-  protected override async _get(
-    name: string,
-    options?: NonNullable<SecretsGetOptions>,
-  ): Promise<string | Uint8Array | undefined> {
-    try {
-      const known = this.#usable(
-        name,
-        await super._get(name, { ...options, sdkOptions: { VersionStage: this.#stage } }),
-      );
-      this.#lastKnown.set(name, known);
-      return known;
-    } catch (error) {
-      if (error instanceof ResourceNotFoundException) {
-        if (this.#stage === "AWSCURRENT") {
-          this.#logger.error("callback secret not found", { secretId: name, versionStage: this.#stage });
-        }
-        this.#lastKnown.set(name, NO_VALUE);
-        return NO_VALUE;
-      }
-      const lastKnown = this.#lastKnown.get(name);
-      if (lastKnown === undefined) throw error;
-      this.#logger.warn("Secrets Manager failed; using the secret value fetched before", {
-        secretId: name,
-        versionStage: this.#stage,
-        errorName: errorName(error),
-      });
-      return lastKnown;
-    }
-  }
-
-  #usable(name: string, value: string | Uint8Array | undefined): string {
-    if (typeof value === "string" && value.length >= MIN_SECRET_LENGTH) return value;
-    this.#logger.error("callback secret ignored: misconfigured", {
-      secretId: name,
-      versionStage: this.#stage,
-      rule: `SecretString of at least ${MIN_SECRET_LENGTH} characters`,
-    });
-    return NO_VALUE;
-  }
+export function isSecretsManagerOutage(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const service = error as Error & { $fault?: string; $metadata?: { httpStatusCode?: number } };
+  const status = service.$metadata?.httpStatusCode;
+  return (
+    THROTTLING_ERRORS.has(error.name) ||
+    error.name === "InternalServiceError" ||
+    service.$fault === "server" ||
+    (status !== undefined && status >= 500) ||
+    /* No HTTP answer at all: refused, reset, timed out or aborted before a response arrived. */
+    status === undefined
+  );
 }
 
-const fingerprint = (digests: readonly Uint8Array[]) =>
-  digests.map((digest) => Buffer.from(digest).toString("base64")).join(",");
+/** One accepted version's digest; `acceptedUntilMs` bounds AWSPREVIOUS. */
+interface AcceptedDigest {
+  readonly digest: Uint8Array;
+  readonly acceptedUntilMs?: number;
+}
 
-/** The callback's secrets from Secrets Manager, cached by Powertools Parameters. */
+/* What this environment knows of a secret, and when it reads the secret again. */
+type Known =
+  | { readonly kind: "accepted"; readonly key: DigestKey; readonly accepted: readonly AcceptedDigest[] }
+  | { readonly kind: "refused"; readonly verdict: Extract<SecretVerdict, { usable: false }> };
+
+interface KnownEntry {
+  readonly known: Known;
+  readonly nextReadAtMs: number;
+}
+
+/* What Secrets Manager answered, in the source's terms. */
+type ReadResult =
+  | { readonly kind: "values"; readonly current: string; readonly previous?: PreviousValue }
+  | { readonly kind: "revoked"; readonly errorName: string }
+  | { readonly kind: "outage"; readonly error: unknown };
+
+interface PreviousValue {
+  readonly value: string;
+  readonly acceptedUntilMs: number;
+}
+
+/**
+ * The callback's secrets from Secrets Manager: AWSCURRENT, and AWSPREVIOUS only for the rotation
+ * overlap after AWSCURRENT was created. Values are held in memory as digests under a key of this
+ * environment; when Secrets Manager cannot answer, what was read before (or kept in DynamoDB) still
+ * holds, but never after Secrets Manager said the secret cannot be used.
+ */
 export function createSecretsManagerSource(options: SecretsManagerSourceOptions): CallbackSecretSource {
-  const { logger, digestStore } = options;
+  const { client, logger, keptDigests } = options;
   const now = options.now ?? (() => new Date());
-  const maxAge = options.maxAgeSeconds ?? 300;
+  const maxAgeMs = (options.maxAgeSeconds ?? 300) * 1000;
   const minRefreshIntervalMs = (options.minRefreshIntervalSeconds ?? 10) * 1000;
-  const providers = (["AWSCURRENT", "AWSPREVIOUS"] as const).map(
-    (stage) => new StageSecretsProvider(options.client, stage, logger),
-  );
-  const lastRefreshAt = new Map<string, number>();
-  /* What the store holds for each secret as far as this environment knows: saving again only on a change. */
-  const stored = new Map<string, string>();
+  const overlapMs = (options.rotationOverlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS) * 1000;
+  /* Never leaves this environment: what memory holds is useless to anyone who reads it elsewhere. */
+  const memoryKey = randomBytes(32);
 
-  const keep = async (secretId: string, digests: readonly Uint8Array[]) => {
-    const current = fingerprint(digests);
-    if (!digestStore || stored.get(secretId) === current) return;
+  const known = new Map<string, KnownEntry>();
+  const lastReadAtMs = new Map<string, number>();
+  const reading = new Map<string, Promise<SecretVerdict>>();
+  /* What the store holds for each secret as far as this environment knows, and when it was saved. */
+  const saved = new Map<string, { readonly fingerprint: string; readonly atMs: number }>();
+
+  const verdictOf = (secretId: string, entry: Known): SecretVerdict => {
+    if (entry.kind === "refused") return entry.verdict;
+    return {
+      usable: true,
+      matches(candidate) {
+        const atMs = now().getTime();
+        return matchesAcceptedDigest(
+          secretDigest(entry.key, secretId, candidate),
+          entry.accepted.map(({ digest, acceptedUntilMs }) => ({
+            digest,
+            counts: acceptedUntilMs === undefined || atMs < acceptedUntilMs,
+          })),
+        );
+      },
+    };
+  };
+
+  const getValue = (secretId: string, stage: string): Promise<GetSecretValueCommandOutput> =>
+    client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
+
+  /* One GetSecretValue for AWSCURRENT (its CreatedDate starts the overlap), a second for AWSPREVIOUS only within it. */
+  const readSecretsManager = async (secretId: string): Promise<ReadResult> => {
+    let current: GetSecretValueCommandOutput;
     try {
-      await digestStore.save(secretId, digests);
-      stored.set(secretId, current);
+      current = await getValue(secretId, CURRENT);
+    } catch (error) {
+      return isSecretsManagerOutage(error)
+        ? { kind: "outage", error }
+        : { kind: "revoked", errorName: errorName(error) };
+    }
+    if (!isCallbackSecret(current.SecretString)) {
+      logger.error("callback secret is malformed", {
+        secretId,
+        versionStage: CURRENT,
+        rule: CALLBACK_SECRET_RULE,
+      });
+      return { kind: "revoked", errorName: MALFORMED_SECRET };
+    }
+    /* Without a creation date the overlap cannot be bounded, so AWSPREVIOUS is not accepted. */
+    const acceptedUntilMs = (current.CreatedDate?.getTime() ?? Number.NEGATIVE_INFINITY) + overlapMs;
+    if (now().getTime() >= acceptedUntilMs) return { kind: "values", current: current.SecretString };
+    try {
+      const previous = await getValue(secretId, PREVIOUS);
+      if (isCallbackSecret(previous.SecretString)) {
+        return {
+          kind: "values",
+          current: current.SecretString,
+          previous: { value: previous.SecretString, acceptedUntilMs },
+        };
+      }
+      logger.error("callback secret's previous version is malformed; only the current one is accepted", {
+        secretId,
+        versionStage: PREVIOUS,
+        rule: CALLBACK_SECRET_RULE,
+      });
+    } catch (error) {
+      if (isSecretsManagerOutage(error)) return { kind: "outage", error };
+      /* ResourceNotFoundException: never rotated. Anything else: that version is not usable, the current one is. */
+      if (errorName(error) !== "ResourceNotFoundException") {
+        logger.error("callback secret's previous version is not usable; only the current one is accepted", {
+          secretId,
+          versionStage: PREVIOUS,
+          errorName: errorName(error),
+        });
+      }
+    }
+    return { kind: "values", current: current.SecretString };
+  };
+
+  const keep = async (secretId: string, values: Extract<ReadResult, { kind: "values" }>) => {
+    if (!keptDigests) return;
+    const atMs = now().getTime();
+    try {
+      const key = await keptDigests.key();
+      const digests: KeptDigests = {
+        current: secretDigest(key, secretId, values.current),
+        ...(values.previous && {
+          previous: {
+            digest: secretDigest(key, secretId, values.previous.value),
+            acceptedUntilMs: values.previous.acceptedUntilMs,
+          },
+        }),
+      };
+      const fingerprint = JSON.stringify([
+        Buffer.from(digests.current).toString("base64"),
+        digests.previous && Buffer.from(digests.previous.digest).toString("base64"),
+        digests.previous?.acceptedUntilMs,
+      ]);
+      const last = saved.get(secretId);
+      if (last?.fingerprint === fingerprint && atMs - last.atMs < RESAVE_INTERVAL_MS) return;
+      await keptDigests.store.save(secretId, digests);
+      saved.set(secretId, { fingerprint, atMs });
     } catch (error) {
       logger.warn("the secret's digests could not be kept for cold starts during an outage", {
         secretId,
@@ -132,39 +251,132 @@ export function createSecretsManagerSource(options: SecretsManagerSourceOptions)
     }
   };
 
-  const kept = async (secretId: string, secretsManagerError: unknown) => {
-    const digests = await digestStore?.load(secretId).catch(() => undefined);
-    if (digests === undefined) throw secretsManagerError;
-    logger.warn("Secrets Manager failed before this environment read the secret; using its kept digests", {
-      secretId,
-      errorName: errorName(secretsManagerError),
-    });
-    stored.set(secretId, fingerprint(digests));
-    return digests;
+  /* A revoked secret must not come back through the store in a later outage, here or in another environment. */
+  const forgetKept = async (secretId: string) => {
+    saved.delete(secretId);
+    if (!keptDigests) return;
+    try {
+      await keptDigests.store.forget(secretId);
+    } catch (error) {
+      logger.error("the revoked secret's kept digests could not be deleted", {
+        secretId,
+        errorName: errorName(error),
+      });
+    }
   };
 
-  const fetchDigests = async (secretId: string, forceFetch: boolean) => {
-    let values: (string | Uint8Array | undefined)[];
+  const loadKept = async (secretId: string): Promise<Known | undefined> => {
+    if (!keptDigests) return undefined;
     try {
-      values = await Promise.all(providers.map((provider) => provider.get(secretId, { maxAge, forceFetch })));
+      const digests = await keptDigests.store.load(secretId);
+      if (!digests) return undefined;
+      return {
+        kind: "accepted",
+        key: await keptDigests.key(),
+        accepted: [
+          { digest: digests.current },
+          ...(digests.previous
+            ? [{ digest: digests.previous.digest, acceptedUntilMs: digests.previous.acceptedUntilMs }]
+            : []),
+        ],
+      };
     } catch (error) {
-      return kept(secretId, error);
+      logger.warn("the secret's kept digests could not be read", { secretId, errorName: errorName(error) });
+      return undefined;
     }
-    const digests = values
-      .filter((value): value is string => typeof value === "string" && value !== NO_VALUE)
-      .map(secretDigest);
-    await keep(secretId, digests);
-    return digests;
+  };
+
+  const remember = (secretId: string, entry: Known, nextReadInMs: number): SecretVerdict => {
+    known.set(secretId, { known: entry, nextReadAtMs: now().getTime() + nextReadInMs });
+    return verdictOf(secretId, entry);
+  };
+
+  const read = async (secretId: string): Promise<SecretVerdict> => {
+    lastReadAtMs.set(secretId, now().getTime());
+    const result = await readSecretsManager(secretId);
+    switch (result.kind) {
+      case "values": {
+        const accepted: AcceptedDigest[] = [{ digest: secretDigest(memoryKey, secretId, result.current) }];
+        if (result.previous) {
+          accepted.push({
+            digest: secretDigest(memoryKey, secretId, result.previous.value),
+            acceptedUntilMs: result.previous.acceptedUntilMs,
+          });
+        }
+        await keep(secretId, result);
+        return remember(secretId, { kind: "accepted", key: memoryKey, accepted }, maxAgeMs);
+      }
+      case "revoked":
+        logger.error("callback secret is not usable; its client's requests are refused", {
+          secretId,
+          errorName: result.errorName,
+        });
+        await forgetKept(secretId);
+        return remember(
+          secretId,
+          { kind: "refused", verdict: { usable: false, reason: "revoked", errorName: result.errorName } },
+          maxAgeMs,
+        );
+      case "outage": {
+        const name = errorName(result.error);
+        /* Read again after the refresh interval, not per request: an outage must not cost a call per request. */
+        const last = known.get(secretId)?.known;
+        /* What was read before holds, a revocation included; an earlier "unavailable" is no knowledge. */
+        if (last && !(last.kind === "refused" && last.verdict.reason === "unavailable")) {
+          if (last.kind === "accepted") {
+            logger.warn("Secrets Manager failed; using what this environment read before", {
+              secretId,
+              errorName: name,
+            });
+          }
+          return remember(secretId, last, minRefreshIntervalMs);
+        }
+        const kept = await loadKept(secretId);
+        if (kept) {
+          logger.warn(
+            "Secrets Manager failed before this environment read the secret; using its kept digests",
+            {
+              secretId,
+              errorName: name,
+            },
+          );
+          return remember(secretId, kept, minRefreshIntervalMs);
+        }
+        logger.error(
+          "Secrets Manager failed and no usable digests are kept; the client's requests are refused",
+          {
+            secretId,
+            errorName: name,
+          },
+        );
+        return remember(
+          secretId,
+          { kind: "refused", verdict: { usable: false, reason: "unavailable", errorName: name } },
+          minRefreshIntervalMs,
+        );
+      }
+    }
+  };
+
+  /* Concurrent requests for one secret share one read. */
+  const readOnce = (secretId: string): Promise<SecretVerdict> => {
+    const pending = reading.get(secretId);
+    if (pending) return pending;
+    const started = read(secretId).finally(() => reading.delete(secretId));
+    reading.set(secretId, started);
+    return started;
   };
 
   return {
-    acceptedDigests: (secretId) => fetchDigests(secretId, false),
-    async refreshedDigests(secretId) {
-      const at = now().getTime();
-      const last = lastRefreshAt.get(secretId);
-      if (last !== undefined && at - last < minRefreshIntervalMs) return undefined;
-      lastRefreshAt.set(secretId, at);
-      return fetchDigests(secretId, true);
+    async verdict(secretId) {
+      const entry = known.get(secretId);
+      if (entry && now().getTime() < entry.nextReadAtMs) return verdictOf(secretId, entry.known);
+      return readOnce(secretId);
+    },
+    async refreshedVerdict(secretId) {
+      const last = lastReadAtMs.get(secretId);
+      if (last !== undefined && now().getTime() - last < minRefreshIntervalMs) return undefined;
+      return readOnce(secretId);
     },
   };
 }

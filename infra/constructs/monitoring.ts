@@ -152,6 +152,11 @@ export class Monitoring extends Construct {
         description:
           "A user deletion could be neither forwarded nor dead-lettered: it is only in the user-sync-callback log, which has the user id. Forward it by hand.",
       });
+      this.addAlarm("CallbackSecretUnusable", {
+        metric: callbackMetric(CallbackMetric.SecretUnusable),
+        description:
+          "A client's callback secret could not be used (access denied, not found, marked for deletion, not decryptable, malformed, or Secrets Manager unreachable with no kept digests): that client's deliveries were answered 404 and are lost. The user-sync-callback log names the client and the error.",
+      });
       this.addAlarm("CallbackUnauthenticated", {
         metric: callbackMetric(CallbackMetric.Unauthenticated),
         threshold: props.unauthenticatedAlarmThreshold,

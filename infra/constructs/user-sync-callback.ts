@@ -2,9 +2,14 @@ import { Duration, Fn, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import {
+  DEFAULT_ROTATION_OVERLAP_SECONDS,
+  MAX_ROTATION_OVERLAP_SECONDS,
+} from "../../functions/user-sync-callback/config.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
@@ -24,6 +29,12 @@ export interface UserSyncCallbackProps extends Pick<HouseFunctionProps, "logRete
    * @default 604800 (7 days)
    */
   readonly idempotencyTtlSeconds?: number;
+  /**
+   * How long after a path secret's current version was created its previous version is still
+   * accepted (finAPI holds the old URL until config-sync registers the new one); at most 7 days.
+   * @default Duration.hours(24)
+   */
+  readonly secretRotationOverlap?: Duration;
 }
 
 /* The callback no longer reads IDEMPOTENCY_TTL_SECONDS; kept only until this construct writes its new environment. */
@@ -46,9 +57,18 @@ export class UserSyncCallback extends Construct {
   /** Each client's path secret, by client name. */
   readonly secrets: ReadonlyMap<string, secretsmanager.Secret>;
 
+  /** The HMAC key the function derives the key of its kept secret digests from (kms:GenerateMac only). */
+  readonly digestKey: kms.Key;
+
   constructor(scope: Construct, id: string, props: UserSyncCallbackProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    const overlapSeconds = props.secretRotationOverlap?.toSeconds() ?? DEFAULT_ROTATION_OVERLAP_SECONDS;
+    if (overlapSeconds > MAX_ROTATION_OVERLAP_SECONDS) {
+      throw new Error(
+        `UserSyncCallback: secretRotationOverlap must be at most ${MAX_ROTATION_OVERLAP_SECONDS} seconds (7 days), got ${overlapSeconds}`,
+      );
+    }
 
     const secrets = new Map<string, secretsmanager.Secret>();
     for (const name of props.clientNames) {
@@ -64,7 +84,7 @@ export class UserSyncCallback extends Construct {
       acknowledgeFinding(
         secret,
         "AwsSolutions-SMG4",
-        "Rotated by putting a new value (put-secret-value) rather than by a rotation Lambda: the callback accepts AWSCURRENT and AWSPREVIOUS, and the next config-sync run registers the new URL with finAPI.",
+        "Rotated by putting a new value (put-secret-value) rather than by a rotation Lambda: the callback accepts AWSCURRENT, and AWSPREVIOUS only for the rotation overlap, and the next config-sync run registers the new URL with finAPI.",
       );
       secrets.set(name, secret);
     }
@@ -76,6 +96,20 @@ export class UserSyncCallback extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    /*
+     * A reader of the table must not be able to test guesses against the kept digests: they are keyed
+     * with a key derived from this one, whose material never leaves KMS. Not a Secrets Manager secret:
+     * the digests are for Secrets Manager outages, which would take that secret with them.
+     */
+    this.digestKey = new kms.Key(this, "SecretDigestKey", {
+      description:
+        "Derives the key of the user-sync callback's kept secret digests (GenerateMac over a fixed message)",
+      keySpec: kms.KeySpec.HMAC_256,
+      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
 
     this.bus = new events.EventBus(this, "Bus", {
@@ -102,6 +136,8 @@ export class UserSyncCallback extends Construct {
         ),
         IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
         IDEMPOTENCY_TTL_SECONDS: String(props.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+        SECRET_ROTATION_OVERLAP_SECONDS: String(overlapSeconds),
+        SECRET_DIGEST_KEY_ID: this.digestKey.keyArn,
         EVENT_BUS_NAME: this.bus.eventBusName,
         DEAD_LETTER_QUEUE_URL: this.deadLetters.queue.queueUrl,
       },
@@ -124,6 +160,9 @@ export class UserSyncCallback extends Construct {
         actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
         resources: [this.idempotencyTable.tableArn],
       }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["kms:GenerateMac"], resources: [this.digestKey.keyArn] }),
     );
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [this.bus.eventBusArn] }),

@@ -25,6 +25,54 @@ describe("redactUrl", () => {
   ])("shows %s as %s", (url, shown) => {
     expect(redactUrl(url)).toBe(shown);
   });
+
+  it.each([
+    ["a short secret", "https://h.example/user-sync/app/abc", "https://h.example/user-sync/app/***"],
+    ["a one-character secret", "https://h.example/user-sync/app/x", "https://h.example/user-sync/app/***"],
+    [
+      "a secret that looks like a path word",
+      "https://h.example/user-sync/app/notifications-v2",
+      "https://h.example/user-sync/app/***",
+    ],
+    [
+      "a percent-encoded secret",
+      "https://h.example/user-sync/app/%41%2Fb",
+      "https://h.example/user-sync/app/***",
+    ],
+    [
+      "unreserved punctuation",
+      "https://h.example/user-sync/app/a.b~c_d-e",
+      "https://h.example/user-sync/app/***",
+    ],
+    [
+      "more segments after it",
+      "https://h.example/user-sync/app/abc/def/",
+      "https://h.example/user-sync/app/***",
+    ],
+    [
+      "a query and a fragment",
+      "https://h.example/user-sync/app/abc?x=1#frag",
+      "https://h.example/user-sync/app/***",
+    ],
+    [
+      "an API Gateway stage and user info",
+      "https://u:p@h.example/prod/user-sync/app/abc",
+      "https://u:***@h.example/prod/user-sync/app/***",
+    ],
+    [
+      "a callback path with nothing after the client",
+      "https://h.example/user-sync/app/",
+      "https://h.example/user-sync/app/",
+    ],
+  ])("masks everything after /user-sync/<client>/ with %s", (_case, url, shown) => {
+    expect(redactUrl(url)).toBe(shown);
+  });
+
+  it("masks a callback path in text that does not parse as a URL", () => {
+    expect(redactUrl("https://bad host/user-sync/app/abc?x=1 then more")).toBe(
+      "https://bad host/user-sync/app/*** then more",
+    );
+  });
 });
 
 describe("redactSecrets", () => {

@@ -12,6 +12,7 @@ import { startFinapiEmulator } from "../../emulator/index.ts";
 import { ESM_REQUIRE_BANNER, HouseFunction, REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../local/aws/eventbridge.ts";
+import { type KmsStandIn, startKms } from "../../local/aws/kms.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../local/aws/sqs.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
@@ -115,6 +116,7 @@ describe("the handler bundles cdk synth produces", () => {
   let sqs: SqsStandIn;
   let dynamo: DynamoDbStandIn;
   let finapi: FinapiEmulator;
+  let kms: KmsStandIn;
   let configSync: BundledFunction;
   let callback: BundledFunction;
 
@@ -122,7 +124,7 @@ describe("the handler bundles cdk synth produces", () => {
     stack = synthesizeStack(readJson("contexts/bundles.json"));
 
     const busNames = stack.resourcesOf("AWS::Events::EventBus").map(([, bus]) => String(bus.Properties.Name));
-    [ssm, secrets, events, sqs, dynamo, finapi] = await Promise.all([
+    [ssm, secrets, events, sqs, dynamo, finapi, kms] = await Promise.all([
       startSsm({ onChange: (change) => changes.push(change) }),
       startSecretsManager({
         [(readJson("contexts/bundles.json")["finapi:clients"] as { credentialsSecretId: string }[])[0]
@@ -135,6 +137,7 @@ describe("the handler bundles cdk synth produces", () => {
       startSqs({ queueNames: stack.resourcesOf("AWS::SQS::Queue").map(([logicalId]) => logicalId) }),
       startDynamoDb(),
       startFinapiEmulator({ clients: [{ clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret }] }),
+      startKms(),
     ]);
 
     /* What CloudFormation would create, created in the stand-ins; Refs resolve to these. */
@@ -149,6 +152,8 @@ describe("the handler bundles cdk synth produces", () => {
       callbackSecrets.set(name, value);
       physical.set(logicalId, secrets.arnOf(name));
     }
+    for (const [logicalId] of stack.resourcesOf("AWS::KMS::Key"))
+      physical.set(`${logicalId}.Arn`, kms.createHmacKey());
     await createStandInResources(stack, { dynamo, sqs }, physical);
     const lookup = physicalValues(physical, REGION, FUNCTION_URL);
 
@@ -178,6 +183,7 @@ describe("the handler bundles cdk synth produces", () => {
           AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
           AWS_ENDPOINT_URL_SQS: sqs.url,
           AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+          AWS_ENDPOINT_URL_KMS: kms.url,
         },
       };
     };
@@ -186,7 +192,7 @@ describe("the handler bundles cdk synth produces", () => {
   });
 
   afterAll(async () => {
-    await Promise.all([ssm, secrets, events, sqs, dynamo, finapi].map((standIn) => standIn?.close()));
+    await Promise.all([ssm, secrets, events, sqs, dynamo, finapi, kms].map((standIn) => standIn?.close()));
     stack?.remove();
   });
 

@@ -39,6 +39,7 @@ describe("parseStackConfig", () => {
       hostCallback: true,
       alarmEmail: undefined,
       callbackReservedConcurrency: 10,
+      callbackSecretRotationOverlapHours: 24,
       unauthenticatedAlarmThreshold: 10,
       logRetentionDays: 30,
       logLevel: "INFO",
@@ -65,12 +66,27 @@ describe("parseStackConfig", () => {
       "finapi:clients": JSON.stringify([sandboxClient]),
       "finapi:hostCallback": "false",
       "finapi:callbackReservedConcurrency": "3",
+      "finapi:callbackSecretRotationOverlapHours": "0",
       "finapi:logRetentionDays": "365",
     });
     expect(config.clients).toHaveLength(1);
+    expect(config.callbackSecretRotationOverlapHours).toBe(0);
     expect(config.hostCallback).toBe(false);
     expect(config.callbackReservedConcurrency).toBe(3);
     expect(config.logRetentionDays).toBe(365);
+  });
+
+  it("takes the callback secret's rotation overlap in whole hours from 0 to 168", () => {
+    expect(
+      problemsOf({ "finapi:clients": [sandboxClient], "finapi:callbackSecretRotationOverlapHours": 1.5 }),
+    ).toEqual(["finapi:callbackSecretRotationOverlapHours: must be a whole number of hours"]);
+    expect(
+      problemsOf({ "finapi:clients": [sandboxClient], "finapi:callbackSecretRotationOverlapHours": -1 }),
+    ).toEqual(["finapi:callbackSecretRotationOverlapHours: must be at least 0"]);
+    expect(
+      parse({ "finapi:clients": [sandboxClient], "finapi:callbackSecretRotationOverlapHours": 168 })
+        .callbackSecretRotationOverlapHours,
+    ).toBe(168);
   });
 
   it("reads and validates a repository-owned document and keeps it, compact, as the parameter's value", () => {
@@ -94,6 +110,7 @@ describe("parseStackConfig", () => {
         "finapi:hostCallback": "yes",
         "finapi:alarmEmail": "ops-at-example.com",
         "finapi:callbackReservedConcurrency": 0,
+        "finapi:callbackSecretRotationOverlapHours": 169,
         "finapi:logRetentionDays": 31,
         "finapi:logLevel": "TRACE",
       }),
@@ -106,6 +123,7 @@ describe("parseStackConfig", () => {
       "finapi:hostCallback: must be true or false",
       "finapi:alarmEmail: must be an e-mail address",
       "finapi:callbackReservedConcurrency: must be at least 1",
+      "finapi:callbackSecretRotationOverlapHours: must be at most 168 (a leaked URL must stop working within a week)",
       "finapi:logRetentionDays: must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
       "finapi:logLevel: must be one of DEBUG, INFO, WARN, ERROR",
     ]);

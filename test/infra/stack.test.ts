@@ -140,6 +140,8 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       POWERTOOLS_SERVICE_NAME: "user-sync-callback",
       IDEMPOTENCY_TABLE_NAME: `\${${id(callback().idempotencyTable)}}`,
       IDEMPOTENCY_TTL_SECONDS: "604800",
+      SECRET_ROTATION_OVERLAP_SECONDS: "21600",
+      SECRET_DIGEST_KEY_ID: `\${${id(callback().digestKey)}.Arn}`,
       EVENT_BUS_NAME: `\${${id(callback().bus)}}`,
       DEAD_LETTER_QUEUE_URL: `\${${id(callback().deadLetters.queue)}}`,
     });
@@ -270,7 +272,14 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     );
   });
 
-  it("grants the callback exactly its secrets, idempotency table, bus and dead-letter queue", () => {
+  it("keys the kept secret digests with a KMS HMAC key the callback may only generate MACs with", () => {
+    synthesized.template.hasResourceProperties("AWS::KMS::Key", {
+      KeySpec: "HMAC_256",
+      KeyUsage: "GENERATE_VERIFY_MAC",
+    });
+  });
+
+  it("grants the callback exactly its secrets, digest key, idempotency table, bus and dead-letter queue", () => {
     const role = callback().handler.role;
     expect(statementsOf(synthesized, id(role.node.findChild("DefaultPolicy")))).toEqual(
       sorted([
@@ -292,6 +301,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
           Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
           Resource: `\${${id(callback().idempotencyTable)}.Arn}`,
         },
+        { Effect: "Allow", Action: "kms:GenerateMac", Resource: `\${${id(callback().digestKey)}.Arn}` },
         { Effect: "Allow", Action: "events:PutEvents", Resource: `\${${id(callback().bus)}.Arn}` },
         {
           Effect: "Allow",
@@ -470,6 +480,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
           dimensions: [{ Name: "FunctionName", Value: `\${${callbackId}}` }],
           threshold: 1,
         },
+        callbackMetric("CallbackSecretUnusable"),
         callbackMetric("CallbackUnauthenticated", 25),
         ...[
           ["config-sync-failed-invocations", stack.configSync.failedInvocations.queue],
@@ -570,6 +581,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       "CallbackForwardFailed",
       "CallbackDeadLetterFailed",
       "CallbackDeletionStoreFailed",
+      "CallbackSecretUnusable",
     ]);
     expect(metricsOf("Dead-letter queues: messages waiting")).toHaveLength(3);
   });

@@ -3,7 +3,10 @@ import {
   DEFAULT_FAN_OUT_WINDOW_SECONDS,
   MIN_FAN_OUT_WINDOW_SECONDS,
 } from "../../functions/contracts/user-deletion.ts";
-import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
+import {
+  DEFAULT_ROTATION_OVERLAP_SECONDS,
+  loadCallbackConfig,
+} from "../../functions/user-sync-callback/config.ts";
 
 const clients = [
   {
@@ -20,6 +23,7 @@ const valid = {
   DELETION_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions.fifo",
   DEAD_LETTER_QUEUE_URL:
     "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletion-dead-letters.fifo",
+  SECRET_DIGEST_KEY_ID: "arn:aws:kms:eu-central-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 };
 const withClient = (override: Record<string, unknown>) =>
   JSON.stringify([{ name: "a", secretId: "s", userBase: "live", environment: "live", ...override }]);
@@ -34,7 +38,7 @@ const failure = (environment: Record<string, string | undefined>) => {
 };
 
 describe("loadCallbackConfig", () => {
-  it("reads the clients with their user bases, the table, the window and both queues", () => {
+  it("reads the clients with their user bases, the table, the window, both queues and the secret settings", () => {
     expect(loadCallbackConfig({ ...valid, FAN_OUT_WINDOW_SECONDS: "600" })).toEqual({
       clients,
       deletionsTableName: "callback-deletions",
@@ -42,6 +46,8 @@ describe("loadCallbackConfig", () => {
       deadLetterQueueUrl:
         "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletion-dead-letters.fifo",
       fanOutWindowSeconds: 600,
+      secretRotationOverlapSeconds: 86400,
+      secretDigestKeyId: "arn:aws:kms:eu-central-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     });
   });
 
@@ -63,8 +69,27 @@ describe("loadCallbackConfig", () => {
     expect(loadCallbackConfig({ ...valid, CALLBACK_CLIENTS: shared }).clients).toHaveLength(2);
   });
 
+  it("reads the rotation overlap, 24 hours by default", () => {
+    expect(loadCallbackConfig(valid).secretRotationOverlapSeconds).toBe(DEFAULT_ROTATION_OVERLAP_SECONDS);
+    expect(DEFAULT_ROTATION_OVERLAP_SECONDS).toBe(86400);
+    expect(
+      loadCallbackConfig({ ...valid, SECRET_ROTATION_OVERLAP_SECONDS: "0" }).secretRotationOverlapSeconds,
+    ).toBe(0);
+  });
+
   it.each([
     ["a missing variable", { DELETIONS_TABLE_NAME: undefined }, "DELETIONS_TABLE_NAME: is required"],
+    ["no digest key", { SECRET_DIGEST_KEY_ID: undefined }, "SECRET_DIGEST_KEY_ID: is required"],
+    [
+      "an overlap that is not a whole number",
+      { SECRET_ROTATION_OVERLAP_SECONDS: "24h" },
+      "SECRET_ROTATION_OVERLAP_SECONDS: must be a whole number of seconds",
+    ],
+    [
+      "an overlap over a week",
+      { SECRET_ROTATION_OVERLAP_SECONDS: "604801" },
+      "SECRET_ROTATION_OVERLAP_SECONDS: must be at most 604800",
+    ],
     ["CALLBACK_CLIENTS that is not JSON", { CALLBACK_CLIENTS: "[{" }, "CALLBACK_CLIENTS: is not valid JSON"],
     [
       "CALLBACK_CLIENTS that is not an array",
@@ -147,6 +172,7 @@ describe("loadCallbackConfig", () => {
       "CALLBACK_CLIENTS",
       "DELETIONS_TABLE_NAME",
       "DELETION_QUEUE_URL",
+      "SECRET_DIGEST_KEY_ID",
       "DEAD_LETTER_QUEUE_URL",
     ]) {
       expect(message).toContain(variable);

@@ -7,6 +7,7 @@ const environment = {
   DELETION_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions.fifo",
   DEAD_LETTER_QUEUE_URL:
     "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletion-dead-letters.fifo",
+  SECRET_DIGEST_KEY_ID: "arn:aws:kms:eu-central-1:000000000000:key/00000000-0000-0000-0000-000000000000",
 };
 
 const loadEntry = () => import("../../functions/user-sync-callback/handler.ts");

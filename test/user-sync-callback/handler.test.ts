@@ -1,12 +1,11 @@
 import { DeleteItemCommand } from "@aws-sdk/client-dynamodb";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { userDeletedDetailSchema } from "../../functions/contracts/user-deletion.ts";
 import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";
 import { SECRET_DIGESTS_KEY_PREFIX } from "../../functions/user-sync-callback/secret-digest-store.ts";
-import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import {
   type CallbackRequest,
   DELETION_QUEUE_NAME,
@@ -305,14 +304,13 @@ describe("user-sync-callback handler", () => {
   describe("starting cold while Secrets Manager fails", () => {
     const coldStartDuringOutage = () => {
       const coldStart = createCallbackHandler(createDefaultDependencies(loadCallbackConfig(process.env)));
-      /* Both version stages, three attempts each. */
-      suite.standIns.secretsManager.failNext(
-        "GetSecretValue",
-        new AwsServiceError("InternalServiceError", "down", 500),
-        6,
-      );
+      suite.standIns.secretsManager.setOutage("internal-error");
       return coldStart;
     };
+
+    afterEach(() => {
+      suite.standIns.secretsManager.setOutage(undefined);
+    });
 
     it("authenticates with the digests an earlier environment kept, and forwards the deletion", async () => {
       await invoke(suite.handler, { body: deletionBody("warm-before-outage") });
@@ -336,7 +334,7 @@ describe("user-sync-callback handler", () => {
       expect(suite.standIns.deletionsOf("cold-wrong")).toEqual([]);
     });
 
-    it("answers 500 with a generic message, and logs why, when no digests were kept either", async () => {
+    it("answers 404, and logs and counts the unusable secret, when no digests were kept either", async () => {
       const acme = loadCallbackConfig(process.env).clients.find((client) => client.name === "acme");
       await suite.standIns.dynamo.client.send(
         new DeleteItemCommand({
@@ -345,16 +343,18 @@ describe("user-sync-callback handler", () => {
         }),
       );
       const answer = await invoke(coldStartDuringOutage(), { body: deletionBody("cold-1") });
-      expect(answer.statusCode).toBe(500);
-      expect(JSON.parse(answer.body ?? "")).toEqual({ message: "internal error" });
+      expect(answer.statusCode).toBe(404);
       expect(suite.standIns.deletionsOf("cold-1")).toEqual([]);
       expect(suite.output.logs()).toContainEqual(
         expect.objectContaining({
           level: "ERROR",
-          message: "callback failed unexpectedly",
-          error: expect.any(String),
+          message: "callback refused: the client's secret is not usable",
+          client: "acme",
+          reason: "unavailable",
+          errorName: "InternalServiceError",
         }),
       );
+      expect(suite.output.count(CallbackMetric.SecretUnusable, "acme")).toBe(1);
     });
   });
 

@@ -1,10 +1,7 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { maskedRoute, parseCallbackPath, refusedRoute } from "../../functions/user-sync-callback/route.ts";
-import {
-  MIN_SECRET_LENGTH,
-  matchesAcceptedSecret,
-  secretDigest,
-} from "../../functions/user-sync-callback/secret-match.ts";
+import { matchesAcceptedDigest, secretDigest } from "../../functions/user-sync-callback/secret-match.ts";
 
 describe("parseCallbackPath", () => {
   it.each([
@@ -46,31 +43,55 @@ describe("refusedRoute", () => {
   });
 });
 
-describe("matchesAcceptedSecret", () => {
+describe("matchesAcceptedDigest", () => {
+  const key = Buffer.alloc(32, 7);
   const current = "c".repeat(40);
   const previous = "p".repeat(40);
+  const digest = (secret: string, secretId = "callback/acme") => secretDigest(key, secretId, secret);
+  const counted = (...secrets: string[]) =>
+    secrets.map((secret) => ({ digest: digest(secret), counts: true }));
 
   it("matches the current or the previous secret", () => {
-    const accepted = [secretDigest(current), secretDigest(previous)];
-    expect(matchesAcceptedSecret(current, accepted)).toBe(true);
-    expect(matchesAcceptedSecret(previous, accepted)).toBe(true);
+    const accepted = counted(current, previous);
+    expect(matchesAcceptedDigest(digest(current), accepted)).toBe(true);
+    expect(matchesAcceptedDigest(digest(previous), accepted)).toBe(true);
   });
 
   it("rejects a prefix, an extension, another case and anything when nothing is accepted", () => {
-    const accepted = [secretDigest(current)];
-    expect(matchesAcceptedSecret(current.slice(0, 39), accepted)).toBe(false);
-    expect(matchesAcceptedSecret(`${current}c`, accepted)).toBe(false);
-    expect(matchesAcceptedSecret(current.toUpperCase(), accepted)).toBe(false);
-    expect(matchesAcceptedSecret(current, [])).toBe(false);
+    const accepted = counted(current);
+    expect(matchesAcceptedDigest(digest(current.slice(0, 39)), accepted)).toBe(false);
+    expect(matchesAcceptedDigest(digest(`${current}c`), accepted)).toBe(false);
+    expect(matchesAcceptedDigest(digest(current.toUpperCase()), accepted)).toBe(false);
+    expect(matchesAcceptedDigest(digest(current), [])).toBe(false);
   });
 
-  it("never matches a stored digest that is not a SHA-256 (a damaged record)", () => {
-    expect(matchesAcceptedSecret(current, [secretDigest(current).subarray(0, 16)])).toBe(false);
+  it("does not count a digest that is compared but no longer accepted (AWSPREVIOUS past the overlap)", () => {
+    expect(matchesAcceptedDigest(digest(previous), [{ digest: digest(previous), counts: false }])).toBe(
+      false,
+    );
   });
 
-  it("asks for at least 22 characters, the least that carry 128 bits of alphanumerics", () => {
-    expect(MIN_SECRET_LENGTH).toBe(22);
-    expect(62 ** (MIN_SECRET_LENGTH - 1)).toBeLessThan(2 ** 128);
-    expect(62 ** MIN_SECRET_LENGTH).toBeGreaterThan(2 ** 128);
+  it("never matches a stored digest of another length (a damaged record)", () => {
+    expect(
+      matchesAcceptedDigest(digest(current), [{ digest: digest(current).subarray(0, 16), counts: true }]),
+    ).toBe(false);
+  });
+});
+
+describe("secretDigest", () => {
+  const secret = "c".repeat(40);
+
+  it("depends on the key and on the secret's id, so digests neither match without the key nor move between clients", () => {
+    const key = Buffer.alloc(32, 7);
+    expect(secretDigest(key, "callback/acme", secret)).toEqual(secretDigest(key, "callback/acme", secret));
+    expect(secretDigest(key, "callback/acme", secret)).not.toEqual(
+      secretDigest(Buffer.alloc(32, 8), "callback/acme", secret),
+    );
+    expect(secretDigest(key, "callback/acme", secret)).not.toEqual(
+      secretDigest(key, "callback/globex", secret),
+    );
+    expect(secretDigest(key, "callback/acme", secret)).not.toEqual(
+      createHash("sha256").update(secret).digest(),
+    );
   });
 });

@@ -2,6 +2,7 @@ import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createDynamoDbDigestStore,
+  DEFAULT_DIGEST_MAX_AGE_SECONDS,
   SECRET_DIGESTS_KEY_PREFIX,
 } from "../../functions/user-sync-callback/secret-digest-store.ts";
 import { secretDigest } from "../../functions/user-sync-callback/secret-match.ts";
@@ -9,10 +10,16 @@ import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts
 import { standInClientConfig } from "../support/stand-in-client.ts";
 import { secrets } from "./support/harness.ts";
 
+const KEY = Buffer.alloc(32, 3);
+const digest = (secretId: string, secret: string) => new Uint8Array(secretDigest(KEY, secretId, secret));
+
 describe("createDynamoDbDigestStore (on dynalite)", () => {
   const TABLE = "digests";
+  const SAVED_AT = Date.parse("2026-12-01T12:00:00Z");
   let standIn: DynamoDbStandIn;
   let client: DynamoDBClient;
+  let clock = SAVED_AT;
+  const now = () => new Date(clock);
 
   beforeAll(async () => {
     standIn = await startDynamoDb();
@@ -25,38 +32,65 @@ describe("createDynamoDbDigestStore (on dynalite)", () => {
     await standIn.close();
   });
 
-  it("gives back the digests last saved for a secret", async () => {
-    const store = createDynamoDbDigestStore(client, TABLE);
-    await store.save("callback/acme", [secretDigest(secrets.acme.previous)]);
-    await store.save("callback/acme", [
-      secretDigest(secrets.acme.current),
-      secretDigest(secrets.acme.previous),
-    ]);
-    expect(await store.load("callback/acme")).toEqual([
-      new Uint8Array(secretDigest(secrets.acme.current)),
-      new Uint8Array(secretDigest(secrets.acme.previous)),
-    ]);
+  const itemOf = async (secretId: string) =>
+    (
+      await client.send(
+        new GetItemCommand({
+          TableName: TABLE,
+          Key: { id: { S: `${SECRET_DIGESTS_KEY_PREFIX}#${secretId}` } },
+        }),
+      )
+    ).Item;
+
+  it("gives back the digests last saved for a secret, AWSPREVIOUS with the end of its overlap", async () => {
+    clock = SAVED_AT;
+    const store = createDynamoDbDigestStore({ client, tableName: TABLE, now });
+    await store.save("callback/acme", { current: digest("callback/acme", secrets.acme.previous) });
+    const previous = {
+      digest: digest("callback/acme", secrets.acme.previous),
+      acceptedUntilMs: SAVED_AT + 3_600_000,
+    };
+    await store.save("callback/acme", { current: digest("callback/acme", secrets.acme.current), previous });
+    expect(await store.load("callback/acme")).toEqual({
+      current: digest("callback/acme", secrets.acme.current),
+      previous,
+    });
   });
 
-  it("has nothing for a secret never saved, and an empty list for one saved without accepted values", async () => {
-    const store = createDynamoDbDigestStore(client, TABLE);
+  it("has nothing for a secret never saved or forgotten", async () => {
+    clock = SAVED_AT;
+    const store = createDynamoDbDigestStore({ client, tableName: TABLE, now });
     expect(await store.load("callback/never")).toBeUndefined();
-    await store.save("callback/revoked", []);
-    expect(await store.load("callback/revoked")).toEqual([]);
+    await store.save("callback/revoked", { current: digest("callback/revoked", secrets.globex.current) });
+    await store.forget("callback/revoked");
+    expect(await store.load("callback/revoked")).toBeUndefined();
+    expect(await itemOf("callback/revoked")).toBeUndefined();
   });
 
-  it("keeps only digests, under a key apart from the idempotency records, with no expiry", async () => {
-    await createDynamoDbDigestStore(client, TABLE).save("callback/globex", [
-      secretDigest(secrets.globex.current),
-    ]);
-    const { Item } = await client.send(
-      new GetItemCommand({
-        TableName: TABLE,
-        Key: { id: { S: `${SECRET_DIGESTS_KEY_PREFIX}#callback/globex` } },
-      }),
+  it("stops giving digests back 7 days after they were saved, even before DynamoDB's TTL deletes them", async () => {
+    clock = SAVED_AT;
+    const store = createDynamoDbDigestStore({ client, tableName: TABLE, now });
+    await store.save("callback/aging", { current: digest("callback/aging", secrets.globex.current) });
+    expect(Number((await itemOf("callback/aging"))?.expiration?.N)).toBe(
+      SAVED_AT / 1000 + DEFAULT_DIGEST_MAX_AGE_SECONDS,
     );
-    expect(Object.keys(Item ?? {}).sort()).toEqual(["digests", "id", "savedAt"]);
-    expect(JSON.stringify(Item)).not.toContain(secrets.globex.current);
-    expect(Buffer.from(JSON.stringify(Item)).includes(Buffer.from(secrets.globex.current))).toBe(false);
+    clock = SAVED_AT + DEFAULT_DIGEST_MAX_AGE_SECONDS * 1000 - 1000;
+    expect(await store.load("callback/aging")).toBeDefined();
+    clock = SAVED_AT + DEFAULT_DIGEST_MAX_AGE_SECONDS * 1000;
+    expect(await store.load("callback/aging")).toBeUndefined();
+  });
+
+  it("keeps only keyed digests, under a key apart from the idempotency records, with the table's TTL attribute", async () => {
+    clock = SAVED_AT;
+    await createDynamoDbDigestStore({ client, tableName: TABLE, now, maxAgeSeconds: 60 }).save(
+      "callback/globex",
+      {
+        current: digest("callback/globex", secrets.globex.current),
+      },
+    );
+    const item = await itemOf("callback/globex");
+    expect(Object.keys(item ?? {}).sort()).toEqual(["current", "expiration", "id", "savedAt"]);
+    expect(item?.expiration?.N).toBe(String(SAVED_AT / 1000 + 60));
+    expect(Buffer.from(JSON.stringify(item)).includes(Buffer.from(secrets.globex.current))).toBe(false);
   });
 });

@@ -7,6 +7,7 @@ import { type FinapiEmulator, startFinapiEmulator } from "../../../emulator/inde
 import { REPOSITORY_ROOT } from "../../../infra/constructs/house-function.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../../local/aws/eventbridge.ts";
+import { startKms } from "../../../local/aws/kms.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
 import { type SsmStandIn, startSsm } from "../../../local/aws/ssm.ts";
@@ -138,13 +139,14 @@ export async function deployLocally(
   options: DeploymentOptions = {},
 ): Promise<LocalDeployment> {
   const busNames = stack.resourcesOf("AWS::Events::EventBus").map(([, bus]) => String(bus.Properties.Name));
-  const [ssm, secretsManager, eventBridge, sqs, dynamo, finapi] = await Promise.all([
+  const [ssm, secretsManager, eventBridge, sqs, dynamo, finapi, kms] = await Promise.all([
     startSsm(),
     startSecretsManager(),
     startEventBridge({ busNames }),
     startSqs({ queueNames: stack.resourcesOf("AWS::SQS::Queue").map(([logicalId]) => logicalId) }),
     startDynamoDb(),
     startFinapiEmulator({ latencyMs: options.finapiLatencyMs ?? 0 }),
+    startKms(),
   ]);
   const [finapiProxy, ssmProxy, secretsProxy, dynamoProxy, eventsProxy] = await Promise.all(
     [finapi.url, ssm.url, secretsManager.url, dynamo.url, eventBridge.url].map(startFaultProxy),
@@ -162,6 +164,8 @@ export async function deployLocally(
     callbackSecrets.set(secretsManager.arnOf(name), value);
     physical.set(logicalId, secretsManager.arnOf(name));
   }
+  for (const [logicalId] of stack.resourcesOf("AWS::KMS::Key"))
+    physical.set(`${logicalId}.Arn`, kms.createHmacKey());
   await createStandInResources(stack, { dynamo, sqs }, physical);
   const lookup = physicalValues(physical, REGION, FUNCTION_URL);
 
@@ -175,6 +179,7 @@ export async function deployLocally(
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventsProxy.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoProxy.url,
     AWS_ENDPOINT_URL_SQS: sqs.url,
+    AWS_ENDPOINT_URL_KMS: kms.url,
   };
 
   const templateConfigSync = stack.environmentOf(stack.configSync, lookup);
@@ -317,7 +322,7 @@ export async function deployLocally(
         [finapiProxy, ssmProxy, secretsProxy, dynamoProxy, eventsProxy].map((proxy) => proxy.close()),
       );
       await Promise.all(
-        [ssm, secretsManager, eventBridge, sqs, dynamo, finapi].map((standIn) => standIn.close()),
+        [ssm, secretsManager, eventBridge, sqs, dynamo, finapi, kms].map((standIn) => standIn.close()),
       );
     },
   };

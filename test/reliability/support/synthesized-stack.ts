@@ -57,7 +57,10 @@ export async function createStandInResources(
     physical.set(logicalId, standIns.sqs.queueUrl(logicalId));
 }
 
-/** Each Ref and GetAtt as the local deployment answers it: the region, the Function URL, `physical`. */
+/**
+ * Each Ref and GetAtt as the local deployment answers it: the region, the Function URL, `physical`
+ * (a Ref under the logical id, a GetAtt under `<logical id>.<attribute>`).
+ */
 export function physicalValues(
   physical: ReadonlyMap<string, string>,
   region: string,
@@ -66,9 +69,8 @@ export function physicalValues(
   return (logicalId, attribute) => {
     if (logicalId === "AWS::Region") return region;
     if (attribute === "FunctionUrl") return functionUrl;
-    const value = physical.get(logicalId);
-    if (value === undefined || attribute !== undefined)
-      throw new Error(`no stand-in for ${logicalId}.${attribute}`);
+    const value = physical.get(attribute === undefined ? logicalId : `${logicalId}.${attribute}`);
+    if (value === undefined) throw new Error(`no stand-in for ${logicalId}.${attribute}`);
     return value;
   };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb.ts";
 import type { AwsJsonCall } from "../../../local/aws/json-protocol-server.ts";
+import { type KmsStandIn, startKms } from "../../../local/aws/kms.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
 import {
@@ -65,6 +66,8 @@ export interface CallbackStandIns {
   readonly dynamo: DynamoDbStandIn;
   readonly sqs: SqsStandIn;
   readonly secretsManager: SecretsManagerStandIn;
+  /** Holds the HMAC key of the kept secret digests (SECRET_DIGEST_KEY_ID). */
+  readonly kms: KmsStandIn;
   /** Every SendMessage call to either queue, in order, failed ones and copies of one deletion included. */
   sendCalls(): SendCall[];
   /** Every message the deletion queue took, in order, copies of one deletion included. */
@@ -98,10 +101,11 @@ const parsedBodies = (sqs: SqsStandIn, queueName: string) =>
  * `AWS_ENDPOINT_URL_<SERVICE>` together with the callback's own environment.
  */
 export async function startCallbackStandIns(): Promise<CallbackStandIns> {
-  const [dynamo, sqs, secretsManager] = await Promise.all([
+  const [dynamo, sqs, secretsManager, kms] = await Promise.all([
     startDynamoDb(),
     startSqs({ queueNames: [DELETION_QUEUE_NAME, DEAD_LETTER_QUEUE_NAME] }),
     startSecretsManager(),
+    startKms(),
   ]);
   await dynamo.createTable(TABLE_NAME);
   secretsManager.putSecret("callback/acme", secrets.acme.previous);
@@ -117,6 +121,8 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
     AWS_ENDPOINT_URL_SQS: sqs.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+    AWS_ENDPOINT_URL_KMS: kms.url,
+    SECRET_DIGEST_KEY_ID: kms.createHmacKey(),
     CALLBACK_CLIENTS: JSON.stringify([
       {
         name: "acme",
@@ -151,6 +157,7 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
     dynamo,
     sqs,
     secretsManager,
+    kms,
     sendCalls: () => sendCallsIn(sqs.calls),
     enqueued,
     deletions,
@@ -158,7 +165,7 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
       deletions().filter((detail) => detail.userId === userId && detail.userBase === userBase),
     deadLetters: () => parsedBodies(sqs, DEAD_LETTER_QUEUE_NAME),
     close: async () => {
-      await Promise.all([dynamo.close(), sqs.close(), secretsManager.close()]);
+      await Promise.all([dynamo.close(), sqs.close(), secretsManager.close(), kms.close()]);
     },
   };
 }
