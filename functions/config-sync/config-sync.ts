@@ -175,7 +175,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
         break;
     }
 
-    const { trigger, dryRun, freshParameters } = selection;
+    const { trigger, dryRun, freshParameters, document } = selection;
     const startReserveMs = Math.min(CLIENT_START_RESERVE_MS, context.getRemainingTimeInMillis() / 2);
     logger.info("reconcile started", { trigger, dryRun, clients: selection.clients.length });
     const results = await mapConcurrently(selection.clients, concurrency, async (client) => {
@@ -184,7 +184,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
         context.getRemainingTimeInMillis() < startReserveMs
           ? { outcome: OUT_OF_TIME, parameterVersion: undefined }
           : await syncClient(
-              { client, dryRun, freshParameters, log },
+              { client, dryRun, freshParameters, log, ...(document === undefined ? {} : { document }) },
               { ...dependencies, callbackBaseUrl: config.callbackBaseUrl },
             );
       await finish(client, trigger, dryRun, outcome, parameterVersion, context);

@@ -24,6 +24,8 @@ export interface ClientSyncRequest {
   readonly client: ConfiguredClient;
   readonly dryRun: boolean;
   readonly freshParameters: boolean;
+  /** A document to compare instead of the stored parameter (dry runs only), as JSON text. */
+  readonly document?: string;
   /** Carries the client's name on every line, the finAPI client's included. */
   readonly log: Log;
 }
@@ -113,6 +115,7 @@ async function hostedCallback(
 }
 
 async function readDocument(request: ClientSyncRequest, parameters: ParameterSource) {
+  if (request.document !== undefined) return { value: request.document, version: undefined };
   const { parameterName } = request.client;
   try {
     const snapshot = await parameters.read(parameterName, { fresh: request.freshParameters });
