@@ -109,6 +109,11 @@ export class FinapiConfigSyncStack extends Stack {
         value: queue.queue.queueUrl,
       });
     }
+    new CfnOutput(this, "ConfigSyncFunctionName", {
+      description:
+        "config-sync's function name: invoke it by hand, or let `finapi-config plan --all --via-function` ask it for finAPI's side",
+      value: this.configSync.handler.function.functionName,
+    });
     new CfnOutput(this, "StatusTableName", {
       description: "The last sync outcome per client (finapi-config status reads it)",
       value: this.configSync.statusTable.tableName,

@@ -1,4 +1,5 @@
 import { dirname, join, relative, resolve } from "node:path";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
 import { redactUrl } from "../../functions/finapi/redact.ts";
 import {
@@ -16,7 +17,8 @@ import { parseCommandArgs, readDocument } from "../options.ts";
 import { githubAnnotations, jsonDocument, outputFormat } from "../output.ts";
 import { contextClients } from "./context-clients.ts";
 
-export const planAllUsage = `Usage: finapi-config plan --all [--context cdk.json] [--documents DIR] [--json | --format F]
+export const planAllUsage = `Usage: finapi-config plan --all [--context cdk.json] [--documents DIR] [--via-function NAME]
+                          [--json | --format F]
 
 Plans a pull request: for every client of the CDK context that has a document in the repository, shows
 how the repository document differs from the value stored in its Parameter Store parameter, that is,
@@ -28,15 +30,20 @@ A client's repository document is its "document" in the context, else <DIR>/<cli
 Options:
   --context FILE   the CDK context: cdk.json, or any JSON file with a "context" object [default: cdk.json]
   --documents DIR  where pipeline-owned documents live, one <client>.json per client
+  --via-function NAME
+                   also ask the deployed config-sync function (name or ARN) how finAPI differs from each
+                   document: a dry run that is never applied or stored; only the function holds finAPI's
+                   credentials (needs lambda:InvokeFunction on it)
   --json           print one JSON document: {clients: [{client, parameterName, result, changes, ...}]}
   --format F       text, json or github (violations as GitHub workflow annotations)
   -h, --help       show this help
 
 AWS credentials, region and endpoint come from the AWS SDK's usual settings (AWS_PROFILE,
-AWS_REGION, AWS_ENDPOINT_URL_SSM, ...).
+AWS_REGION, AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL_LAMBDA, ...).
 
-Exit codes: 0 nothing to change anywhere, 2 changes pending, 1 a document or the context is invalid,
-3 Parameter Store error, 64 usage error.`;
+Exit codes: 0 nothing to change anywhere, 2 changes pending (in Parameter Store or, with
+--via-function, in finAPI), 1 a document or the context is invalid, 3 Parameter Store, Lambda or
+finAPI error, 64 usage error.`;
 
 /** A managed field whose value the merge changes; `undefined` means the field is unmanaged there. */
 interface DocumentChange {
@@ -54,6 +61,15 @@ interface ClientPlan {
   readonly changes: readonly DocumentChange[];
   readonly storedVersion?: number;
   readonly violations?: readonly Violation[];
+  readonly message?: string;
+  /** With --via-function: what the deployed config-sync says finAPI would change for this document. */
+  readonly finapi?: FinapiPlan;
+}
+
+/** config-sync's dry run of the repository document against finAPI. */
+interface FinapiPlan {
+  readonly outcome: string;
+  readonly changes: readonly DocumentChange[];
   readonly message?: string;
 }
 
@@ -154,7 +170,129 @@ async function planClient(
   };
 }
 
+/* finAPI's side counts as much as Parameter Store's: a change there is pending, a failure there is an error. */
+function exitCodeOf(plan: ClientPlan): number {
+  const stored = RESULT_EXIT[plan.result];
+  if (plan.finapi === undefined) return stored;
+  const finapi =
+    plan.finapi.outcome === "invalid"
+      ? ExitCode.Invalid
+      : plan.finapi.outcome === "in-sync"
+        ? ExitCode.Ok
+        : plan.finapi.outcome === "drift-reported"
+          ? plan.finapi.changes.length > 0
+            ? ExitCode.ChangesPending
+            : ExitCode.Ok
+          : ExitCode.Error;
+  return SEVERITY.find((code) => code === stored || code === finapi) ?? ExitCode.Ok;
+}
+
+/** config-sync's answer to a manual invoke, as far as the plan reads it. */
+interface ConfigSyncAnswer {
+  readonly results?: readonly {
+    readonly outcome: string;
+    readonly changes?: readonly { field: ManagedField; from: string | number | null; to: string | number }[];
+    readonly message?: string;
+    readonly violations?: readonly Violation[];
+  }[];
+  readonly rejected?: string;
+}
+
+/** Asks the deployed config-sync, per client with a valid document, what finAPI would change. */
+async function withFinapiPlans(
+  plans: readonly ClientPlan[],
+  documentTexts: ReadonlyMap<string, string>,
+  functionName: string,
+): Promise<ClientPlan[]> {
+  const lambda = new LambdaClient({});
+  try {
+    const answered: ClientPlan[] = [];
+    for (const plan of plans) {
+      const text = documentTexts.get(plan.client);
+      if (text === undefined || plan.result === "invalid" || plan.result === "skipped") {
+        answered.push(plan);
+        continue;
+      }
+      answered.push({ ...plan, finapi: await finapiPlan(lambda, functionName, plan.client, text) });
+    }
+    return answered;
+  } finally {
+    lambda.destroy();
+  }
+}
+
+async function finapiPlan(
+  lambda: LambdaClient,
+  functionName: string,
+  client: string,
+  documentText: string,
+): Promise<FinapiPlan> {
+  try {
+    const response = await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        Payload: new TextEncoder().encode(
+          JSON.stringify({ client, dryRun: true, document: JSON.parse(documentText) }),
+        ),
+      }),
+    );
+    const payload = response.Payload ? new TextDecoder().decode(response.Payload) : "";
+    if (response.FunctionError !== undefined) {
+      const { errorType, errorMessage } = JSON.parse(payload || "{}") as {
+        errorType?: string;
+        errorMessage?: string;
+      };
+      return {
+        outcome: "failed",
+        changes: [],
+        message: `${functionName} failed: ${errorType ?? response.FunctionError}: ${errorMessage ?? ""}`,
+      };
+    }
+    const answer = JSON.parse(payload) as ConfigSyncAnswer;
+    if (answer.rejected !== undefined) return { outcome: "failed", changes: [], message: answer.rejected };
+    const [result] = answer.results ?? [];
+    if (result === undefined)
+      return { outcome: "failed", changes: [], message: `${functionName} answered no result` };
+    return {
+      outcome: result.outcome,
+      changes: (result.changes ?? []).map((change) => ({
+        field: change.field,
+        ...(change.from === null
+          ? {}
+          : { from: typeof change.from === "string" ? redactUrl(change.from) : change.from }),
+        to: typeof change.to === "string" ? redactUrl(change.to) : change.to,
+      })),
+      ...(result.message === undefined ? {} : { message: result.message }),
+      ...(result.violations === undefined ? {} : { message: formatViolations(result.violations) }),
+    };
+  } catch (error) {
+    return {
+      outcome: "failed",
+      changes: [],
+      message: `Lambda: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    };
+  }
+}
+
+function describeFinapi(finapi: FinapiPlan | undefined): string {
+  if (finapi === undefined) return "";
+  switch (finapi.outcome) {
+    case "in-sync":
+      return "\n  finAPI: already matches this document";
+    case "drift-reported":
+      return finapi.changes.length === 0
+        ? "\n  finAPI: already matches this document"
+        : `\n  finAPI would change:\n${finapi.changes.map((change) => `    ~ ${change.field}: ${shown(change.from)} -> ${shown(change.to)}`).join("\n")}`;
+    default:
+      return `\n  finAPI: ${finapi.outcome}: ${finapi.message ?? ""}`;
+  }
+}
+
 function describePlan(plan: ClientPlan): string {
+  return describeStored(plan) + describeFinapi(plan.finapi);
+}
+
+function describeStored(plan: ClientPlan): string {
   const title = `${plan.client} (${plan.parameterName})`;
   switch (plan.result) {
     case "skipped":
@@ -185,6 +323,7 @@ export async function planAllCommand(args: readonly string[], io: CommandIo): Pr
     all: { type: "boolean" },
     context: { type: "string" },
     documents: { type: "string" },
+    "via-function": { type: "string" },
     json: { type: "boolean" },
     format: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -208,7 +347,8 @@ export async function planAllCommand(args: readonly string[], io: CommandIo): Pr
   }
 
   const ssm = new SSMClient({});
-  const plans: ClientPlan[] = [];
+  let plans: ClientPlan[] = [];
+  const documentTexts = new Map<string, string>();
   try {
     for (const client of clients) {
       const path =
@@ -230,14 +370,16 @@ export async function planAllCommand(args: readonly string[], io: CommandIo): Pr
         });
       } else {
         plans.push(await planClient(ssm, client, shownPath, read?.text));
+        if (read?.ok) documentTexts.set(client.name, read.text);
       }
     }
   } finally {
     ssm.destroy();
   }
+  const viaFunction = values["via-function"];
+  if (viaFunction !== undefined) plans = await withFinapiPlans(plans, documentTexts, viaFunction);
 
-  const exitCode =
-    SEVERITY.find((code) => plans.some((plan) => RESULT_EXIT[plan.result] === code)) ?? ExitCode.Ok;
+  const exitCode = SEVERITY.find((code) => plans.some((plan) => exitCodeOf(plan) === code)) ?? ExitCode.Ok;
   if (format === "json") {
     io.stdout(jsonDocument({ clients: plans }));
     return exitCode;
@@ -247,14 +389,16 @@ export async function planAllCommand(args: readonly string[], io: CommandIo): Pr
       plan.result === "invalid" && plan.violations === undefined
         ? `${plan.client}: ${plan.message}`
         : describePlan(plan);
-    (plan.result === "invalid" || plan.result === "error" ? io.stderr : io.stdout)(`${text}\n`);
+    const failed = exitCodeOf(plan) === ExitCode.Invalid || exitCodeOf(plan) === ExitCode.Error;
+    (failed ? io.stderr : io.stdout)(`${text}\n`);
     if (format === "github" && plan.violations && plan.document) {
       io.stdout(`${githubAnnotations(plan.violations, plan.document)}\n`);
     }
   }
   const count = (result: ClientPlan["result"]) => plans.filter((plan) => plan.result === result).length;
+  const finapiChanges = plans.filter((plan) => (plan.finapi?.changes.length ?? 0) > 0).length;
   io.stdout(
-    `Plan: ${count("changes") + count("created")} client(s) to change, ${count("in-sync")} unchanged, ${count("skipped")} skipped, ${count("invalid")} invalid, ${count("error")} failed.\n`,
+    `Plan: ${count("changes") + count("created")} client(s) to change, ${count("in-sync")} unchanged, ${count("skipped")} skipped, ${count("invalid")} invalid, ${count("error")} failed${viaFunction === undefined ? "" : `; finAPI would change for ${finapiChanges}`}.\n`,
   );
   return exitCode;
 }

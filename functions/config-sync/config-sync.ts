@@ -200,14 +200,21 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
         break;
     }
 
-    const { trigger, dryRun, freshParameters } = selection;
+    const { trigger, dryRun, freshParameters, document } = selection;
     const remainingAtStartMs = context.getRemainingTimeInMillis();
     logger.info("reconcile started", { trigger, dryRun, clients: selection.clients.length });
     const results = await mapConcurrently(selection.clients, concurrency, async (client) => {
       const log = clientLog(logger, client.name);
       const { outcome, parameterVersion } = mayStartClient(context, remainingAtStartMs, signal)
         ? await syncClient(
-            { client, dryRun, freshParameters, log, deadline: clientDeadline(context, signal) },
+            {
+              client,
+              dryRun,
+              freshParameters,
+              log,
+              deadline: clientDeadline(context, signal),
+              ...(document === undefined ? {} : { document }),
+            },
             { ...dependencies, callbackBaseUrl: config.callbackBaseUrl },
           )
         : { outcome: OUT_OF_TIME, parameterVersion: undefined };

@@ -28,21 +28,39 @@ export const scheduledEventSchema = z.pipe(
   z.transform(() => ({ kind: "schedule" as const })),
 );
 
-const MANUAL_FIELDS = ["client", "dryRun"] as const;
+const MANUAL_FIELDS = ["client", "dryRun", "document"] as const;
 
-/** `{"client"?: name, "dryRun"?: boolean}`, e.g. `aws lambda invoke --payload '{"client":"acme"}'`. */
+/**
+ * `{"client"?: name, "dryRun"?: boolean, "document"?: {...}}`, e.g. `aws lambda invoke --payload
+ * '{"client":"acme"}'`. A `document` asks how finAPI differs from that document instead of the stored
+ * one (a pull request's plan): only for one client and only as a dry run, so it is never applied or stored.
+ */
 export const manualInvokeSchema = z.pipe(
-  z.strictObject(
-    {
-      client: z.optional(z.string().check(z.minLength(1, { error: "must name a configured client" }))),
-      dryRun: z.optional(z.boolean({ error: "must be true or false" })),
-    },
-    { error: 'must be a JSON object {"client"?: string, "dryRun"?: boolean}' },
-  ),
+  z
+    .strictObject(
+      {
+        client: z.optional(z.string().check(z.minLength(1, { error: "must name a configured client" }))),
+        dryRun: z.optional(z.boolean({ error: "must be true or false" })),
+        document: z.optional(
+          z.record(z.string(), z.unknown(), { error: "must be a JSON object (the desired-state document)" }),
+        ),
+      },
+      { error: 'must be a JSON object {"client"?: string, "dryRun"?: boolean, "document"?: object}' },
+    )
+    .check(
+      z.refine(
+        (invoke) => invoke.document === undefined || (invoke.client !== undefined && invoke.dryRun === true),
+        {
+          error: 'a document is compared for one client in a dry run only: set "client" and "dryRun": true',
+          path: ["document"],
+        },
+      ),
+    ),
   z.transform((invoke) => ({
     kind: "manual" as const,
     ...(invoke.client === undefined ? {} : { client: invoke.client }),
     dryRun: invoke.dryRun ?? false,
+    ...(invoke.document === undefined ? {} : { document: JSON.stringify(invoke.document) }),
   })),
 );
 

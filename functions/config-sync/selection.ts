@@ -18,6 +18,8 @@ export type Selection =
        * event or a person asking for "reconcile now" is about a value that may have just changed.
        */
       readonly freshParameters: boolean;
+      /** A document to compare instead of the stored one (a dry run of one client), as JSON text. */
+      readonly document?: string;
     }
   | { readonly kind: "parameter-deleted"; readonly client: ConfiguredClient }
   | { readonly kind: "ignored"; readonly reason: string }
@@ -56,6 +58,7 @@ export function selectClients(invocation: Invocation, clients: readonly Configur
         clients: [client],
         dryRun: invocation.dryRun,
         freshParameters: true,
+        ...(invocation.document === undefined ? {} : { document: invocation.document }),
       };
     }
     case "parameter-change": {

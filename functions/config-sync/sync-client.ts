@@ -25,6 +25,8 @@ export interface ClientSyncRequest {
   readonly client: ConfiguredClient;
   readonly dryRun: boolean;
   readonly freshParameters: boolean;
+  /** A document to compare instead of the stored parameter (dry runs only), as JSON text. */
+  readonly document?: string;
   /** Carries the client's name on every line, the finAPI client's included. */
   readonly log: Log;
   /** The client's deadline: AWS reads start only before it, finAPI calls only when they end before it. */
@@ -139,6 +141,7 @@ async function hostedCallback(
 }
 
 async function readDocument(request: ClientSyncRequest, parameters: ParameterSource) {
+  if (request.document !== undefined) return { value: request.document, version: undefined };
   const { parameterName } = request.client;
   const snapshot = await readInTime(
     `reading parameter "${parameterName}" from Parameter Store`,

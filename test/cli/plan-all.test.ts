@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LambdaApiStandIn, type LocalInvokeResult, startLambdaApi } from "../../local/aws/lambda-api.ts";
 import { type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
 import { runCli } from "./support/run-cli.ts";
 
@@ -19,9 +20,18 @@ interface PlanJson {
 /* Each test starts the CLI as a child process: seconds apiece on a busy machine. */
 describe("finapi-config plan --all", { timeout: 60_000 }, () => {
   let ssm: SsmStandIn;
+  let lambda: LambdaApiStandIn;
   let aws: Record<string, string>;
+  /* What the deployed config-sync answers a dry run with, per client. */
+  const finapiAnswers = new Map<string, LocalInvokeResult>();
 
   beforeAll(async () => {
+    lambda = await startLambdaApi({
+      functions: {
+        "config-sync": async (payload) =>
+          finapiAnswers.get((payload as { client: string }).client) ?? { payload: { results: [] } },
+      },
+    });
     ssm = await startSsm({
       parameters: {
         "/plan-all/owned": await readFile(`${FIXTURES}/owned.json`, "utf8"),
@@ -33,10 +43,14 @@ describe("finapi-config plan --all", { timeout: 60_000 }, () => {
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",
       AWS_ENDPOINT_URL_SSM: ssm.url,
+      AWS_ENDPOINT_URL_LAMBDA: lambda.url,
       AWS_MAX_ATTEMPTS: "1",
     };
   });
-  afterAll(() => ssm.close());
+  afterAll(async () => {
+    await ssm.close();
+    await lambda.close();
+  });
 
   it("shows, per client, what merging its repository document changes in Parameter Store, and exits 2", async () => {
     const run = await runCli(
@@ -89,5 +103,47 @@ describe("finapi-config plan --all", { timeout: 60_000 }, () => {
     const run = await runCli(["plan", "--all", "--context", `${FIXTURES}/owned.json`], aws);
     expect(run.code).toBe(64);
     expect(run.stderr).toContain(`--context ${FIXTURES}/owned.json: has no "context" object`);
+  });
+
+  it("asks the deployed config-sync for finAPI's side with --via-function: a dry run of each document", async () => {
+    finapiAnswers.set("owned", {
+      payload: {
+        results: [
+          {
+            client: "owned",
+            outcome: "drift-reported",
+            dryRun: true,
+            changes: [{ field: "userAccessTokensValidityPeriod", from: 600, to: 3600 }],
+          },
+        ],
+      },
+    });
+    const run = await runCli(
+      ["plan", "--all", "--context", CONTEXT, "--via-function", "config-sync", "--json"],
+      aws,
+    );
+    expect(run).toMatchObject({ code: 2, stderr: "" });
+    const [owned] = (JSON.parse(run.stdout) as { clients: { finapi?: unknown }[] }).clients;
+    expect(owned?.finapi).toEqual({
+      outcome: "drift-reported",
+      changes: [{ field: "userAccessTokensValidityPeriod", from: 600, to: 3600 }],
+    });
+    expect(lambda.invocations.at(-1)).toEqual({
+      functionName: "config-sync",
+      payload: {
+        client: "owned",
+        dryRun: true,
+        document: JSON.parse(await readFile(`${FIXTURES}/owned.json`, "utf8")),
+      },
+    });
+  });
+
+  it("exits 3 naming the function when config-sync fails", async () => {
+    finapiAnswers.set("owned", {
+      functionError: { errorType: "TransientSyncFailure", errorMessage: "finAPI is down" },
+    });
+    const run = await runCli(["plan", "--all", "--context", CONTEXT, "--via-function", "config-sync"], aws);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain("finAPI: failed: config-sync failed: TransientSyncFailure: finAPI is down");
   });
 });

@@ -544,6 +544,38 @@ describe("createConfigSyncHandler", () => {
       expect(output.counted()).toEqual([]);
     });
 
+    it("compares a dry run's document with finAPI without reading, applying or storing the parameter", async () => {
+      const { handler, statuses } = build([configured("acme")]);
+      const response = await handler(
+        { client: "acme", dryRun: true, document: { refreshTokensValidityPeriod: 7777 } },
+        lambdaContext(),
+      );
+      expect(response.results).toEqual([
+        expect.objectContaining({
+          client: "acme",
+          outcome: "drift-reported",
+          dryRun: true,
+          changes: [expect.objectContaining({ field: "refreshTokensValidityPeriod", to: 7777 })],
+        }),
+      ]);
+      expect(finapiCalls()).not.toContain("PATCH /api/v1/clientConfiguration");
+      expect(statuses.size).toBe(0);
+      expect(output.counted()).toEqual([]);
+    });
+
+    it("answers an invalid dry-run document with its violations, calling finAPI not at all", async () => {
+      const { handler } = build([configured("acme")]);
+      const response = await handler(
+        { client: "acme", dryRun: true, document: { refreshTokenValidityPeriod: 7777 } },
+        lambdaContext(),
+      );
+      expect(response.results[0]).toMatchObject({
+        outcome: "invalid",
+        violations: [expect.objectContaining({ path: "refreshTokenValidityPeriod", rule: "unknown-key" })],
+      });
+      expect(finapiCalls()).toEqual([]);
+    });
+
     it("reconciles every client on a manual invoke without a client", async () => {
       const { handler, statuses } = build([configured("acme"), configured("globex")]);
       const response = await handler({}, lambdaContext());

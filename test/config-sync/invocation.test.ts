@@ -37,6 +37,29 @@ describe("parseInvocation", () => {
     });
   });
 
+  it("reads a dry run's document for one client as JSON text", () => {
+    const document = { refreshTokensValidityPeriod: 7200 };
+    expect(parseInvocation({ client: "acme", dryRun: true, document })).toEqual({
+      ok: true,
+      invocation: { kind: "manual", client: "acme", dryRun: true, document: JSON.stringify(document) },
+    });
+  });
+
+  it.each([
+    ["without dryRun", { client: "acme", document: {} }],
+    ["for every client", { dryRun: true, document: {} }],
+  ])("rejects a document %s, naming the field and the rule", (_case, input) => {
+    expect(reasonOf(input)).toBe(
+      'not a valid manual invoke: document: a document is compared for one client in a dry run only: set "client" and "dryRun": true',
+    );
+  });
+
+  it("rejects a document that is not a JSON object", () => {
+    expect(reasonOf({ client: "acme", dryRun: true, document: "{}" })).toBe(
+      "not a valid manual invoke: document: must be a JSON object (the desired-state document)",
+    );
+  });
+
   it("rejects a Parameter Store Change without a parameter name, naming the field", () => {
     expect(reasonOf(event("malformed/parameter-change-without-name"))).toBe(
       "not a valid Parameter Store Change event: detail.name: Invalid input: expected string, received undefined",

@@ -3,6 +3,8 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { parseInvocation } from "../../functions/config-sync/invocation.ts";
+import { type LambdaApiStandIn, startLambdaApi } from "../../local/aws/lambda-api.ts";
 import { type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -14,6 +16,7 @@ interface Step {
   readonly uses?: string;
   readonly run?: string;
   readonly with?: Record<string, string>;
+  readonly env?: Record<string, string>;
 }
 interface Job {
   readonly if?: string;
@@ -51,9 +54,38 @@ function runStep(script: string, env: Record<string, string>): Promise<StepRun> 
   });
 }
 
+/* The repository variables the workflow reads, as a user sets them. */
+const VARIABLES: Record<string, string> = { FINAPI_CONFIG_SYNC_FUNCTION: "finapi-config-sync-ConfigSync" };
+
+/* `${{ vars.NAME }}` as GitHub expands it in a step's env; any other expression is not expected there. */
+function expand(value: string): string {
+  return value.replace(/\$\{\{\s*vars\.([A-Z_]+)\s*\}\}/g, (_, name: string) => {
+    const variable = VARIABLES[name];
+    if (variable === undefined)
+      throw new Error(`the workflow reads a variable the test does not set: ${name}`);
+    return variable;
+  });
+}
+
+interface Command {
+  readonly run: string;
+  readonly env: Record<string, string>;
+}
+
 /* npm ci and the actions (checkout, setup-node, credentials) are the runner's; the commands are ours. */
-const ourCommands = (job: Job) =>
-  job.steps.flatMap((step) => (step.run === undefined || step.run.trim() === "npm ci" ? [] : [step.run]));
+const ourCommands = (job: Job): Command[] =>
+  job.steps.flatMap((step) =>
+    step.run === undefined || step.run.trim() === "npm ci"
+      ? []
+      : [
+          {
+            run: step.run,
+            env: Object.fromEntries(
+              Object.entries(step.env ?? {}).map(([name, value]) => [name, expand(value)]),
+            ),
+          },
+        ],
+  );
 
 /**
  * Runs each step's commands against the local Parameter Store, so that a renamed command or flag
@@ -62,11 +94,32 @@ const ourCommands = (job: Job) =>
 describe("the example GitHub Actions workflow", { timeout: 300_000 }, () => {
   let workflow: Workflow;
   let ssm: SsmStandIn;
+  let lambda: LambdaApiStandIn;
   let env: Record<string, string>;
 
   beforeAll(async () => {
     workflow = parse(await readFile(`${ROOT}/${WORKFLOW}`, "utf8")) as Workflow;
     ssm = await startSsm();
+    /* The deployed config-sync: what the CLI sends must be an input config-sync accepts. */
+    lambda = await startLambdaApi({
+      functions: {
+        [VARIABLES.FINAPI_CONFIG_SYNC_FUNCTION as string]: async (payload) => {
+          const parsed = parseInvocation(payload);
+          if (!parsed.ok || parsed.invocation.kind !== "manual" || parsed.invocation.document === undefined) {
+            return {
+              payload: { results: [], rejected: parsed.ok ? "not a dry run with a document" : parsed.reason },
+            };
+          }
+          return {
+            payload: {
+              results: [
+                { client: parsed.invocation.client, outcome: "in-sync", dryRun: true, finapiRequestId: "r1" },
+              ],
+            },
+          };
+        },
+      },
+    });
     env = {
       ...workflow.env,
       DOCUMENTS,
@@ -74,9 +127,13 @@ describe("the example GitHub Actions workflow", { timeout: 300_000 }, () => {
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",
       AWS_ENDPOINT_URL_SSM: ssm.url,
+      AWS_ENDPOINT_URL_LAMBDA: lambda.url,
     };
   });
-  afterAll(() => ssm.close());
+  afterAll(async () => {
+    await ssm.close();
+    await lambda.close();
+  });
 
   const job = (name: string): Job => {
     const found = workflow.jobs[name];
@@ -105,7 +162,7 @@ describe("the example GitHub Actions workflow", { timeout: 300_000 }, () => {
   it("runs the CLI through the repository's own bin, never npx, and expands no expression in a shell", () => {
     const commands = [...ourCommands(job("plan")), ...ourCommands(job("push"))];
     expect(commands.length).toBeGreaterThanOrEqual(3);
-    for (const command of commands) {
+    for (const { run: command } of commands) {
       expect(command).not.toMatch(/\bnpx\b/);
       expect(command).not.toContain("${{");
       for (const call of command.match(/[^\n]*finapi-config [a-z]+/g) ?? []) {
@@ -116,21 +173,28 @@ describe("the example GitHub Actions workflow", { timeout: 300_000 }, () => {
 
   it("on a pull request validates and plans (changes pending is no failure); on merge pushes; then plans no change", async () => {
     for (const command of ourCommands(job("plan"))) {
-      const step = await runStep(command, env);
+      const step = await runStep(command.run, { ...env, ...command.env });
       expect(step, step.output).toMatchObject({ code: 0 });
     }
+    expect(lambda.invocations.map((invocation) => invocation.payload)).toEqual([
+      {
+        client: "sandbox",
+        dryRun: true,
+        document: JSON.parse(await readFile(`${ROOT}/${DOCUMENTS}/sandbox.json`, "utf8")),
+      },
+    ]);
     const parameterName = "/finapi-config-sync/sandbox";
     expect(ssm.valueOf(parameterName)).toBeUndefined();
 
     for (const command of ourCommands(job("push"))) {
-      const step = await runStep(command, env);
+      const step = await runStep(command.run, { ...env, ...command.env });
       expect(step, step.output).toMatchObject({ code: 0 });
       expect(step.output).toContain(`${parameterName}: written as version 1`);
     }
     expect(ssm.valueOf(parameterName)).toBe(await readFile(`${ROOT}/${DOCUMENTS}/sandbox.json`, "utf8"));
 
     const [, plan] = ourCommands(job("plan"));
-    const replanned = await runStep(plan ?? "", env);
+    const replanned = await runStep(plan?.run ?? "", { ...env, ...plan?.env });
     expect(replanned.code).toBe(0);
     expect(replanned.output).toContain("Plan: 0 client(s) to change, 1 unchanged");
   });
@@ -138,7 +202,7 @@ describe("the example GitHub Actions workflow", { timeout: 300_000 }, () => {
   it("fails the pull request's validate step with an annotation on the document when it is invalid", async () => {
     const [validate] = ourCommands(job("plan"));
     const invalid = "test/fixtures/github-actions/invalid-config";
-    const step = await runStep(validate ?? "", { ...env, DOCUMENTS: invalid });
+    const step = await runStep(validate?.run ?? "", { ...env, ...validate?.env, DOCUMENTS: invalid });
     expect(step.code).toBe(1);
     expect(step.output).toContain(`::error file=${invalid}/sandbox.json`);
   });

@@ -594,6 +594,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         "CallbackBaseUrl",
         "CallbackSecretlive",
         "CallbackSecretsandbox",
+        "ConfigSyncFunctionName",
         "DashboardUrl",
         "DeadLetterQueueUrlconfigsyncfailedinvocations",
         "DeadLetterQueueUrlconfigsyncundeliveredevents",
