@@ -62,7 +62,9 @@ export const callbackEnvironmentSchema = z.pipe(
       ),
       DEFAULT_ROTATION_OVERLAP_SECONDS,
     ),
-    SECRET_DIGEST_KEY_ID: requiredVariable("must name the KMS HMAC key of the kept secret digests (id or ARN)"),
+    SECRET_DIGEST_KEY_ID: requiredVariable(
+      "must name the KMS HMAC key of the kept secret digests (id or ARN)",
+    ),
   }),
   z.transform((environment) => ({
     clients: environment.CALLBACK_CLIENTS,

@@ -71,7 +71,10 @@ describe("revocable callback secrets (handler, stand-ins)", () => {
   });
 
   const environment = (secretId: string, rotationOverlapSeconds?: number): CallbackHandler => {
-    const config = { ...loadCallbackConfig(process.env), clients: [{ name: "acme", secretId, userBase: "live", environment: "live" as const }] };
+    const config = {
+      ...loadCallbackConfig(process.env),
+      clients: [{ name: "acme", secretId, userBase: "live", environment: "live" as const }],
+    };
     const dependencies = createDefaultDependencies(config);
     return createCallbackHandler({
       ...dependencies,
