@@ -132,7 +132,7 @@ describe("the handler bundles cdk synth produces", () => {
         }),
       }),
       startEventBridge({ busNames }),
-      startSqs({ queueNames: stack.resourcesOf("AWS::SQS::Queue").map(([logicalId]) => logicalId) }),
+      startSqs(),
       startDynamoDb(),
       startFinapiEmulator({ clients: [{ clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret }] }),
     ]);
@@ -149,7 +149,7 @@ describe("the handler bundles cdk synth produces", () => {
       callbackSecrets.set(name, value);
       physical.set(logicalId, secrets.arnOf(name));
     }
-    await createStandInResources(stack, { dynamo, sqs }, physical);
+    await createStandInResources(stack, { dynamo, sqs }, physical, REGION);
     const lookup = physicalValues(physical, REGION, FUNCTION_URL);
 
     const bundled = (serviceName: string, fn: SynthesizedFunction): BundledFunction => {
