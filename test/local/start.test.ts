@@ -78,9 +78,13 @@ describe("npm start (local/start.ts)", () => {
     for (const { clientSecret } of credentials) expect(loop.stdout()).not.toContain(clientSecret);
     /* The hosted callback URL appears in the diff only with its path secret masked. */
     expect(loop.stdout()).toMatch(
-      /userSynchronizationCallbackUrl: null -> "http:\/\/127\.0\.0\.1:\d+\/user-sync\/sandbox\/\*\*\*"/,
+      /userSynchronizationCallbackUrl: null -> "https:\/\/127\.0\.0\.1:\d+\/user-sync\/sandbox\/\*\*\*"/,
     );
-    expect(loop.stdout()).not.toMatch(/\/user-sync\/(live|sandbox)\/[A-Za-z0-9]{22,}/);
+    /* The live client's too: live takes only https callback URLs, and the local Function URL is https. */
+    expect(loop.stdout()).toMatch(
+      /userSynchronizationCallbackUrl: null -> "https:\/\/127\.0\.0\.1:\d+\/user-sync\/live\/\*\*\*"/,
+    );
+    expect(loop.stdout()).not.toMatch(/\/user-sync\/(live|sandbox|sandbox-mobile)\/[A-Za-z0-9]{22,}/);
   });
 
   it("runs the schedule on its own", async () => {
