@@ -9,7 +9,7 @@ const MAX_MESSAGES_PER_RECEIVE = 10;
 const MAX_ENTRIES_PER_BATCH = 10;
 const MAX_RECEIVE_COUNT_LIMIT = 1000;
 /** SQS FIFO's deduplication interval: a second send of one deduplication id within it is dropped. */
-export const DEDUPLICATION_INTERVAL_MS = 5 * 60 * 1000;
+const DEDUPLICATION_INTERVAL_MS = 5 * 60 * 1000;
 const STANDARD_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const FIFO_NAME = /^[A-Za-z0-9_-]{1,75}\.fifo$/;
 /** The queue attributes CreateQueue and SetQueueAttributes take that the stand-in models. */
