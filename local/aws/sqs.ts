@@ -11,6 +11,8 @@ const MAX_RECEIVE_COUNT_LIMIT = 1000;
 /** SQS FIFO's deduplication interval: a second send of one deduplication id within it is dropped. */
 const DEDUPLICATION_INTERVAL_MS = 5 * 60 * 1000;
 const STANDARD_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+/** MessageGroupId and MessageDeduplicationId: 1..128 alphanumeric and punctuation characters. */
+const FIFO_ID = /^[\x21-\x7e]{1,128}$/;
 const FIFO_NAME = /^[A-Za-z0-9_-]{1,75}\.fifo$/;
 /** The queue attributes CreateQueue and SetQueueAttributes take that the stand-in models. */
 const SETTABLE_ATTRIBUTES = new Set([
@@ -293,6 +295,18 @@ export async function startSqs(options: SqsStandInOptions = {}): Promise<SqsStan
       return { MessageId: message.messageId, MD5OfMessageBody: md5Hex(body) };
     }
     if (groupId === undefined || groupId === "") throw missingParameter("MessageGroupId");
+    for (const [name, id] of [
+      ["MessageGroupId", groupId],
+      ["MessageDeduplicationId", explicitDeduplicationId],
+    ] as const) {
+      if (id !== undefined && !FIFO_ID.test(id)) {
+        throw invalidParameter(
+          name,
+          id,
+          `${name} can only include alphanumeric and punctuation characters. 1 to 128 in length.`,
+        );
+      }
+    }
     const deduplicationId =
       explicitDeduplicationId ?? (queue.contentBasedDeduplication ? sha256Hex(body) : undefined);
     if (deduplicationId === undefined) {

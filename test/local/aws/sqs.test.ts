@@ -172,6 +172,20 @@ describe("startSqs FIFO queues", () => {
     });
   });
 
+  it("refuses group and deduplication ids that are not 1..128 alphanumeric and punctuation characters", async () => {
+    await expect(sendTo(queueUrl, "x", "user base:alice", uniqueId())).rejects.toMatchObject({
+      name: "InvalidParameterValue",
+      message: expect.stringContaining(
+        "MessageGroupId can only include alphanumeric and punctuation characters",
+      ),
+    });
+    await expect(sendTo(queueUrl, "x", "sandbox:alice@example.com", "d".repeat(129))).rejects.toMatchObject({
+      name: "InvalidParameterValue",
+      message: expect.stringContaining("MessageDeduplicationId can only include"),
+    });
+    expect(standIn.bodies("deletions.fifo")).toEqual([]);
+  });
+
   it("requires a MessageDeduplicationId unless the queue deduplicates by content", async () => {
     await expect(
       client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "x", MessageGroupId: "g" })),
