@@ -248,10 +248,19 @@ export function startQueueEventSource(
  * Function URL serves a certificate made at start, and this process (the emulator in it) trusts it
  * until the loop closes.
  */
+const trustedCertificates = new Set<string>();
+let systemCertificates: string[] | undefined;
+
 function trustCertificate(cert: string): () => void {
-  const before = getCACertificates("default");
-  setDefaultCACertificates([...before, cert]);
-  return () => setDefaultCACertificates(before);
+  /* Loops of one process (tests) may overlap: each adds its own and removes only its own. */
+  systemCertificates ??= getCACertificates("default");
+  const apply = () => setDefaultCACertificates([...(systemCertificates ?? []), ...trustedCertificates]);
+  trustedCertificates.add(cert);
+  apply();
+  return () => {
+    trustedCertificates.delete(cert);
+    apply();
+  };
 }
 
 /**
