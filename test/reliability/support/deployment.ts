@@ -120,6 +120,8 @@ export interface LocalDeployment {
   forwarded(): Record<string, unknown>[];
   /** The dead-letter queue's messages, parsed. */
   deadLetters(): Record<string, unknown>[];
+  /** The bodies of the messages in a queue of the template (by logical id), received or not, oldest first. */
+  queueBodies(queueLogicalId: string): string[];
   close(): Promise<void>;
 }
 
@@ -375,6 +377,11 @@ export async function deployLocally(
     forwarded: () =>
       eventBridge.events.filter((event) => event.source === "finapi.user-sync").map((event) => event.detail),
     deadLetters: () => sqs.bodies(deadLetterQueue).map((body) => JSON.parse(body) as Record<string, unknown>),
+    queueBodies(queueLogicalId) {
+      const name = physical.get(`${queueLogicalId}.QueueName`);
+      if (name === undefined) throw new Error(`${queueLogicalId} is not a queue of the template`);
+      return sqs.bodies(name);
+    },
     async close() {
       /* The pollers first: a closed function refuses invocations. */
       await Promise.all([...eventSources.values()].map((eventSource) => eventSource.close()));
