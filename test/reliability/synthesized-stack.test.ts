@@ -3,7 +3,6 @@ import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-s
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { type SqsStandIn, startSqs } from "../../local/aws/sqs.ts";
-import { startSqsEventSourceMapping } from "../../local/aws/sqs-event-source-mapping.ts";
 import { type LocalLambda, startLambda } from "../../local/lambda-runtime.ts";
 import { fakeTime } from "../support/fake-time.ts";
 import { standInClientConfig } from "../support/stand-in-client.ts";
@@ -12,6 +11,7 @@ import {
   physicalValues,
   queueEventSourcesOf,
   type Resource,
+  startQueueEventSources,
 } from "./support/synthesized-stack.ts";
 
 const TEMPLATE = JSON.parse(
@@ -22,7 +22,7 @@ const template = {
     Object.entries(TEMPLATE.Resources).filter(([, resource]) => resource.Type === type),
 };
 
-describe("createStandInResources and queueEventSourcesOf on a template with a FIFO queue and an event-source mapping", () => {
+describe("createStandInResources, queueEventSourcesOf and startQueueEventSources on a template with a FIFO queue and an event-source mapping", () => {
   const time = fakeTime();
   let sqs: SqsStandIn;
   let dynamo: DynamoDbStandIn;
@@ -89,7 +89,19 @@ describe("createStandInResources and queueEventSourcesOf on a template with a FI
   it("runs the mapping: processed messages leave the queue, a failing one reaches the dead-letter queue after maxReceiveCount receives", async () => {
     const [source] = queueEventSourcesOf(template, physical);
     if (!source) throw new Error("the fixture template has an event-source mapping");
-    const mapping = startSqsEventSourceMapping({ endpoint: sqs.url, ...source, target: publisher });
+    const asked: string[] = [];
+    const mappings = startQueueEventSources([source], {
+      endpoint: sqs.url,
+      region: "eu-central-1",
+      pollIntervalMs: 0,
+      functionOf: (logicalId) => {
+        asked.push(logicalId);
+        return publisher;
+      },
+    });
+    const mapping = mappings.get("PublisherDeletionQueueSource");
+    if (!mapping) throw new Error("no mapping started for PublisherDeletionQueueSource");
+    expect(asked).toEqual(["Publisher"]);
     try {
       for (const [body, group] of [
         ["fine", "alice"],

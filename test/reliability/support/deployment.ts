@@ -9,10 +9,7 @@ import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb
 import { type EventBridgeStandIn, startEventBridge } from "../../../local/aws/eventbridge.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
-import {
-  type SqsEventSourceMapping,
-  startSqsEventSourceMapping,
-} from "../../../local/aws/sqs-event-source-mapping.ts";
+import type { SqsEventSourceMapping } from "../../../local/aws/sqs-event-source-mapping.ts";
 import { type SsmStandIn, startSsm } from "../../../local/aws/ssm.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { type HostedFunction, hostFunction } from "./lambda-host.ts";
@@ -21,6 +18,7 @@ import {
   physicalValues,
   queueEventSourcesOf,
   type SynthesizedStack,
+  startQueueEventSources,
 } from "./synthesized-stack.ts";
 
 const REGION = "eu-central-1";
@@ -268,13 +266,16 @@ export async function deployLocally(
     [stack.configSync.logicalId, configSync],
     [stack.callback.logicalId, callback],
   ]);
-  const eventSources = new Map<string, SqsEventSourceMapping>();
-  for (const source of queueEventSourcesOf(stack, physical)) {
-    let target = functions.get(source.functionLogicalId);
-    if (!target) {
-      const fn = stack.functionOf(source.functionLogicalId);
-      target = hostFunction({
-        functionName: source.functionLogicalId,
+  const eventSources = startQueueEventSources(queueEventSourcesOf(stack, physical), {
+    endpoint: sqs.url,
+    region: REGION,
+    pollIntervalMs: options.eventSourcePollMs ?? 20,
+    functionOf: (logicalId) => {
+      const hosted = functions.get(logicalId);
+      if (hosted) return hosted;
+      const fn = stack.functionOf(logicalId);
+      const started = hostFunction({
+        functionName: logicalId,
         bundle: fn.bundle,
         environment: { ...stack.environmentOf(fn, lookup), ...awsEnvironment },
         timeoutMs: fn.timeoutMs,
@@ -282,23 +283,11 @@ export async function deployLocally(
         memoryMb: fn.memoryMb,
         onLine,
       });
-      functions.set(source.functionLogicalId, target);
-    }
-    eventSources.set(
-      source.logicalId,
-      startSqsEventSourceMapping({
-        endpoint: sqs.url,
-        queueUrl: source.queueUrl,
-        queueArn: source.queueArn,
-        target,
-        batchSize: source.batchSize,
-        reportBatchItemFailures: source.reportBatchItemFailures,
-        pollIntervalMs: options.eventSourcePollMs ?? 20,
-        region: REGION,
-        onPollError: (error) => onLine(`event source ${source.logicalId}: poll failed: ${String(error)}`),
-      }),
-    );
-  }
+      functions.set(logicalId, started);
+      return started;
+    },
+    onPollError: (source, error) => onLine(`event source ${source.logicalId}: poll failed: ${String(error)}`),
+  });
 
   const documents = DynamoDBDocumentClient.from(dynamo.client);
   const statusTable = configSyncEnvironment.STATUS_TABLE_NAME as string;

@@ -4,6 +4,11 @@ import { join } from "node:path";
 import { REPOSITORY_ROOT } from "../../../infra/constructs/house-function.ts";
 import type { DynamoDbStandIn } from "../../../local/aws/dynamodb.ts";
 import type { SqsStandIn } from "../../../local/aws/sqs.ts";
+import {
+  type MappedFunction,
+  type SqsEventSourceMapping,
+  startSqsEventSourceMapping,
+} from "../../../local/aws/sqs-event-source-mapping.ts";
 import { type PhysicalValues, resolve } from "../../infra/render.ts";
 import { synthApp } from "../../infra/synth-app.ts";
 
@@ -186,6 +191,42 @@ export function queueEventSourcesOf(
       },
     ];
   });
+}
+
+export interface QueueEventSourceOptions {
+  /** The SQS stand-in's endpoint. */
+  readonly endpoint: string;
+  readonly region: string;
+  /** The function a mapping invokes, by its logical id (hosted on first ask). */
+  readonly functionOf: (functionLogicalId: string) => MappedFunction;
+  /** 0 leaves the polling to `drain()`. */
+  readonly pollIntervalMs: number;
+  readonly onPollError?: (source: QueueEventSource, error: unknown) => void;
+}
+
+/** Starts a poller for each event-source mapping, as Lambda runs them; by the mapping's logical id. */
+export function startQueueEventSources(
+  sources: readonly QueueEventSource[],
+  options: QueueEventSourceOptions,
+): Map<string, SqsEventSourceMapping> {
+  return new Map(
+    sources.map((source) => [
+      source.logicalId,
+      startSqsEventSourceMapping({
+        endpoint: options.endpoint,
+        queueUrl: source.queueUrl,
+        queueArn: source.queueArn,
+        target: options.functionOf(source.functionLogicalId),
+        batchSize: source.batchSize,
+        reportBatchItemFailures: source.reportBatchItemFailures,
+        pollIntervalMs: options.pollIntervalMs,
+        region: options.region,
+        ...(options.onPollError
+          ? { onPollError: (error: unknown) => options.onPollError?.(source, error) }
+          : {}),
+      }),
+    ]),
+  );
 }
 
 /** Each Ref and GetAtt as the local deployment answers it: the region, the Function URL, `physical`. */
