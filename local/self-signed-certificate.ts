@@ -43,11 +43,6 @@ function objectIdentifier(dotted: string): Buffer {
   return der(0x06, Buffer.from(bytes));
 }
 
-function positiveInteger(bytes: Buffer): Buffer {
-  const content = (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
-  return der(0x02, content);
-}
-
 /* UTCTime (years before 2050), as RFC 5280 asks: YYMMDDHHMMSSZ. */
 function utcTime(date: Date): Buffer {
   const text = date.toISOString().replace(/[-:T]/g, "").slice(2, 14);
@@ -77,10 +72,11 @@ export function selfSignedCertificate(host: string, validDays = 30, now = new Da
     set(sequence(objectIdentifier("2.5.4.3"), utf8String(`finapi-config-sync local ${host}`))),
   );
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  /* Positive and without a leading zero byte: DER allows an INTEGER no padding. */
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40;
   const tbsCertificate = sequence(
     explicit(0, der(0x02, Buffer.from([2]))),
-    positiveInteger(serial),
+    der(0x02, serial),
     ecdsaWithSha256,
     name,
     sequence(

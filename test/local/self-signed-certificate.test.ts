@@ -17,6 +17,14 @@ describe("selfSignedCertificate", () => {
     expect(new Date(certificate.validTo)).toEqual(new Date("2026-12-21T10:00:00Z"));
   });
 
+  it("encodes every random serial number as DER wants it (positive, no padding), so each certificate parses", () => {
+    /* A serial starting with a zero byte once made one certificate in 256 unreadable. */
+    for (let attempt = 0; attempt < 512; attempt += 1) {
+      const { serialNumber } = new X509Certificate(selfSignedCertificate("127.0.0.1").cert);
+      expect(serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/);
+    }
+  });
+
   it("names a DNS host in subjectAltName", () => {
     expect(new X509Certificate(selfSignedCertificate("localhost").cert).subjectAltName).toBe("DNS:localhost");
   });

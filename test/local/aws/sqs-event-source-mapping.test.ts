@@ -37,7 +37,8 @@ describe("startSqsEventSourceMapping", () => {
         QueueUrl: sqs.queueUrl(queueName),
         MessageBody: body,
         MessageGroupId: group,
-        MessageDeduplicationId: `${queueName}:${body}:${group}`,
+        /* Deduplication ids take no spaces. */
+        MessageDeduplicationId: `${queueName}:${body}:${group}`.replaceAll(" ", "_"),
       }),
     );
 
