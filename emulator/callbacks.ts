@@ -10,6 +10,8 @@ export type UserSyncNotification = z.infer<typeof userSyncNotificationSchema>;
 /** One notification to send: a deleted user, and the client whose userSynchronizationCallbackUrl gets it. */
 export interface UserSyncCallback {
   readonly clientId: string;
+  /** The user base the user was deleted from (the client's). */
+  readonly userBase: string;
   readonly url: string;
   readonly notification: UserSyncNotification;
 }
@@ -21,6 +23,8 @@ export interface UserSyncCallback {
  */
 export const callbackDeliverySchema = z.object({
   clientId: z.string(),
+  /** The user base the user was deleted from. */
+  userBase: z.string(),
   url: z.string(),
   userId: z.string(),
   event: z.literal("DELETED"),
@@ -78,9 +82,9 @@ export class CallbackSender {
     await this.settled();
   }
 
-  async #deliver({ clientId, url, notification }: UserSyncCallback): Promise<void> {
+  async #deliver({ clientId, userBase, url, notification }: UserSyncCallback): Promise<void> {
     const { timeoutMs, onDelivery } = this.#options;
-    const base = { clientId, url, userId: notification.userId, event: notification.event };
+    const base = { clientId, userBase, url, userId: notification.userId, event: notification.event };
     let delivery: CallbackDelivery;
     try {
       const response = await fetch(url, {

@@ -13,6 +13,12 @@ export const emulatedClientSpecSchema = z.strictObject({
   clientId: z.string().min(1),
   clientSecret: z.string().min(1),
   environment: emulatedEnvironmentSchema.default("sandbox"),
+  /**
+   * The finAPI user base the client belongs to: its users, and the clients that hear of their deletion.
+   * Sandbox, live and each mandator are separate user bases; all clients of one share an environment.
+   * @default the environment
+   */
+  userBase: z.string().min(1).optional(),
   /** Applied through finAPI's PATCH rules for the environment; the rest is finAPI's defaults. */
   configuration: clientConfigurationParamsSchema.optional(),
   /**
@@ -96,13 +102,13 @@ export interface FinapiEmulator {
   drift(clientId: string, values: Drift): void;
   /** Every issued token becomes invalid: the next API call with one gets 401. */
   expireTokens(): void;
-  /** Puts a user into the user base all clients share, bypassing the API (and sending no callback). */
+  /** Puts a user into a user base (`spec.userBase`, "sandbox" by default), bypassing the API (and sending no callback). */
   addUser(spec: EmulatedUserSpec): void;
-  /** The ids of the users in the user base, as they were created. */
-  userIds(): string[];
+  /** The ids of the users in the user base, as they were created. @default userBase "sandbox" */
+  userIds(userBase?: string): string[];
   /**
-   * Every user-synchronization callback sent so far (one per deleted user and client with a
-   * userSynchronizationCallbackUrl), in the order they were answered or failed.
+   * Every user-synchronization callback sent so far (one per deleted user and client of its user base
+   * with a userSynchronizationCallbackUrl), in the order they were answered or failed.
    */
   readonly callbacks: readonly CallbackDelivery[];
   /** Resolves once every callback sent so far has been answered or has failed. */

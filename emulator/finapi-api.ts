@@ -82,10 +82,26 @@ interface EmulatedClient {
   readonly clientId: string;
   readonly secretDigest: Buffer;
   readonly environment: EmulatedEnvironment;
+  /** The label of the user base the client belongs to. */
+  readonly userBase: string;
   /** finAPI's authContext names the mandator and the client by number. */
   readonly number: number;
   configuration: ClientConfiguration;
 }
+
+/**
+ * One finAPI user base (sandbox, live and each mandator have their own): its users and their tokens.
+ * The same user id in two user bases is two users.
+ */
+interface EmulatedUserBase {
+  readonly users: UserBase;
+  readonly tokens: UserTokens;
+  /** The environment of its clients, once one joined: a user base never spans two environments. */
+  environment: EmulatedEnvironment | undefined;
+}
+
+/** The user base users are put into by hand when none is named, and that of sandbox clients by default. */
+export const DEFAULT_USER_BASE = "sandbox";
 
 /** Who a bearer token belongs to: a client itself, or a user who logged in through a client. */
 type Caller =
@@ -135,8 +151,7 @@ export class EmulatedFinapi {
   readonly #clock: () => number;
   readonly #clients = new Map<string, EmulatedClient>();
   readonly #tokens: ClientTokens;
-  readonly #users = new UserBase();
-  readonly #userTokens: UserTokens;
+  readonly #userBases = new Map<string, EmulatedUserBase>();
   readonly #routes: Readonly<Record<string, Readonly<Record<string, Operation>>>> = {
     "/oauth/token": { POST: (request) => this.#getToken(request) },
     "/api/v1/clientConfiguration": {
@@ -156,7 +171,6 @@ export class EmulatedFinapi {
   constructor(clock: () => number) {
     this.#clock = clock;
     this.#tokens = new ClientTokens(clock);
-    this.#userTokens = new UserTokens(clock);
   }
 
   addClient(spec: EmulatedClientSpec): void {
@@ -168,16 +182,25 @@ export class EmulatedFinapi {
       throw new Error(`Invalid emulated client: ${problems.join("; ")}`);
     }
     const { clientId, clientSecret, environment, configuration, mandatorAdmin } = parsed.data;
+    const userBaseLabel = parsed.data.userBase ?? environment;
     if (this.#clients.has(clientId)) throw new Error(`The emulator already has a client "${clientId}"`);
+    const userBase = this.#userBase(userBaseLabel);
+    if (userBase.environment !== undefined && userBase.environment !== environment) {
+      throw new Error(
+        `Invalid emulated client "${clientId}": user base "${userBaseLabel}" holds ${userBase.environment} clients, and a user base never spans two environments`,
+      );
+    }
     const validation = validatePatch(configuration ?? {}, environment);
     if (!validation.ok) {
       const problems = validation.errors.map((error) => error.message);
       throw new Error(`Invalid configuration for emulated client "${clientId}": ${problems.join("; ")}`);
     }
+    userBase.environment = environment;
     this.#clients.set(clientId, {
       clientId,
       secretDigest: digest(clientSecret),
       environment,
+      userBase: userBaseLabel,
       number: this.#clients.size + 1,
       configuration: {
         ...withChanges(initialClientConfiguration(environment), validation.changes),
@@ -194,12 +217,25 @@ export class EmulatedFinapi {
       );
       throw new Error(`Invalid emulated user: ${problems.join("; ")}`);
     }
-    const created = this.#users.create(parsed.data);
-    if (!created.ok) throw new Error(`The emulator already has a user "${parsed.data.id}"`);
+    const { userBase = DEFAULT_USER_BASE, ...user } = parsed.data;
+    const created = this.#userBase(userBase).users.create(user);
+    if (!created.ok) {
+      throw new Error(`The emulator already has a user "${parsed.data.id}" in user base "${userBase}"`);
+    }
   }
 
-  userIds(): string[] {
-    return this.#users.ids();
+  userIds(userBase: string = DEFAULT_USER_BASE): string[] {
+    return this.#userBases.get(userBase)?.users.ids() ?? [];
+  }
+
+  /** The user base with this label, created empty on first use. */
+  #userBase(label: string): EmulatedUserBase {
+    let userBase = this.#userBases.get(label);
+    if (!userBase) {
+      userBase = { users: new UserBase(), tokens: new UserTokens(this.#clock), environment: undefined };
+      this.#userBases.set(label, userBase);
+    }
+    return userBase;
   }
 
   configurationOf(clientId: string): ClientConfiguration {
@@ -220,7 +256,7 @@ export class EmulatedFinapi {
 
   expireTokens(): void {
     this.#tokens.expireAll();
-    this.#userTokens.expireAll();
+    for (const userBase of this.#userBases.values()) userBase.tokens.expireAll();
   }
 
   handle(request: ApiRequest, requestId: ResolvedRequestId): ApiReply {
@@ -316,6 +352,7 @@ export class EmulatedFinapi {
           })
         : oauthError(400, refused, client.clientId);
     const { configuration } = client;
+    const { users, tokens } = this.#userBase(client.userBase);
     switch (form.get("grant_type") ?? "") {
       case "client_credentials": {
         const token = this.#tokens.issue(client.clientId, configuration.clientAccessTokensValidityPeriod);
@@ -327,10 +364,10 @@ export class EmulatedFinapi {
         });
       }
       case "password": {
-        const user = this.#users.authenticate(form.get("username"), form.get("password"));
+        const user = users.authenticate(form.get("username"), form.get("password"));
         const grant =
           user &&
-          this.#userTokens.issue(client.clientId, user.id, {
+          tokens.issue(client.clientId, user.id, {
             accessSeconds: configuration.userAccessTokensValidityPeriod,
             refreshSeconds: configuration.refreshTokensValidityPeriod,
           });
@@ -341,11 +378,7 @@ export class EmulatedFinapi {
         const grant =
           refreshToken === null
             ? undefined
-            : this.#userTokens.refresh(
-                client.clientId,
-                refreshToken,
-                configuration.userAccessTokensValidityPeriod,
-              );
+            : tokens.refresh(client.clientId, refreshToken, configuration.userAccessTokensValidityPeriod);
         return userGrant(grant, INVALID_REFRESH_TOKEN);
       }
       case "":
@@ -362,15 +395,17 @@ export class EmulatedFinapi {
     if (!accessToken) return { reason: "missing" };
     const clientCheck = this.#tokens.check(accessToken);
     if (clientCheck.valid) return { kind: "client", client: this.#client(clientCheck.clientId) };
-    const userCheck = this.#userTokens.check(accessToken);
-    if (userCheck.valid) {
-      const user = this.#users.find(userCheck.userId);
-      if (user) return { kind: "user", client: this.#client(userCheck.clientId), user };
-      return { reason: "unknown" };
+    let expired = clientCheck.reason === "expired";
+    for (const { users, tokens } of this.#userBases.values()) {
+      const userCheck = tokens.check(accessToken);
+      if (userCheck.valid) {
+        const user = users.find(userCheck.userId);
+        if (user) return { kind: "user", client: this.#client(userCheck.clientId), user };
+        return { reason: "unknown" };
+      }
+      expired ||= userCheck.reason === "expired";
     }
-    return {
-      reason: clientCheck.reason === "expired" || userCheck.reason === "expired" ? "expired" : "unknown",
-    };
+    return { reason: expired ? "expired" : "unknown" };
   }
 
   /**
@@ -513,7 +548,7 @@ export class EmulatedFinapi {
         },
       ]);
     }
-    const created = this.#users.create(params.data);
+    const created = this.#userBase(client.userBase).users.create(params.data);
     if (!created.ok) {
       return this.#rejected(422, "ENTITY_EXISTS", context, client.clientId, [
         { type: "BUSINESS", message: "A user with this id already exists (user ids ignore case)" },
@@ -531,12 +566,13 @@ export class EmulatedFinapi {
   #deleteAuthorizedUser(request: ApiRequest, context: ErrorContext): ApiReply {
     const caller = this.#authenticate(request, context, "user");
     if ("status" in caller) return caller;
-    const deleted = this.#deleteUser(caller.user.id);
+    const { userBase } = caller.client;
+    const deleted = this.#deleteUser(userBase, caller.user.id);
     return {
       status: 200,
       body: undefined,
       clientId: caller.client.clientId,
-      callbacks: deleted ? this.#userSyncCallbacks([deleted]) : [],
+      callbacks: deleted ? this.#userSyncCallbacks(userBase, [deleted]) : [],
     };
   }
 
@@ -558,24 +594,39 @@ export class EmulatedFinapi {
     );
     if ("status" in params) return params;
     /* Ids of users that do not exist are ignored entirely, as finAPI documents. */
-    const deleted = params.data.userIds.flatMap((userId) => this.#deleteUser(userId) ?? []);
+    /* A mandator admin deletes users of its own user base only. */
+    const deleted = params.data.userIds.flatMap((userId) => this.#deleteUser(client.userBase, userId) ?? []);
     const answer: UserIdentifiersList = { deletedUsers: [...deleted].sort(), nonDeletedUsers: [] };
-    return json(200, answer, { clientId: client.clientId, callbacks: this.#userSyncCallbacks(deleted) });
+    return json(200, answer, {
+      clientId: client.clientId,
+      callbacks: this.#userSyncCallbacks(client.userBase, deleted),
+    });
   }
 
-  #deleteUser(userId: string): string | undefined {
-    const deleted = this.#users.delete(userId);
-    if (deleted) this.#userTokens.revokeUser(deleted);
+  #deleteUser(userBaseLabel: string, userId: string): string | undefined {
+    const userBase = this.#userBase(userBaseLabel);
+    const deleted = userBase.users.delete(userId);
+    if (deleted) userBase.tokens.revokeUser(deleted);
     return deleted;
   }
 
-  /* finAPI notifies every client of the user base that has a callback URL, the deleting client included. */
-  #userSyncCallbacks(deletedUserIds: readonly string[]): UserSyncCallback[] {
+  /*
+   * finAPI notifies every client of the user base that has a callback URL, the deleting client
+   * included, once each; clients of other user bases hear nothing.
+   */
+  #userSyncCallbacks(userBase: string, deletedUserIds: readonly string[]): UserSyncCallback[] {
     return deletedUserIds.flatMap((userId) =>
       [...this.#clients.values()].flatMap((client) => {
         const url = client.configuration.userSynchronizationCallbackUrl;
-        return url
-          ? [{ clientId: client.clientId, url, notification: { userId, event: "DELETED" as const } }]
+        return url && client.userBase === userBase
+          ? [
+              {
+                clientId: client.clientId,
+                userBase,
+                url,
+                notification: { userId, event: "DELETED" as const },
+              },
+            ]
           : [];
       }),
     );

@@ -44,7 +44,8 @@ function serialise(body: unknown): { text: string; contentType?: string } {
  * Starts a finAPI emulator: a real HTTP server that answers POST /oauth/token (client, password and
  * refresh-token grants), GET/PATCH /api/v1/clientConfiguration, the users' creation and deletion
  * (DELETE /api/v1/users, POST /api/v1/mandatorAdmin/deleteUsers) like finAPI, POSTs each deletion to
- * every client's userSynchronizationCallbackUrl, records every request and serves injected faults.
+ * the userSynchronizationCallbackUrl of every client of the user's user base (sandbox and live clients,
+ * say, have separate user bases), records every request and serves injected faults.
  * It writes nothing to stdout or stderr.
  */
 export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): Promise<FinapiEmulator> {
@@ -145,7 +146,7 @@ export async function startFinapiEmulator(options: FinapiEmulatorOptions = {}): 
     drift: (clientId, values) => finapi.drift(clientId, values),
     expireTokens: () => finapi.expireTokens(),
     addUser: (spec) => finapi.addUser(spec),
-    userIds: () => finapi.userIds(),
+    userIds: (userBase) => finapi.userIds(userBase),
     callbacks: callbacks.deliveries,
     callbacksSettled: () => callbacks.settled(),
     requests,

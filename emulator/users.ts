@@ -3,8 +3,8 @@ import * as z from "zod";
 import type { ValidationError } from "./client-configuration.ts";
 
 /*
- * finAPI's user base as the emulator plays it: one user base shared by every emulated client (the
- * clients of one mandator), the rules of POST /api/v1/users and the user tokens of the password grant.
+ * finAPI's user bases as the emulator plays them: each holds its users (the clients of one user base
+ * share them; sandbox, live and each mandator are separate user bases), the rules of POST /api/v1/users and the user tokens of the password grant.
  * Like the configuration rules, the user-id rule is the emulator's own copy, not functions/finapi/user.ts.
  */
 
@@ -66,10 +66,12 @@ export const userIdentifiersListSchema = z.object({
 });
 export type UserIdentifiersList = z.infer<typeof userIdentifiersListSchema>;
 
-/** A user put into the user base by hand (test or local-loop setup), bypassing the API. */
+/** A user put into a user base by hand (test or local-loop setup), bypassing the API. */
 export const emulatedUserSpecSchema = z.strictObject({
   id: emulatedUserIdSchema,
   password: z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH),
+  /** @default "sandbox" */
+  userBase: z.string().min(1).optional(),
 });
 export type EmulatedUserSpec = z.input<typeof emulatedUserSpecSchema>;
 
@@ -115,7 +117,7 @@ export type UserCreation =
   | { readonly ok: true; readonly user: FinapiUser }
   | { readonly ok: false; readonly reason: "exists" };
 
-/** The users of the mandator, shared by all of its clients. */
+/** The users of one user base, shared by all of its clients. */
 export class UserBase {
   readonly #users = new Map<string, StoredUser>();
 

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import * as z from "zod";
@@ -37,10 +38,12 @@ export interface FunctionUrlOptions {
   readonly onExchange?: (exchange: FunctionUrlExchange) => void;
   /** What the URL serves, for the error when the port is taken. @default "the Function URL" */
   readonly purpose?: string;
+  /** Serve https with this key and certificate (PEM), as Function URLs do. @default plain http */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export interface FunctionUrl {
-  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`), no trailing slash. */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -204,14 +207,15 @@ export async function startFunctionUrl(options: FunctionUrlOptions): Promise<Fun
     options.onExchange?.({ method, rawPath, body: body.toString("utf8"), status, result });
   };
 
-  const server = createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     exchange(request, response).catch(() => response.destroy());
-  });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, handle) : createServer(handle);
   await listen(server, options.port ?? 0, options.host ?? "127.0.0.1", options.purpose ?? "the Function URL");
   server.unref();
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    url: `${options.tls ? "https" : "http"}://${options.host ?? "127.0.0.1"}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

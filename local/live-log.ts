@@ -92,7 +92,7 @@ function describe(activity: Activity): string {
       return columns(
         "finAPI",
         activity.client,
-        `user ${delivery.userId} deleted → POST ${redactUrl(delivery.url)} → ${answer}`,
+        `user ${delivery.userId} of user base ${delivery.userBase} deleted → POST ${redactUrl(delivery.url)} → ${answer}`,
       );
     }
     case "callback":

@@ -2,7 +2,8 @@ import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { access, copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { type FinapiEmulator, startFinapiEmulator } from "../emulator/index.ts";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
+import { type EmulatedEnvironment, type FinapiEmulator, startFinapiEmulator } from "../emulator/index.ts";
 import type { ConfiguredClient } from "../functions/config-sync/config.ts";
 import type { Trigger } from "../functions/config-sync/selection.ts";
 import { METRICS_NAMESPACE } from "../functions/observability/metrics.ts";
@@ -14,11 +15,13 @@ import { type KmsStandIn, startKms } from "./aws/kms.ts";
 import { type ParameterFiles, startParameterFiles } from "./aws/parameter-files.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "./aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "./aws/sqs.ts";
+import { type SqsEventSourceMapping, startSqsEventSourceMapping } from "./aws/sqs-event-source-mapping.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "./aws/ssm.ts";
 import { type FunctionUrl, startFunctionUrl } from "./function-url.ts";
 import { type InvokeResult, type LocalLambda, startLambda } from "./lambda-runtime.ts";
 import { isAddressInUse, PortInUseError } from "./listen.ts";
 import { callbackActivity, syncActivities } from "./observations.ts";
+import { selfSignedCertificate } from "./self-signed-certificate.ts";
 
 const REGION = "eu-central-1";
 const ACCOUNT = "000000000000";
@@ -34,10 +37,17 @@ const CALLBACK_SECRET_LENGTH = 40;
 export const EMULATOR_PURPOSE = "the finAPI emulator";
 export const CALLBACK_PURPOSE = "the user-sync callback's Function URL";
 const ALPHANUMERICS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/** How often a queue's event source looks again after finding the queue empty. */
+const QUEUE_POLL_MS = 100;
+const CALLBACK_HOST = "127.0.0.1";
 
 /** A finAPI client of the local loop: one example document, one emulated client, one hosted callback. */
 export interface LocalClient {
   readonly name: string;
+  /** finAPI's environment of the client: `live` for `live.json` and `live-*.json`, `alpha` likewise, else sandbox. */
+  readonly environment: EmulatedEnvironment;
+  /** The user base the client belongs to: its environment's (finAPI keeps sandbox and live users apart). */
+  readonly userBase: string;
   /** The example the parameter file was copied from. */
   readonly example: string;
   /** The file that is the parameter: editing it is a Parameter Store change. */
@@ -71,8 +81,10 @@ export interface LocalLoopOptions {
 export interface LocalLoop {
   readonly emulator: FinapiEmulator;
   readonly clients: readonly LocalClient[];
-  /** Where the user-sync-callback Function URL listens, without a trailing slash. */
+  /** Where the user-sync-callback Function URL listens (https, as Function URLs do), without a trailing slash. */
   readonly callbackBaseUrl: string;
+  /** The Function URL's self-signed certificate (PEM): this process trusts it; `curl --cacert` it elsewhere. */
+  readonly callbackCertificateFile: string;
   readonly eventBusName: string;
   readonly awsEndpoints: Readonly<
     Record<"ssm" | "secretsManager" | "eventBridge" | "sqs" | "dynamoDb", string>
@@ -112,9 +124,20 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/* A document named after an environment (`live.json`, `live-shop.json`) is a client of that environment. */
+function environmentOf(clientName: string): EmulatedEnvironment {
+  for (const environment of ["live", "alpha"] as const) {
+    if (clientName === environment || clientName.startsWith(`${environment}-`)) return environment;
+  }
+  return "sandbox";
+}
+
 /** One client per example document; nothing is written yet. */
 async function describeClients(examplesDir: string, parametersDir: string): Promise<LocalClient[]> {
-  const examples = (await readdir(examplesDir)).filter((name) => name.endsWith(".json")).sort();
+  /* In the order of the client names ("sandbox" before "sandbox-mobile", which file names do not give). */
+  const examples = (await readdir(examplesDir))
+    .filter((name) => name.endsWith(".json"))
+    .sort((one, other) => basename(one, ".json").localeCompare(basename(other, ".json"), "en"));
   if (examples.length === 0) throw new LocalLoopStartError(`${examplesDir} holds no *.json document`);
   const clients: LocalClient[] = [];
   for (const file of examples) {
@@ -124,8 +147,11 @@ async function describeClients(examplesDir: string, parametersDir: string): Prom
         `${join(examplesDir, file)}: a client is named after its file, and "${name}" is not a client name (1..64 characters of a-z A-Z 0-9 - _)`,
       );
     }
+    const environment = environmentOf(name);
     clients.push({
       name,
+      environment,
+      userBase: environment,
       example: join(examplesDir, file),
       parameterFile: join(parametersDir, file),
       parameterName: `/finapi-config-sync/${name}`,
@@ -195,8 +221,52 @@ class Closers {
 }
 
 /**
- * The whole system on this machine: the finAPI emulator (one client per example document, one user
- * base), local stand-ins of SSM (backed by files), Secrets Manager, EventBridge, SQS and DynamoDB,
+ * Lambda's SQS event-source mapping for the loop: polls the stand-in's queue every moment it finds it
+ * empty and hands its messages to the function in batches of up to 10, honouring partial batch
+ * responses (ReportBatchItemFailures), as the stack's mapping does. Close it before the function.
+ */
+export function startQueueEventSource(
+  sqs: SqsStandIn,
+  queueName: string,
+  fn: LocalLambda,
+  onPollError?: (error: unknown) => void,
+): SqsEventSourceMapping {
+  return startSqsEventSourceMapping({
+    endpoint: sqs.url,
+    queueUrl: sqs.queueUrl(queueName),
+    queueArn: sqs.queueArn(queueName),
+    target: fn,
+    batchSize: 10,
+    reportBatchItemFailures: true,
+    pollIntervalMs: QUEUE_POLL_MS,
+    region: REGION,
+    ...(onPollError ? { onPollError } : {}),
+  });
+}
+
+/*
+ * Function URLs are https, and finAPI's live environment accepts only https callback URLs: the local
+ * Function URL serves a certificate made at start, and this process (the emulator in it) trusts it
+ * until the loop closes.
+ */
+const trustedCertificates = new Set<string>();
+let systemCertificates: string[] | undefined;
+
+function trustCertificate(cert: string): () => void {
+  /* Loops of one process (tests) may overlap: each adds its own and removes only its own. */
+  systemCertificates ??= getCACertificates("default");
+  const apply = () => setDefaultCACertificates([...(systemCertificates ?? []), ...trustedCertificates]);
+  trustedCertificates.add(cert);
+  apply();
+  return () => {
+    trustedCertificates.delete(cert);
+    apply();
+  };
+}
+
+/**
+ * The whole system on this machine: the finAPI emulator (one client per example document; the sandbox
+ * clients share the sandbox user base, a live client has the live one), local stand-ins of SSM (backed by files), Secrets Manager, EventBridge, SQS and DynamoDB,
  * the real config-sync handler (Parameter Store changes and a schedule invoke it) and the real
  * user-sync-callback handler behind a local Function URL. No AWS account, no network.
  */
@@ -219,12 +289,13 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
     /* The ports first: a second npm start must fail here, before it touches the first one's files. */
     const emulator = await startFinapiEmulator({
       port: options.emulatorPort,
-      clients: clients.map((client, index) => ({
+      clients: clients.map((client) => ({
         clientId: client.clientId,
         clientSecret: client.clientSecret,
-        /* The local callback URL is http, which finAPI accepts on sandbox (and alpha) only. */
-        environment: "sandbox" as const,
-        mandatorAdmin: index === 0,
+        environment: client.environment,
+        userBase: client.userBase,
+        /* The first client of each user base may delete its users by id. */
+        mandatorAdmin: clients.find((other) => other.userBase === client.userBase) === client,
       })),
       onCallback: (delivery) =>
         record({ kind: "finapi-callback", client: clientById.get(delivery.clientId)?.name ?? "?", delivery }),
@@ -235,13 +306,17 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
     });
     opened.push(() => emulator.close());
     let callback: LocalLambda | undefined;
+    const certificate = selfSignedCertificate(CALLBACK_HOST);
     const functionUrl: FunctionUrl = await startFunctionUrl({
       port: options.callbackPort,
+      host: CALLBACK_HOST,
+      tls: certificate,
       purpose: CALLBACK_PURPOSE,
       invoke: (event) => (callback ? callback.invoke(event) : Promise.resolve(notStartedYet())),
       onExchange: (exchange) => record(callbackActivity(exchange)),
     });
     opened.push(() => functionUrl.close());
+    opened.push(trustCertificate(certificate.cert));
 
     await placeDocuments(clients, options.resetDocuments ?? false);
     const logsDir = join(stateDir, "logs");
@@ -257,14 +332,20 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
     };
     const configSyncLog = openLog(logFiles.configSync);
     const callbackLog = openLog(logFiles.userSyncCallback);
+    const callbackCertificateFile = join(stateDir, "callback-certificate.pem");
+    await writeFile(callbackCertificateFile, certificate.cert);
     const credentialsFile = join(stateDir, "clients.json");
-    const credentials = clients.map(({ name, clientId, clientSecret, parameterName, parameterFile }) => ({
-      name,
-      clientId,
-      clientSecret,
-      parameterName,
-      parameterFile: relative(process.cwd(), parameterFile),
-    }));
+    const credentials = clients.map(
+      ({ name, environment, userBase, clientId, clientSecret, parameterName, parameterFile }) => ({
+        name,
+        environment,
+        userBase,
+        clientId,
+        clientSecret,
+        parameterName,
+        parameterFile: relative(process.cwd(), parameterFile),
+      }),
+    );
     await writeFile(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
 
     const [secretsManager, eventBridge, sqs, dynamo, kms]: [
@@ -340,7 +421,7 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
 
     const configuredClients: ConfiguredClient[] = clients.map((client) => ({
       name: client.name,
-      environment: "sandbox",
+      environment: client.environment,
       baseUrl: emulator.url,
       parameterName: client.parameterName,
       credentialsSecretId: credentialsSecretId(client),
@@ -416,6 +497,7 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       emulator,
       clients,
       callbackBaseUrl: functionUrl.url,
+      callbackCertificateFile,
       eventBusName: EVENT_BUS_NAME,
       awsEndpoints: {
         ssm: ssm.url,

@@ -99,6 +99,13 @@ function banner(loop: LocalLoop, options: StartOptions): string {
   const aws = loop.awsEndpoints;
   const width = Math.max(...loop.clients.map((client) => client.name.length));
   const nameWidth = Math.max(...loop.clients.map((client) => client.parameterName.length));
+  const userBases = [...new Set(loop.clients.map((client) => client.userBase))].map(
+    (userBase) =>
+      `${userBase}: ${loop.clients
+        .filter((client) => client.userBase === userBase)
+        .map((client) => client.name)
+        .join(", ")}`,
+  );
   const schedule =
     options.scheduleSeconds === 0
       ? "no schedule (--schedule-seconds 0)"
@@ -106,8 +113,9 @@ function banner(loop: LocalLoop, options: StartOptions): string {
   return [
     "finapi-config-sync: the whole loop on this machine (no AWS account, no network)",
     "",
-    `  finAPI emulator     ${loop.emulator.url}   ${loop.clients.length} clients sharing one user base (sandbox rules: the local callback is http)`,
+    `  finAPI emulator     ${loop.emulator.url}   ${loop.clients.length} clients in ${userBases.length} user base(s) (${userBases.join("; ")}): a deletion calls back the clients of its user base`,
     `  user-sync callback  ${loop.callbackBaseUrl}/user-sync/{client}/***   the real user-sync-callback handler behind a local Function URL`,
+    `                      (https with a certificate made at start: ${here(loop.callbackCertificateFile)}, for curl --cacert)`,
     `  config-sync         the real config-sync handler, invoked by Parameter Store changes and ${schedule}`,
     `  AWS stand-ins       SSM ${aws.ssm}, Secrets Manager ${aws.secretsManager}, EventBridge ${aws.eventBridge} (bus ${loop.eventBusName}),`,
     `                      SQS ${aws.sqs}, DynamoDB ${aws.dynamoDb}`,
@@ -115,7 +123,7 @@ function banner(loop: LocalLoop, options: StartOptions): string {
     "  Parameter Store: each file is one client's parameter; saving a change to it is a Parameter Store change",
     ...loop.clients.map(
       (client) =>
-        `    client ${client.name.padEnd(width)}  ${client.parameterName.padEnd(nameWidth)}  <- ${here(client.parameterFile)} (from ${here(client.example)})`,
+        `    client ${client.name.padEnd(width)}  ${client.environment.padEnd(7)}  ${client.parameterName.padEnd(nameWidth)}  <- ${here(client.parameterFile)} (from ${here(client.example)})`,
     ),
     "",
     `  Handler logs (JSON, as CloudWatch would hold them): ${here(loop.logFiles.configSync)}, ${here(loop.logFiles.userSyncCallback)}`,

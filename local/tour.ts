@@ -55,7 +55,7 @@ const describeSyncs = (syncs: readonly ActivityOf<"sync">[]) =>
 
 /** The changes that would still make finAPI match the client's document and hosted callback (none when in sync). */
 async function remainingChanges(loop: LocalLoop, client: LocalClient) {
-  const parsed = parseDesiredDocument(await readFile(client.parameterFile, "utf8"), "sandbox");
+  const parsed = parseDesiredDocument(await readFile(client.parameterFile, "utf8"), client.environment);
   expectThat(parsed.ok, `${client.parameterFile} is not a valid document`);
   const hostedUrl = `${loop.callbackBaseUrl}/user-sync/${client.name}/${client.callbackSecret}`;
   return planChanges(
@@ -77,7 +77,13 @@ interface Step {
 export async function runTour(loop: LocalLoop, options: TourOptions): Promise<TourReport> {
   const { print, timeoutMs } = options;
   const { activities, emulator, clients } = loop;
-  const [first, second] = clients;
+  /* The deletion step needs two clients of one user base: finAPI calls back that user base's clients only. */
+  const sharing =
+    clients
+      .map((client) => clients.filter((other) => other.userBase === client.userBase))
+      .find((members) => members.length >= 2) ?? clients;
+  const [first, second] = sharing;
+  const others = clients.filter((client) => client.userBase !== first?.userBase);
   const firstName = first?.name ?? "the first client";
   const secondName = second?.name ?? "a second client";
 
@@ -217,7 +223,7 @@ export async function runTour(loop: LocalLoop, options: TourOptions): Promise<To
       run: async () => {
         expectThat(
           first !== undefined && second !== undefined,
-          "the tour needs two clients sharing the user base (two documents in examples/)",
+          "the tour needs two clients sharing a user base (two sandbox documents in examples/)",
         );
         const userId = `demo-${randomBytes(4).toString("hex")}`;
         const password = randomBytes(12).toString("base64url");
@@ -227,14 +233,26 @@ export async function runTour(loop: LocalLoop, options: TourOptions): Promise<To
           `          (finAPI) user ${userId} created through ${first.name}; deleting it through ${second.name}`,
         );
         await deleteAuthorizedUser(emulator.url, await userToken(emulator.url, second, userId, password));
-        const callbacks = await activities.waitFor(`every client's callback for ${userId}`, {
-          since: mark,
-          kind: "callback",
-          matches: (callback) => callback.userId === userId,
-          count: clients.length,
-          timeoutMs,
-        });
+        const callbacks = await activities.waitFor(
+          `the callback of every client of ${first.userBase} for ${userId}`,
+          {
+            since: mark,
+            kind: "callback",
+            matches: (callback) => callback.userId === userId,
+            count: sharing.length,
+            timeoutMs,
+          },
+        );
         await emulator.callbacksSettled();
+        const elsewhere = activities.since(
+          mark,
+          "finapi-callback",
+          (callback) => callback.delivery.userId === userId && callback.delivery.userBase !== first.userBase,
+        );
+        expectThat(
+          elsewhere.length === 0,
+          `finAPI called back ${elsewhere.map((callback) => callback.client).join(", ")} of another user base`,
+        );
         const forwarded = activities.since(
           mark,
           "deletion-forwarded",
@@ -247,10 +265,14 @@ export async function runTour(loop: LocalLoop, options: TourOptions): Promise<To
         const outcomes = callbacks.map((callback) => callback.outcome).sort();
         expectThat(
           outcomes.filter((outcome) => outcome === "forwarded").length === 1 &&
-            outcomes.filter((outcome) => outcome === "duplicate").length === clients.length - 1,
+            outcomes.filter((outcome) => outcome === "duplicate").length === sharing.length - 1,
           `expected one "forwarded" and the rest "duplicate", got ${outcomes.join(", ")}`,
         );
-        return `finAPI called ${callbacks.length} callbacks; one "finAPI User Deleted" event on ${loop.eventBusName}, ${clients.length - 1} duplicate(s) dropped`;
+        const untouched =
+          others.length === 0
+            ? ""
+            : ` (none of ${others.map((client) => client.name).join(", ")}: another user base)`;
+        return `finAPI called the ${callbacks.length} callbacks of user base ${first.userBase}${untouched}; one "finAPI User Deleted" event on ${loop.eventBusName}, ${sharing.length - 1} duplicate(s) dropped`;
       },
     },
   ];

@@ -415,7 +415,14 @@ describe("DELETE /api/v1/users", () => {
       await deleteAuthorizedUser(slowEmulator, token);
       await slowEmulator.callbacksSettled();
       expect(slowEmulator.callbacks).toEqual([
-        { clientId: "slow", url, userId: "slow-user", event: "DELETED", error: "no answer within 100 ms" },
+        {
+          clientId: "slow",
+          userBase: "sandbox",
+          url,
+          userId: "slow-user",
+          event: "DELETED",
+          error: "no answer within 100 ms",
+        },
       ]);
     } finally {
       await slowEmulator.close();
@@ -474,6 +481,131 @@ describe("POST /api/v1/mandatorAdmin/deleteUsers", () => {
         expect.stringMatching(/^userIds: must be an array of user ids/),
         'Unrecognized field "userId" (class UserIdentifiersParams), not marked as ignorable',
       ]),
+    );
+  });
+});
+
+describe("user bases", () => {
+  /* An emulator of its own: sandbox and live clients, and two sandbox mandators with user bases of their own. */
+  let own: FinapiEmulator;
+  const credentials = (clientId: string) => {
+    const client = { clientId, clientSecret: `${clientId}-secret-${crypto.randomUUID()}` };
+    secrets.add(client.clientSecret);
+    return client;
+  };
+  const sandboxApp = credentials("sandbox-app");
+  const sandboxAdmin = credentials("sandbox-admin");
+  const liveApp = credentials("live-app");
+  const mandatorTwo = credentials("mandator-two");
+  /* Nothing listens there: a delivery to it is recorded as failed, which shows it was attempted. */
+  const LIVE_CALLBACK = "https://127.0.0.1:9/live-app";
+  const tokenOf = (client: ClientCredentials) =>
+    accessTokenOf(own, client.clientId, client.clientSecret, secrets);
+  const create = async (client: ClientCredentials, id: string, password: string) => {
+    secrets.add(password);
+    expect((await createUser(own, await tokenOf(client), { id, password })).status).toBe(201);
+  };
+
+  beforeAll(async () => {
+    own = await startFinapiEmulator({
+      clients: [
+        { ...sandboxApp, configuration: { userSynchronizationCallbackUrl: `${receiver.url}/sandbox-app` } },
+        {
+          ...sandboxAdmin,
+          mandatorAdmin: true,
+          configuration: { userSynchronizationCallbackUrl: `${receiver.url}/sandbox-admin` },
+        },
+        { ...liveApp, environment: "live", configuration: { userSynchronizationCallbackUrl: LIVE_CALLBACK } },
+        {
+          ...mandatorTwo,
+          userBase: "mandator-two",
+          configuration: { userSynchronizationCallbackUrl: `${receiver.url}/mandator-two` },
+        },
+      ],
+    });
+  });
+
+  afterAll(() => own.close());
+
+  it("keeps the same user id in two user bases as two users, each with its own password", async () => {
+    await create(sandboxApp, "customer-4711", "sandbox-password");
+    await create(liveApp, "customer-4711", "live-password");
+    expect(own.userIds("sandbox")).toContain("customer-4711");
+    expect(own.userIds("live")).toContain("customer-4711");
+    expect((await passwordGrant(own, liveApp, "customer-4711", "sandbox-password")).status).toBe(400);
+    await expect(userTokenOf(own, liveApp, "customer-4711", "live-password", secrets)).resolves.toEqual(
+      expect.any(String),
+    );
+  });
+
+  it("deletes a user from its own user base only and calls back every client of that user base once, no other", async () => {
+    await create(sandboxApp, "customer-4712", "sandbox-password-2");
+    await create(liveApp, "customer-4712", "live-password-2");
+    await create(mandatorTwo, "customer-4712", "mandator-password-2");
+    receiver.received.length = 0;
+    const before = own.callbacks.length;
+
+    const token = await userTokenOf(own, sandboxApp, "customer-4712", "sandbox-password-2", secrets);
+    expect((await deleteAuthorizedUser(own, token)).status).toBe(200);
+    await own.callbacksSettled();
+
+    expect(own.userIds("sandbox")).not.toContain("customer-4712");
+    expect(own.userIds("live")).toContain("customer-4712");
+    expect(own.userIds("mandator-two")).toContain("customer-4712");
+    expect(receiver.received.map((received) => received.path).sort()).toEqual([
+      "/sandbox-admin",
+      "/sandbox-app",
+    ]);
+    expect(
+      own.callbacks.slice(before).map(({ clientId, userBase, status }) => ({ clientId, userBase, status })),
+    ).toEqual(
+      expect.arrayContaining([
+        { clientId: "sandbox-app", userBase: "sandbox", status: 202 },
+        { clientId: "sandbox-admin", userBase: "sandbox", status: 202 },
+      ]),
+    );
+    expect(own.callbacks.slice(before)).toHaveLength(2);
+  });
+
+  it("calls back the live clients for a deletion in the live user base", async () => {
+    await create(liveApp, "customer-4713", "live-password-3");
+    receiver.received.length = 0;
+    const before = own.callbacks.length;
+    const token = await userTokenOf(own, liveApp, "customer-4713", "live-password-3", secrets);
+    await deleteAuthorizedUser(own, token);
+    await own.callbacksSettled();
+    expect(receiver.received).toEqual([]);
+    expect(own.callbacks.slice(before)).toEqual([
+      expect.objectContaining({
+        clientId: "live-app",
+        userBase: "live",
+        url: LIVE_CALLBACK,
+        userId: "customer-4713",
+      }),
+    ]);
+  });
+
+  it("lets a mandator admin delete users of its own user base only", async () => {
+    await create(liveApp, "live-only", "live-password-4");
+    const result = await deleteUsers(own, await tokenOf(sandboxAdmin), { userIds: ["live-only"] });
+    expect(userIdentifiersListSchema.parse(result.body)).toEqual({ deletedUsers: [], nonDeletedUsers: [] });
+    expect(own.userIds("live")).toContain("live-only");
+  });
+
+  it("refuses a client whose user base holds clients of another environment", () => {
+    expect(() =>
+      own.addClient({ ...credentials("live-in-sandbox"), environment: "live", userBase: "sandbox" }),
+    ).toThrow(
+      'Invalid emulated client "live-in-sandbox": user base "sandbox" holds sandbox clients, and a user base never spans two environments',
+    );
+  });
+
+  it("puts a user added by hand into the user base it names", () => {
+    own.addUser({ id: "seeded-live", password: "seeded-password", userBase: "live" });
+    expect(own.userIds("live")).toContain("seeded-live");
+    expect(own.userIds()).not.toContain("seeded-live");
+    expect(() => own.addUser({ id: "seeded-live", password: "seeded-password", userBase: "live" })).toThrow(
+      'The emulator already has a user "seeded-live" in user base "live"',
     );
   });
 });

@@ -134,7 +134,7 @@ describe("the handler bundles cdk synth produces", () => {
         }),
       }),
       startEventBridge({ busNames }),
-      startSqs({ queueNames: stack.resourcesOf("AWS::SQS::Queue").map(([logicalId]) => logicalId) }),
+      startSqs(),
       startDynamoDb(),
       startFinapiEmulator({ clients: [{ clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret }] }),
       startKms(),
@@ -154,7 +154,7 @@ describe("the handler bundles cdk synth produces", () => {
     }
     for (const [logicalId] of stack.resourcesOf("AWS::KMS::Key"))
       physical.set(`${logicalId}.Arn`, kms.createHmacKey());
-    await createStandInResources(stack, { dynamo, sqs }, physical);
+    await createStandInResources(stack, { dynamo, sqs }, physical, REGION);
     const lookup = physicalValues(physical, REGION, FUNCTION_URL);
 
     const bundled = (serviceName: string, fn: SynthesizedFunction): BundledFunction => {

@@ -52,7 +52,7 @@ describe("the demo tour", () => {
       [
         true,
         expect.stringMatching(
-          /^finAPI called 2 callbacks; one "finAPI User Deleted" event on finapi-user-sync, 1 duplicate\(s\) dropped$/,
+          /^finAPI called the 2 callbacks of user base sandbox \(none of live: another user base\); one "finAPI User Deleted" event on finapi-user-sync, 1 duplicate\(s\) dropped$/,
         ),
       ],
     ]);
@@ -83,7 +83,7 @@ describe("the demo tour with one client", () => {
       expect(report.ok).toBe(false);
       expect(report.steps.map((step) => step.ok)).toEqual([true, true, true, true, false]);
       expect(report.steps[4]?.detail).toBe(
-        "the tour needs two clients sharing the user base (two documents in examples/)",
+        "the tour needs two clients sharing a user base (two sandbox documents in examples/)",
       );
     } finally {
       await loop.close();

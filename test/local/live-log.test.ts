@@ -98,12 +98,13 @@ describe("formatActivity", () => {
   it("shows finAPI's callback with the path secret masked, and a failed one as not retried", () => {
     const delivery = {
       clientId: "local-sandbox",
+      userBase: "sandbox",
       url: CALLBACK_URL,
       userId: "u-1",
       event: "DELETED" as const,
     };
     expect(show({ kind: "finapi-callback", client: "sandbox", delivery: { ...delivery, status: 202 } })).toBe(
-      `${TIME}  finAPI    sandbox    user u-1 deleted → POST http://127.0.0.1:4011/user-sync/sandbox/*** → 202`,
+      `${TIME}  finAPI    sandbox    user u-1 of user base sandbox deleted → POST http://127.0.0.1:4011/user-sync/sandbox/*** → 202`,
     );
     const failed = show(
       {

@@ -2,15 +2,22 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSqs } from "../../local/aws/sqs.ts";
+import { clientToken, createUser, deleteAuthorizedUser, userToken } from "../../local/finapi-users.ts";
+import { startLambda } from "../../local/lambda-runtime.ts";
 import { PortInUseError } from "../../local/listen.ts";
 import {
   CALLBACK_PURPOSE,
   EMULATOR_PURPOSE,
+  type LocalClient,
   type LocalLoop,
   LocalLoopStartError,
   startLocalLoop,
+  startQueueEventSource,
 } from "../../local/loop.ts";
+import { standInClientConfig } from "../support/stand-in-client.ts";
 
 const WAIT_MS = 15_000;
 const EXAMPLES = new URL("../../examples", import.meta.url).pathname;
@@ -45,7 +52,7 @@ describe("startLocalLoop", () => {
     await loop.activities.waitFor("the first syncs", {
       since: 0,
       kind: "sync",
-      count: 2,
+      count: 3,
       timeoutMs: WAIT_MS,
     });
   });
@@ -59,6 +66,7 @@ describe("startLocalLoop", () => {
     expect(loop.clients.map((client) => [client.name, client.parameterName])).toEqual([
       ["live", "/finapi-config-sync/live"],
       ["sandbox", "/finapi-config-sync/sandbox"],
+      ["sandbox-mobile", "/finapi-config-sync/sandbox-mobile"],
     ]);
     const sandbox = loop.clients[1];
     expect(await readFile(sandbox?.parameterFile ?? "", "utf8")).toBe(
@@ -90,6 +98,44 @@ describe("startLocalLoop", () => {
         `${loop.callbackBaseUrl}/user-sync/${client.name}/${client.callbackSecret}`,
       );
     }
+  });
+
+  it("puts the live client into the live user base and the sandbox clients into the sandbox one", () => {
+    expect(loop.clients.map(({ name, environment, userBase }) => ({ name, environment, userBase }))).toEqual([
+      { name: "live", environment: "live", userBase: "live" },
+      { name: "sandbox", environment: "sandbox", userBase: "sandbox" },
+      { name: "sandbox-mobile", environment: "sandbox", userBase: "sandbox" },
+    ]);
+    expect(loop.callbackBaseUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it("calls back the clients of the deleting user base only: the same user id in sandbox and live is two users, two deletions", async () => {
+    const userId = `customer-${Date.now().toString(36)}`;
+    const client = (name: string) => loop.clients.find((candidate) => candidate.name === name) as LocalClient;
+    const deleteThrough = async (creator: LocalClient, deleter: LocalClient) => {
+      const password = `pw-${crypto.randomUUID()}`;
+      await createUser(loop.emulator.url, await clientToken(loop.emulator.url, creator), userId, password);
+      await deleteAuthorizedUser(
+        loop.emulator.url,
+        await userToken(loop.emulator.url, deleter, userId, password),
+      );
+      await loop.emulator.callbacksSettled();
+    };
+    const mark = loop.activities.mark();
+    const delivered = () =>
+      loop.activities
+        .since(mark, "finapi-callback", (activity) => activity.delivery.userId === userId)
+        .map(({ client: name, delivery }) => [name, delivery.userBase, delivery.status]);
+
+    await deleteThrough(client("sandbox"), client("sandbox-mobile"));
+    expect(delivered().sort()).toEqual([
+      ["sandbox", "sandbox", 202],
+      ["sandbox-mobile", "sandbox", 202],
+    ]);
+    await deleteThrough(client("live"), client("live"));
+    /* 202 from the https Function URL: finAPI's live environment reached the hosted callback. */
+    expect(delivered()).toContainEqual(["live", "live", 202]);
+    expect(delivered()).toHaveLength(3);
   });
 
   it("refuses a callback with a wrong secret: 404, counted as unauthenticated, nothing forwarded", async () => {
@@ -213,6 +259,48 @@ describe("startLocalLoop with unusable examples", () => {
     } finally {
       await rm(stateDir, { recursive: true, force: true });
       await rm(examplesDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("startQueueEventSource", () => {
+  it("hands a queue's messages to a local Lambda and deletes the ones it processed, leaving the failed one", async () => {
+    const sqs = await startSqs();
+    const client = new SQSClient(standInClientConfig(sqs.url));
+    const consumer = await startLambda({
+      functionName: "fixture-sqs-batch",
+      handlerModule: new URL("../fixtures/local/handlers/sqs-batch.ts", import.meta.url),
+      environment: {},
+      timeoutMs: 10_000,
+    });
+    sqs.createQueue("deletions-dlq.fifo", { FifoQueue: "true" });
+    const queueUrl = sqs.createQueue("deletions.fifo", {
+      FifoQueue: "true",
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: sqs.queueArn("deletions-dlq.fifo"),
+        maxReceiveCount: 5,
+      }),
+    });
+    const eventSource = startQueueEventSource(sqs, "deletions.fifo", consumer);
+    try {
+      for (const body of ["processed", "fail"]) {
+        await client.send(
+          new SendMessageCommand({
+            QueueUrl: queueUrl,
+            MessageBody: body,
+            MessageGroupId: body,
+            MessageDeduplicationId: body,
+          }),
+        );
+      }
+      await eventSource.drain();
+      expect(sqs.bodies("deletions.fifo")).toEqual(["fail"]);
+      expect(eventSource.batches.flatMap((batch) => batch.deleted)).toHaveLength(1);
+    } finally {
+      await eventSource.close();
+      await consumer.close();
+      client.destroy();
+      await sqs.close();
     }
   });
 });

@@ -37,17 +37,18 @@ describe("npm start (local/start.ts)", () => {
   it("prints what it started, syncs the documents, turns a file edit into a sync line, and stops with 0 on SIGINT", async () => {
     const loop = start([...FREE_PORTS, "--schedule-seconds", "0"]);
     await loop.waitForOutput(
-      /finAPI emulator {5}http:\/\/127\.0\.0\.1:\d+ {3}2 clients sharing one user base/,
+      /finAPI emulator {5}http:\/\/127\.0\.0\.1:\d+ {3}3 clients in 2 user base\(s\) \(live: live; sandbox: sandbox, sandbox-mobile\)/,
       WAIT_MS,
     );
     await loop.waitForOutput(
-      /user-sync callback {2}http:\/\/127\.0\.0\.1:\d+\/user-sync\/\{client\}\/\*\*\*/,
+      /user-sync callback {2}https:\/\/127\.0\.0\.1:\d+\/user-sync\/\{client\}\/\*\*\*/,
       WAIT_MS,
     );
     await loop.waitForOutput(
-      /client sandbox +\/finapi-config-sync\/sandbox +<- .+parameters\/sandbox\.json \(from examples\/sandbox\.json\)/,
+      /client sandbox +sandbox +\/finapi-config-sync\/sandbox +<- .+parameters\/sandbox\.json \(from examples\/sandbox\.json\)/,
       WAIT_MS,
     );
+    await loop.waitForOutput(/client live +live +\/finapi-config-sync\/live +<- /, WAIT_MS);
     await loop.waitForOutput(/sync +live +applied \d change\(s\) \[parameter-change\]/, WAIT_MS);
     await loop.waitForOutput(/sync +sandbox +applied \d change\(s\) \[parameter-change\]/, WAIT_MS);
 
@@ -77,9 +78,13 @@ describe("npm start (local/start.ts)", () => {
     for (const { clientSecret } of credentials) expect(loop.stdout()).not.toContain(clientSecret);
     /* The hosted callback URL appears in the diff only with its path secret masked. */
     expect(loop.stdout()).toMatch(
-      /userSynchronizationCallbackUrl: null -> "http:\/\/127\.0\.0\.1:\d+\/user-sync\/sandbox\/\*\*\*"/,
+      /userSynchronizationCallbackUrl: null -> "https:\/\/127\.0\.0\.1:\d+\/user-sync\/sandbox\/\*\*\*"/,
     );
-    expect(loop.stdout()).not.toMatch(/\/user-sync\/(live|sandbox)\/[A-Za-z0-9]{22,}/);
+    /* The live client's too: live takes only https callback URLs, and the local Function URL is https. */
+    expect(loop.stdout()).toMatch(
+      /userSynchronizationCallbackUrl: null -> "https:\/\/127\.0\.0\.1:\d+\/user-sync\/live\/\*\*\*"/,
+    );
+    expect(loop.stdout()).not.toMatch(/\/user-sync\/(live|sandbox|sandbox-mobile)\/[A-Za-z0-9]{22,}/);
   });
 
   it("runs the schedule on its own", async () => {

@@ -10,10 +10,17 @@ import { type EventBridgeStandIn, startEventBridge } from "../../../local/aws/ev
 import { startKms } from "../../../local/aws/kms.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
+import type { SqsEventSourceMapping } from "../../../local/aws/sqs-event-source-mapping.ts";
 import { type SsmStandIn, startSsm } from "../../../local/aws/ssm.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { type HostedFunction, hostFunction } from "./lambda-host.ts";
-import { createStandInResources, physicalValues, type SynthesizedStack } from "./synthesized-stack.ts";
+import {
+  createStandInResources,
+  physicalValues,
+  queueEventSourcesOf,
+  type SynthesizedStack,
+  startQueueEventSources,
+} from "./synthesized-stack.ts";
 
 const REGION = "eu-central-1";
 /** What the Function URL resolves to: finAPI is told this URL; the harness invokes the callback directly. */
@@ -63,6 +70,11 @@ export interface DeploymentOptions {
   readonly callbackConcurrency?: number;
   /** Every line any function writes, as it is written. */
   readonly onLine?: (line: string) => void;
+  /**
+   * How long an event-source mapping waits after a poll that found its queue empty; 0 leaves the
+   * polling to `drainEventSources()`. @default 20
+   */
+  readonly eventSourcePollMs?: number;
 }
 
 export interface LocalDeployment {
@@ -83,6 +95,12 @@ export interface LocalDeployment {
   };
   readonly configSync: HostedFunction;
   readonly callback: HostedFunction;
+  /** Every hosted function by its logical id: config-sync, the callback and each event-source mapping's target. */
+  readonly functions: ReadonlyMap<string, HostedFunction>;
+  /** The template's event-source mappings, running: each polls its queue and invokes its function. */
+  readonly eventSources: ReadonlyMap<string, SqsEventSourceMapping>;
+  /** Lets every event-source mapping poll until its queue has no visible message (see SqsEventSourceMapping.drain). */
+  drainEventSources(): Promise<void>;
   readonly configSyncEnvironment: Readonly<Record<string, string>>;
   readonly callbackEnvironment: Readonly<Record<string, string>>;
   /** Every line the functions wrote. */
@@ -101,6 +119,8 @@ export interface LocalDeployment {
   forwarded(): Record<string, unknown>[];
   /** The dead-letter queue's messages, parsed. */
   deadLetters(): Record<string, unknown>[];
+  /** The bodies of the messages in a queue of the template (by logical id), received or not, oldest first. */
+  queueBodies(queueLogicalId: string): string[];
   close(): Promise<void>;
 }
 
@@ -133,6 +153,8 @@ function clonedClients(template: readonly ConfiguredClientEntry[], count: number
  * Deploys the synthesized stack onto local stand-ins: SSM, Secrets Manager, EventBridge, SQS, DynamoDB
  * (dynalite) and the finAPI emulator, each but SQS behind a fault proxy, with the resources the template
  * declares created in them and both functions hosted from their bundles with the template's environment.
+ * Each SQS event-source mapping of the template runs too: its function hosted the same way, a poller
+ * handing it the queue's messages as Lambda does.
  */
 export async function deployLocally(
   stack: SynthesizedStack,
@@ -143,7 +165,7 @@ export async function deployLocally(
     startSsm(),
     startSecretsManager(),
     startEventBridge({ busNames }),
-    startSqs({ queueNames: stack.resourcesOf("AWS::SQS::Queue").map(([logicalId]) => logicalId) }),
+    startSqs(),
     startDynamoDb(),
     startFinapiEmulator({ latencyMs: options.finapiLatencyMs ?? 0 }),
     startKms(),
@@ -166,7 +188,7 @@ export async function deployLocally(
   }
   for (const [logicalId] of stack.resourcesOf("AWS::KMS::Key"))
     physical.set(`${logicalId}.Arn`, kms.createHmacKey());
-  await createStandInResources(stack, { dynamo, sqs }, physical);
+  await createStandInResources(stack, { dynamo, sqs }, physical, REGION);
   const lookup = physicalValues(physical, REGION, FUNCTION_URL);
 
   const awsEnvironment = {
@@ -244,6 +266,34 @@ export async function deployLocally(
     onLine,
   });
 
+  /* Each event-source mapping's function, hosted from its bundle like the other two (reused if it is one of them). */
+  const functions = new Map<string, HostedFunction>([
+    [stack.configSync.logicalId, configSync],
+    [stack.callback.logicalId, callback],
+  ]);
+  const eventSources = startQueueEventSources(queueEventSourcesOf(stack, physical), {
+    endpoint: sqs.url,
+    region: REGION,
+    pollIntervalMs: options.eventSourcePollMs ?? 20,
+    functionOf: (logicalId) => {
+      const hosted = functions.get(logicalId);
+      if (hosted) return hosted;
+      const fn = stack.functionOf(logicalId);
+      const started = hostFunction({
+        functionName: logicalId,
+        bundle: fn.bundle,
+        environment: { ...stack.environmentOf(fn, lookup), ...awsEnvironment },
+        timeoutMs: fn.timeoutMs,
+        concurrency: fn.reservedConcurrency,
+        memoryMb: fn.memoryMb,
+        onLine,
+      });
+      functions.set(logicalId, started);
+      return started;
+    },
+    onPollError: (source, error) => onLine(`event source ${source.logicalId}: poll failed: ${String(error)}`),
+  });
+
   const documents = DynamoDBDocumentClient.from(dynamo.client);
   const statusTable = configSyncEnvironment.STATUS_TABLE_NAME as string;
   const deadLetterQueue = String(callbackEnvironment.DEAD_LETTER_QUEUE_URL).split("/").at(-1) as string;
@@ -273,6 +323,11 @@ export async function deployLocally(
     },
     configSync,
     callback,
+    functions,
+    eventSources,
+    async drainEventSources() {
+      for (const eventSource of eventSources.values()) await eventSource.drain();
+    },
     configSyncEnvironment,
     callbackEnvironment,
     lines,
@@ -316,8 +371,15 @@ export async function deployLocally(
     forwarded: () =>
       eventBridge.events.filter((event) => event.source === "finapi.user-sync").map((event) => event.detail),
     deadLetters: () => sqs.bodies(deadLetterQueue).map((body) => JSON.parse(body) as Record<string, unknown>),
+    queueBodies(queueLogicalId) {
+      const name = physical.get(`${queueLogicalId}.QueueName`);
+      if (name === undefined) throw new Error(`${queueLogicalId} is not a queue of the template`);
+      return sqs.bodies(name);
+    },
     async close() {
-      await Promise.all([configSync.close(), callback.close()]);
+      /* The pollers first: a closed function refuses invocations. */
+      await Promise.all([...eventSources.values()].map((eventSource) => eventSource.close()));
+      await Promise.all([...functions.values()].map((fn) => fn.close()));
       await Promise.all(
         [finapiProxy, ssmProxy, secretsProxy, dynamoProxy, eventsProxy].map((proxy) => proxy.close()),
       );
