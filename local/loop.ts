@@ -6,6 +6,7 @@ import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { type EmulatedEnvironment, type FinapiEmulator, startFinapiEmulator } from "../emulator/index.ts";
 import type { ConfiguredClient } from "../functions/config-sync/config.ts";
 import type { Trigger } from "../functions/config-sync/selection.ts";
+import type { CallbackClient } from "../functions/contracts/callback-environment.ts";
 import { METRICS_NAMESPACE } from "../functions/observability/metrics.ts";
 import { CLIENT_NAME_PATTERN } from "../functions/user-sync-callback/config.ts";
 import { type Activity, ActivityLog } from "./activity.ts";
@@ -26,9 +27,13 @@ import { selfSignedCertificate } from "./self-signed-certificate.ts";
 const REGION = "eu-central-1";
 const ACCOUNT = "000000000000";
 export const EVENT_BUS_NAME = "finapi-user-sync";
-const DEAD_LETTER_QUEUE = "user-sync-callback-dead-letters";
+/* As the stack deploys them: the FIFO deletion queue between the callback and the publisher, and its dead letters. */
+const DELETION_QUEUE = "user-deletions.fifo";
+const DEAD_LETTER_QUEUE = "user-deletion-dead-letters.fifo";
+const MAX_PUBLISH_ATTEMPTS = 5;
+const PUBLISHER_TIMEOUT_MS = 30_000;
 const STATUS_TABLE = "config-sync-status";
-const IDEMPOTENCY_TABLE = "user-sync-callback-idempotency";
+const DELETIONS_TABLE = "user-sync-callback-deletions";
 /* As the stack deploys them (infra/constructs). */
 const CONFIG_SYNC_TIMEOUT_MS = 120_000;
 const CALLBACK_TIMEOUT_MS = 10_000;
@@ -370,13 +375,22 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
         busNames: [EVENT_BUS_NAME],
         onEvent: (event) => record({ kind: "deletion-forwarded", event }),
       }),
-      startSqs({ queueNames: [DEAD_LETTER_QUEUE] }),
+      startSqs(),
       startDynamoDb(),
       startKms(),
     ]);
     for (const standIn of [secretsManager, eventBridge, sqs, dynamo, kms]) opened.push(() => standIn.close());
     await dynamo.createTable(STATUS_TABLE, "client");
-    await dynamo.createTable(IDEMPOTENCY_TABLE, "id");
+    await dynamo.createTable(DELETIONS_TABLE, "id");
+    sqs.createQueue(DEAD_LETTER_QUEUE, { FifoQueue: "true" });
+    sqs.createQueue(DELETION_QUEUE, {
+      FifoQueue: "true",
+      VisibilityTimeout: String((6 * PUBLISHER_TIMEOUT_MS) / 1000),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: sqs.queueArn(DEAD_LETTER_QUEUE),
+        maxReceiveCount: MAX_PUBLISH_ATTEMPTS,
+      }),
+    });
 
     /* Parameter Store Change events reach config-sync through a rule, which the SSM stand-in's hook plays. */
     let deliverChange: (event: ParameterStoreChangeEvent) => void = () => {};
@@ -407,17 +421,44 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
         ...awsEnvironment,
         POWERTOOLS_SERVICE_NAME: "user-sync-callback",
         CALLBACK_CLIENTS: JSON.stringify(
-          clients.map((client) => ({ name: client.name, secretId: callbackSecretId(client) })),
+          clients.map(
+            (client): CallbackClient => ({
+              name: client.name,
+              secretId: callbackSecretId(client),
+              userBase: client.userBase,
+              environment: client.environment,
+            }),
+          ),
         ),
-        IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
-        SECRET_DIGEST_KEY_ID: kms.createHmacKey(),
-        EVENT_BUS_NAME,
+        DELETIONS_TABLE_NAME: DELETIONS_TABLE,
+        DELETION_QUEUE_URL: sqs.queueUrl(DELETION_QUEUE),
         DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
+        SECRET_DIGEST_KEY_ID: kms.createHmacKey(),
       },
       onLogLine: (line) => callbackLog.write(`${line}\n`),
     });
     const startedCallback = callback;
     opened.push(() => startedCallback.close());
+
+    const publisher = await startLambda({
+      functionName: "deletion-publisher",
+      handlerModule: new URL("../functions/deletion-publisher/handler.ts", import.meta.url),
+      timeoutMs: PUBLISHER_TIMEOUT_MS,
+      environment: {
+        ...awsEnvironment,
+        POWERTOOLS_SERVICE_NAME: "deletion-publisher",
+        EVENT_BUS_NAME,
+        DELETIONS_TABLE_NAME: DELETIONS_TABLE,
+      },
+      onLogLine: (line) => callbackLog.write(`${line}\n`),
+    });
+    opened.push(() => publisher.close());
+    const publishing = startQueueEventSource(sqs, DELETION_QUEUE, publisher, (error) =>
+      callbackLog.write(
+        `${JSON.stringify({ level: "ERROR", message: "polling the deletion queue failed", error: String(error) })}\n`,
+      ),
+    );
+    opened.push(() => publishing.close());
 
     const configuredClients: ConfiguredClient[] = clients.map((client) => ({
       name: client.name,
