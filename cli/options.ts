@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { finapiBaseUrlProblem, LOCAL_BASE_URL_RULE } from "../functions/finapi/base-url.ts";
 import { type FinapiEnvironment, finapiEnvironmentSchema } from "../functions/finapi/schema.ts";
 import { UsageError } from "./io.ts";
 
@@ -27,10 +28,8 @@ export function environmentForBaseUrl(baseUrl: string): FinapiEnvironment {
 export function requireBaseUrl(value: string | undefined): string {
   if (value === undefined)
     throw new UsageError("--base-url is required, for example --base-url https://sandbox.finapi.io");
-  const url = URL.parse(value);
-  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    throw new UsageError("--base-url must be an absolute http:// or https:// URL");
-  }
+  const problem = finapiBaseUrlProblem(value, LOCAL_BASE_URL_RULE);
+  if (problem) throw new UsageError(`--base-url ${problem}`);
   return value;
 }
 
