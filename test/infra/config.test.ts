@@ -229,6 +229,16 @@ describe("parseStackConfig", () => {
     ]);
   });
 
+  it("refuses a repository-owned document that repeats a key, at the line and column of the repetition", () => {
+    const document = "test/fixtures/infra/documents/duplicate-key.json";
+    expect(problemsOf({ "finapi:clients": [{ ...sandboxClient, document }] })).toEqual([
+      [
+        `finapi:clients[0].document: ${document} is not a valid finAPI client configuration for sandbox:`,
+        `      ${document}:4:3: userAccessTokensValidityPeriod appears more than once in its object (first at line 2, column 3); JSON keeps only the last value, so remove the others [duplicate-key]`,
+      ].join("\n"),
+    ]);
+  });
+
   it("rejects a document outside the repository and one that cannot be read", () => {
     expect(
       problemsOf({
