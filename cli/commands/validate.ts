@@ -5,8 +5,9 @@ import { parseEnvironment, parseOrUsageError, readDocument } from "../options.ts
 
 export const validateUsage = `Usage: finapi-config validate [--environment sandbox|live|alpha] FILE...
 
-Checks desired-state documents offline against finAPI's ClientConfigurationParams rules and prints every
-violation with its file and field path. finAPI is not called.
+Checks desired-state documents offline against finAPI's ClientConfigurationParams rules (a key written
+twice is a violation too) and prints every violation as FILE:LINE:COLUMN: PATH MESSAGE [RULE].
+finAPI is not called.
 
 Options:
   --environment E  the rules of which finAPI environment to apply (live accepts only https

@@ -214,6 +214,7 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
         if (!isTransientStatus(outcome.status)) return outcome;
         failure = `answered HTTP ${outcome.status}`;
       } catch (error) {
+        /* A redirect is a verdict on the request, not a failed attempt to retry. */
         if (error instanceof FinapiRejectedError) throw error;
         cause = error;
         if (error instanceof AnswerTooLargeError) {
