@@ -149,9 +149,12 @@ describe("createFinapiClient against a peer that redirects, floods, refuses or h
         );
         expect(bytesSent).toHaveLength(1);
         const sent = await bytesSent[0];
-        /* What loopback socket buffers hold on top of the cap, not the 50 MB the server meant to send. */
+        /*
+         * The cap plus what the loopback socket buffers took before the connection closed (about 4 MB
+         * measured: the send buffer's 4 MiB maximum), far from the 50 MB the server meant to send.
+         */
         expect(sent).toBeGreaterThan(MAX_ANSWER_BYTES);
-        expect(sent).toBeLessThan(16 * 1024 * 1024);
+        expect(sent).toBeLessThan(24 * 1024 * 1024);
       },
       60_000,
     );
