@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { finapiBaseUrlProblem, LOCAL_BASE_URL_RULE } from "../functions/finapi/base-url.ts";
 import { nearestName } from "../functions/finapi/nearest-name.ts";
 import { type FinapiEnvironment, finapiEnvironmentSchema } from "../functions/finapi/schema.ts";
 import { type CommandIo, UsageError } from "./io.ts";
@@ -58,10 +59,8 @@ export function environmentForBaseUrl(baseUrl: string): FinapiEnvironment {
 export function requireBaseUrl(value: string | undefined): string {
   if (value === undefined)
     throw new UsageError("--base-url is required, for example --base-url https://sandbox.finapi.io");
-  const url = URL.parse(value);
-  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    throw new UsageError("--base-url must be an absolute http:// or https:// URL");
-  }
+  const problem = finapiBaseUrlProblem(value, LOCAL_BASE_URL_RULE);
+  if (problem) throw new UsageError(`--base-url ${problem}`);
   return value;
 }
 

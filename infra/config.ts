@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import * as z from "zod";
+import { DEPLOYED_BASE_URL_RULE, finapiBaseUrlProblem } from "../functions/finapi/base-url.ts";
 import { FINAPI_BASE_URLS } from "../functions/finapi/client.ts";
 import { nearestName } from "../functions/finapi/nearest-name.ts";
 import {
@@ -104,7 +105,12 @@ const clientFieldsSchema = z.strictObject({
   name: clientNameSchema,
   environment: finapiEnvironmentSchema,
   baseUrl: z
-    .url({ protocol: /^https$/, error: "must be an https:// URL" })
+    .string({ error: "must be a string" })
+    .superRefine((url, ctx) => {
+      /* The same rule as the CLI's and the Lambda's, without their loopback exception: a stack runs in AWS. */
+      const problem = finapiBaseUrlProblem(url, DEPLOYED_BASE_URL_RULE);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
     .transform((url) => url.replace(/\/+$/, ""))
     .optional(),
   parameterName: parameterNameSchema,

@@ -12,8 +12,15 @@ export interface ClientCredentials {
 }
 
 async function finapiCall(url: string, what: string, init: RequestInit): Promise<unknown> {
-  const response = await fetch(url, init);
+  /* As the finAPI client does: a redirect would carry the secret or token elsewhere, so it is a failure. */
+  const response = await fetch(url, { ...init, redirect: "manual" });
   const text = await response.text();
+  if (response.status >= 300 && response.status <= 399) {
+    const location = URL.parse(response.headers.get("location") ?? "", url);
+    throw new Error(
+      `${what} answered ${response.status}, a redirect to ${location?.origin ?? "no readable Location"}: not followed`,
+    );
+  }
   if (!response.ok) {
     let detail = "";
     try {

@@ -16,7 +16,8 @@ import { githubAnnotations, githubError, jsonDocument, type OutputFormat, output
 
 const commonOptions = `Options:
   --file FILE        the desired-state document (or FILE as the first argument; - reads stdin)
-  --base-url URL     finAPI's base URL, e.g. https://sandbox.finapi.io or https://live.finapi.io (required)
+  --base-url URL     finAPI's base URL, e.g. https://sandbox.finapi.io or https://live.finapi.io (required);
+                     https only, http:// just for an emulator on a loopback host (localhost, 127.x, ::1)
   --environment E    sandbox, live or alpha: whose rules apply [default: live when the base URL's host is
                      live.finapi.io, else sandbox]
   --verbose          log every finAPI call (method, path, status, X-Request-Id) to stderr
@@ -33,7 +34,7 @@ Shows how finAPI's client configuration differs from the document, without chang
 ${commonOptions}
 
 Exit codes: 0 in sync, 2 changes pending, 1 invalid document (finAPI is not called),
-3 finAPI, network or credential error, 64 usage error.`;
+3 finAPI, network or credential error (a redirect from finAPI included), 64 usage error.`;
 
 export const applyUsage = `Usage: finapi-config apply [--file] FILE --base-url URL [--environment E] [--verbose] [--json]
 
@@ -42,7 +43,7 @@ Makes finAPI's client configuration match the document: PATCHes only the fields 
 ${commonOptions}
 
 Exit codes: 0 applied or already in sync, 1 invalid document (finAPI is not called),
-3 finAPI, network or credential error, 64 usage error.`;
+3 finAPI, network or credential error (a redirect from finAPI included), 64 usage error.`;
 
 function stderrLog(io: CommandIo, verbose: boolean): Log {
   const write = (message: string, details?: Record<string, unknown>) => {

@@ -15,8 +15,9 @@ import { contextClients } from "./context-clients.ts";
 export const validateUsage = `Usage: finapi-config validate [--environment sandbox|live|alpha] [--json | --format F] FILE...
        finapi-config validate --all [--context cdk.json] [--documents DIR] [--json | --format F]
 
-Checks desired-state documents offline against finAPI's ClientConfigurationParams rules and prints every
-violation with its file and field path. finAPI is not called.
+Checks desired-state documents offline against finAPI's ClientConfigurationParams rules (a key written
+twice is a violation too) and prints every violation as FILE:LINE:COLUMN: PATH MESSAGE [RULE].
+finAPI is not called.
 
 With --all, every client of the CDK context is checked with its own environment's rules: its
 "document" from the context, or <DIR>/<client>.json when --documents DIR is given (a client with

@@ -1,3 +1,4 @@
+import { finapiBaseUrlProblem, LOCAL_BASE_URL_RULE } from "../finapi/base-url.ts";
 import { syncModeSchema } from "../finapi/reconcile.ts";
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import { CLIENT_NAME_PATTERN } from "../user-sync-callback/config.ts";
@@ -33,10 +34,16 @@ const httpUrl = (what: string) =>
 
 const withoutTrailingSlashes = z.transform((url: string) => url.replace(/\/+$/, ""));
 
+/* The client secret travels to this URL: https, or http to an emulator on this machine (the local loop). */
+const finapiBaseUrl = text().check((ctx) => {
+  const problem = finapiBaseUrlProblem(ctx.value, LOCAL_BASE_URL_RULE);
+  if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+});
+
 export const configuredClientSchema = z.strictObject({
   name: text().check(z.regex(CLIENT_NAME_PATTERN, { error: "must be 1..64 characters of a-z A-Z 0-9 - _" })),
   environment: finapiEnvironmentSchema,
-  baseUrl: z.pipe(httpUrl("finAPI's base URL"), withoutTrailingSlashes),
+  baseUrl: z.pipe(finapiBaseUrl, withoutTrailingSlashes),
   parameterName: text().check(
     z.minLength(1, { error: "must name the SSM parameter that holds the document" }),
   ),

@@ -8,9 +8,12 @@ import {
   clientConfigurationSchema,
   errorMessageSchema,
 } from "./api-types.ts";
+import { finapiBaseUrlProblem, LOCAL_BASE_URL_RULE } from "./base-url.ts";
+import { AnswerTooLargeError, MAX_ANSWER_BYTES, readBoundedText } from "./bounded-body.ts";
 import { type Deadline, FinapiOutOfTimeError } from "./deadline.ts";
 import { type FinapiErrorDetail, FinapiRejectedError, FinapiUnavailableError } from "./errors.ts";
 import { type Log, silentLog } from "./log.ts";
+import { describeNetworkError } from "./network-error.ts";
 import { redactSecrets } from "./redact.ts";
 import {
   backoffDelayMs,
@@ -37,6 +40,8 @@ export interface FinapiClientOptions {
   readonly credentials: FinapiCredentials;
   /** How long one HTTP attempt may take, answer body included. @default 10000 */
   readonly requestTimeoutMs?: number;
+  /** The most of an answer's body that is read; a longer answer fails the call. @default MAX_ANSWER_BYTES (1 MiB) */
+  readonly maxAnswerBytes?: number;
   /** @default DEFAULT_RETRY_POLICY */
   readonly retry?: Partial<RetryPolicy>;
   /** @default globalThis.fetch */
@@ -81,6 +86,8 @@ interface Exchange {
   readonly status: number;
   readonly text: string;
   readonly retryAfter: string | null;
+  /** For a 3xx: where it points, as an origin only (its path and query may hold anything). */
+  readonly redirectTo?: string;
   readonly requestId: string;
 }
 
@@ -98,6 +105,14 @@ const TOKEN_RENEWAL_MARGIN_MS = 60_000;
 function joinUrl(baseUrl: string, path: string): URL {
   const base = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
   return new URL(path.replace(/^\//, ""), base);
+}
+
+/* The origin alone: a Location's path or query may carry a token or a phishing path worth hiding. */
+function redirectTarget(location: string | null, requestUrl: URL): string {
+  if (location === null) return "no Location";
+  const target = URL.parse(location, requestUrl.href);
+  if (!target) return "an unreadable Location";
+  return target.origin === "null" ? `a ${target.protocol} URL` : target.origin;
 }
 
 function parseJson(text: string): unknown {
@@ -141,10 +156,8 @@ function errorDetails(text: string): { details: FinapiErrorDetail[]; requestId?:
  * retried with full-jitter exponential backoff that honours `Retry-After` within a time budget.
  */
 export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
-  const base = URL.parse(options.baseUrl);
-  if (!base || (base.protocol !== "http:" && base.protocol !== "https:")) {
-    throw new Error("finAPI base URL must be an absolute http:// or https:// URL");
-  }
+  const baseUrlProblem = finapiBaseUrlProblem(options.baseUrl, LOCAL_BASE_URL_RULE);
+  if (baseUrlProblem) throw new Error(`finAPI base URL ${baseUrlProblem}`);
   const fetchFn = options.fetch ?? globalThis.fetch;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
@@ -152,6 +165,7 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
   const newRequestId = options.newRequestId ?? (() => `finapi-config-sync-${randomUUID()}`);
   const log = options.log ?? silentLog;
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const maxAnswerBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const { clientId, clientSecret } = options.credentials;
 
@@ -170,15 +184,24 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
     requestId: string,
     deadline: Deadline | undefined,
   ): Promise<Exchange> {
+    const url = joinUrl(options.baseUrl, path);
     const timeout = AbortSignal.timeout(requestTimeoutMs);
-    const response = await fetchFn(joinUrl(options.baseUrl, path), {
+    const response = await fetchFn(url, {
       ...init,
       method,
       headers: { ...(init.headers as Record<string, string>), "X-Request-Id": requestId },
+      /* A redirect would re-send the client secret or the token (and 307/308 the body) to wherever it points. */
+      redirect: "manual",
       signal: deadline ? AbortSignal.any([timeout, deadline.signal]) : timeout,
     });
-    const text = await response.text();
-    return { status: response.status, text, retryAfter: response.headers.get("retry-after"), requestId };
+    const retryAfter = response.headers.get("retry-after");
+    if (response.status >= 300 && response.status <= 399) {
+      await response.body?.cancel();
+      const redirectTo = redirectTarget(response.headers.get("location"), url);
+      return { status: response.status, text: "", retryAfter, redirectTo, requestId };
+    }
+    const text = await readBoundedText(response, maxAnswerBytes);
+    return { status: response.status, text, retryAfter, requestId };
   }
 
   /* An attempt that could still be running when the deadline passes is not started. */
@@ -209,6 +232,8 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
       let outcome: Exchange | undefined;
       let failure: string;
       let cause: unknown;
+      /* Trying again at once cannot help: the answer was too large, the host does not exist, TLS failed. */
+      let hopeless = false;
       try {
         outcome = await attempt(method, path, init, requestId, deadline);
         log.info("finAPI call", {
@@ -219,6 +244,7 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
           attempt: attemptNumber,
           durationMs: now() - attemptStartedAt,
         });
+        if (outcome.redirectTo !== undefined) throw redirectRejected(outcome, method, path);
         if (!isTransientStatus(outcome.status)) return outcome;
         failure = `answered HTTP ${outcome.status}`;
       } catch (error) {
@@ -229,11 +255,15 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
             `was cut off by the deadline in attempt ${attemptNumber}`,
           );
         }
+        /* A redirect is a verdict on the request, not a failed attempt to retry. */
+        if (error instanceof FinapiRejectedError) throw error;
         cause = error;
-        const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-        failure = timedOut
-          ? `timed out after ${requestTimeoutMs} ms`
-          : "could not be reached (network error)";
+        if (error instanceof AnswerTooLargeError) {
+          failure = error.message;
+          hopeless = true;
+        } else {
+          ({ failure, permanent: hopeless } = describeNetworkError(error, requestTimeoutMs));
+        }
         log.warn("finAPI call failed", {
           method,
           path,
@@ -246,13 +276,14 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
       const requestedWait = outcome ? retryAfterMs(outcome.retryAfter, now()) : undefined;
       const wait = requestedWait ?? backoffDelayMs(policy, attemptNumber, random);
       const remaining = policy.budgetMs - (now() - startedAt);
-      if (attemptNumber >= policy.maxAttempts || wait > remaining) {
-        const why =
-          attemptNumber >= policy.maxAttempts
-            ? `after ${attemptNumber} attempts`
-            : `after ${attemptNumber} attempt(s); the next wait of ${wait} ms exceeds the ${policy.budgetMs} ms retry budget`;
+      if (hopeless || attemptNumber >= policy.maxAttempts || wait > remaining) {
+        const why = hopeless
+          ? "; not retried, as trying again at once would fail the same way"
+          : attemptNumber >= policy.maxAttempts
+            ? ` after ${attemptNumber} attempts`
+            : ` after ${attemptNumber} attempt(s); the next wait of ${wait} ms exceeds the ${policy.budgetMs} ms retry budget`;
         const details = outcome ? scrubDetails(errorDetails(outcome.text).details) : [];
-        throw new FinapiUnavailableError(`${failure} ${why}`, {
+        throw new FinapiUnavailableError(`${failure}${why}`, {
           method,
           path,
           ...(outcome ? { status: outcome.status } : {}),
@@ -281,6 +312,13 @@ export function createFinapiClient(options: FinapiClientOptions): FinapiClient {
         );
       }
     }
+  }
+
+  function redirectRejected(exchange: Exchange, method: string, path: string): FinapiRejectedError {
+    return new FinapiRejectedError(
+      `answered HTTP ${exchange.status}, a redirect to ${scrub(exchange.redirectTo ?? "")}: finAPI calls never follow redirects (they would carry the credentials elsewhere)`,
+      { method, path, status: exchange.status, requestId: exchange.requestId },
+    );
   }
 
   function rejected(exchange: Exchange, method: string, path: string, summary: string): FinapiRejectedError {

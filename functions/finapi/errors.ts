@@ -42,7 +42,10 @@ export abstract class FinapiError extends Error {
   }
 }
 
-/** finAPI refused the request (4xx other than 429, or bad credentials): the same request will fail again. */
+/**
+ * finAPI refused the request (4xx other than 429, or bad credentials), or answered with a redirect, which
+ * is never followed: the same request will fail again.
+ */
 export class FinapiRejectedError extends FinapiError {
   override readonly name = "FinapiRejectedError";
   readonly retryable = false;
@@ -50,7 +53,9 @@ export class FinapiRejectedError extends FinapiError {
 
 /**
  * finAPI could not be reached or was unavailable (network error, timeout, 429, 5xx) on every attempt
- * within the retry budget, or answered with something that is not finAPI's format.
+ * within the retry budget, or answered with something that is not finAPI's format or larger than the
+ * answer cap. A host that does not resolve, a TLS failure and an answer over the cap are not retried
+ * within the call (an immediate retry would fail the same way), but may succeed on a later run.
  */
 export class FinapiUnavailableError extends FinapiError {
   override readonly name = "FinapiUnavailableError";

@@ -1,4 +1,5 @@
 import * as z from "../validation/zod.ts";
+import { positionFinder, scanJsonKeys } from "./json-keys.ts";
 import { nearestName } from "./nearest-name.ts";
 
 /** finAPI's environments. Only `live` insists on https callback URLs. */
@@ -23,6 +24,7 @@ export const VALIDITY_PERIOD_MAX_SECONDS = 2_147_483_647;
 export const RULES = [
   "json",
   "object",
+  "duplicate-key",
   "unknown-key",
   "not-null",
   "type",
@@ -39,6 +41,9 @@ export const violationSchema = z.object({
   path: z.string(),
   rule: z.enum(RULES),
   message: z.string(),
+  /** Where the field's key (or the document, for `$`) stands in the text, 1-based; absent when not from a text. */
+  line: z.optional(z.number()),
+  column: z.optional(z.number()),
 });
 export type Violation = z.infer<typeof violationSchema>;
 
@@ -218,33 +223,32 @@ export function validateDesiredState(value: unknown, environment: FinapiEnvironm
     : { ok: false, violations: violationsOf(result.error.issues, value as Record<string, unknown>) };
 }
 
-function lineAndColumn(text: string, position: number): string {
-  const before = text.slice(0, position);
-  const line = before.split("\n").length;
-  const column = position - before.lastIndexOf("\n");
-  return `line ${line}, column ${column}`;
-}
-
 /*
  * JSON.parse's own messages quote a slice of the input, which could be a secret; only the position is
  * taken from them.
  */
 function jsonViolation(text: string, error: unknown): Violation {
   const message = error instanceof Error ? error.message : "";
-  const position = /at position (\d+)/.exec(message)?.[1];
-  const where = position === undefined ? "" : ` at ${lineAndColumn(text, Number(position))}`;
+  const offset = /at position (\d+)/.exec(message)?.[1];
+  const position = offset === undefined ? undefined : positionFinder(text)(Number(offset));
+  const where = position ? ` at line ${position.line}, column ${position.column}` : "";
+  const at = position ? { line: position.line, column: position.column } : {};
   if (message.includes("non-whitespace character after JSON")) {
-    return { path: "$", rule: "json", message: `has unexpected text after the JSON object${where}` };
+    return { path: "$", rule: "json", message: `has unexpected text after the JSON object${where}`, ...at };
   }
   const endsEarly =
     message.includes("Unexpected end of JSON input") ||
-    (position !== undefined && Number(position) >= text.trimEnd().length);
+    (offset !== undefined && Number(offset) >= text.trimEnd().length);
   if (endsEarly)
     return { path: "$", rule: "json", message: "is not valid JSON: it ends before the JSON object does" };
-  return { path: "$", rule: "json", message: `is not valid JSON${where}` };
+  return { path: "$", rule: "json", message: `is not valid JSON${where}`, ...at };
 }
 
-/** Parses and validates a desired-state document (the text of an SSM parameter or a file). */
+/**
+ * Parses and validates a desired-state document (the text of an SSM parameter or a file). Every
+ * violation carries the line and column of its field's key (of the document for `$`), and a key an
+ * object repeats is a `duplicate-key` violation: JSON.parse would keep its last value silently.
+ */
 export function parseDesiredDocument(text: string, environment: FinapiEnvironment): ParseResult {
   const json = text.startsWith("\uFEFF") ? text.slice(1) : text;
   if (json.trim() === "") {
@@ -259,13 +263,39 @@ export function parseDesiredDocument(text: string, environment: FinapiEnvironmen
   } catch (error) {
     return { ok: false, violations: [jsonViolation(json, error)] };
   }
-  return validateDesiredState(value, environment);
+  const { positions, repeated } = scanJsonKeys(json);
+  const duplicates = repeated.map(
+    ({ path, position, first }): Violation => ({
+      path,
+      rule: "duplicate-key",
+      message: `appears more than once in its object (first at line ${first.line}, column ${first.column}); JSON keeps only the last value, so remove the others`,
+      line: position.line,
+      column: position.column,
+    }),
+  );
+  const validated = validateDesiredState(value, environment);
+  if (validated.ok && duplicates.length === 0) return validated;
+  const located = (validated.ok ? [] : validated.violations).map((violation) => {
+    const position = positions.get(violation.path);
+    return position ? { ...violation, line: position.line, column: position.column } : violation;
+  });
+  return { ok: false, violations: [...duplicates, ...located] };
 }
 
-/** One line per violation, `source: path: message [rule]`, for logs and CLI output. */
+/**
+ * One line per violation, `source:line:column: path message [rule]` (the position left out when the
+ * violation has none, `source: ` too when there is no source), for logs and CLI output: the
+ * `file:line:column:` prefix is what editors and CI annotations (problem matchers) read.
+ */
 export function formatViolations(violations: readonly Violation[], source?: string): string {
-  const prefix = source ? `${source}: ` : "";
   return violations
-    .map((violation) => `${prefix}${violation.path} ${violation.message} [${violation.rule}]`)
+    .map((violation) => {
+      const at = !source
+        ? ""
+        : violation.line === undefined
+          ? `${source}: `
+          : `${source}:${violation.line}:${violation.column}: `;
+      return `${at}${violation.path} ${violation.message} [${violation.rule}]`;
+    })
     .join("\n");
 }

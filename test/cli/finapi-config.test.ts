@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
+import { type LocalServer, startLocalServer } from "../support/local-servers.ts";
 import { type CliRun as Run, runCli } from "./support/run-cli.ts";
 
 const CLIENT_SECRET = "Cl1-S3cret-that-must-never-print";
@@ -47,19 +48,28 @@ describe("finapi-config", () => {
       );
     });
 
-    it("prints every violation with its file and field path and exits 1", async () => {
+    it("prints every violation with its file, line, column and field path and exits 1", async () => {
       const file = "test/fixtures/desired-state/every-violation.json";
       const run = await runCli(["validate", "examples/live.json", file]);
       expect(run.code).toBe(1);
       const lines = run.stderr.trim().split("\n");
       expect(lines).toHaveLength(7);
       expect(lines[0]).toBe(
-        `${file}: userNotificationCallbackUrl must not be null: use "" to clear it, or leave the field out to keep finAPI's value [not-null]`,
+        `${file}:2:3: userNotificationCallbackUrl must not be null: use "" to clear it, or leave the field out to keep finAPI's value [not-null]`,
       );
       expect(lines).toContain(
-        `${file}: clientAccesTokensValidityPeriod is not a field of ClientConfigurationParams; did you mean "clientAccessTokensValidityPeriod"? [unknown-key]`,
+        `${file}:7:3: clientAccesTokensValidityPeriod is not a field of ClientConfigurationParams; did you mean "clientAccessTokensValidityPeriod"? [unknown-key]`,
       );
       expect(lines.at(-1)).toBe("1 of 2 document(s) invalid.");
+    });
+
+    it("refuses a key the document repeats, at the line and column of the repetition", async () => {
+      const file = "test/fixtures/desired-state/duplicate-key.json";
+      const run = await runCli(["validate", file]);
+      expect(run.code).toBe(1);
+      expect(run.stderr.split("\n")).toContain(
+        `${file}:4:3: clientAccessTokensValidityPeriod appears more than once in its object (first at line 2, column 3); JSON keeps only the last value, so remove the others [duplicate-key]`,
+      );
     });
 
     it("applies sandbox rules when told, where http callback URLs are allowed", async () => {
@@ -115,7 +125,7 @@ describe("finapi-config", () => {
       const file = await documentFile("invalid.json", "{ not json");
       const run = await runCli(["plan", "--file", file, "--base-url", emulator.url], credentials);
       expect(run.code).toBe(1);
-      expect(run.stderr).toContain(`${file}: $ is not valid JSON at line 1, column 3 [json]`);
+      expect(run.stderr).toContain(`${file}:1:3: $ is not valid JSON at line 1, column 3 [json]`);
       expect(run.stderr).toContain("Nothing was sent to finAPI");
       expect(emulator.requests).toEqual([]);
     });
@@ -149,6 +159,38 @@ describe("finapi-config", () => {
       expect(run.code).toBe(1);
       expect(run.stderr).toContain("[https-on-live]");
     });
+
+    it("exits 1 for a document that repeats a key, without calling finAPI", async () => {
+      emulator.clearRequests();
+      const file = "test/fixtures/desired-state/duplicate-key.json";
+      const run = await runCli(["plan", "--file", file, "--base-url", emulator.url], credentials);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`${file}:4:3: clientAccessTokensValidityPeriod appears more than once`);
+      expect(emulator.requests).toEqual([]);
+    });
+
+    it.each([["plan"], ["apply"]])(
+      "%s exits 64 naming --base-url for a plain-http base URL that is not loopback, before any request",
+      async (command) => {
+        const listening = await startLocalServer();
+        try {
+          /* 0.0.0.0 reaches this machine's listening server, but it is not a loopback name the rule allows. */
+          const baseUrl = listening.url.replace("127.0.0.1", "0.0.0.0");
+          const run = await runCli(
+            [command, "--file", "examples/sandbox.json", "--base-url", baseUrl],
+            credentials,
+          );
+          expect(run.code).toBe(64);
+          expect(run.stderr).toMatch(
+            /^--base-url must be an absolute https:\/\/ URL \(http:\/\/ only for a loopback host: localhost, 127\.0\.0\.0\/8, ::1\)\n/,
+          );
+          expect(listening.requests).toEqual([]);
+          expectNoSecret(run);
+        } finally {
+          await listening.close();
+        }
+      },
+    );
 
     it("exits 64 when --base-url is missing", async () => {
       const run = await runCli(["plan", "--file", "examples/sandbox.json"], credentials);
@@ -204,6 +246,45 @@ describe("finapi-config", () => {
         "Error: PATCH /api/v1/clientConfiguration was rejected by finAPI (HTTP 400): Callback URL is not reachable (BAD_REQUEST) [X-Request-Id finapi-request-7]\n",
       );
     });
+  });
+
+  describe("against a finAPI that redirects", () => {
+    let elsewhere: LocalServer;
+    beforeAll(async () => {
+      elsewhere = await startLocalServer();
+    });
+    afterAll(() => elsewhere.close());
+
+    it.each([
+      [301, "POST", "/oauth/token"],
+      [307, "POST", "/oauth/token"],
+      [308, "GET", "/api/v1/clientConfiguration"],
+      [302, "PATCH", "/api/v1/clientConfiguration"],
+    ])(
+      "exits 3 on a %i answering %s %s, naming only the other origin, which hears nothing",
+      async (status, method, path) => {
+        emulator.clearRequests();
+        emulator.enqueueFault({
+          match: { method, path },
+          kind: "status",
+          status,
+          headers: { Location: `${elsewhere.url}/steal?secret=${CLIENT_SECRET}` },
+        });
+        const file = await documentFile("redirected.json", { userAccessTokensValidityPeriod: 1200 });
+        const run = await runCli(
+          ["apply", "--file", file, "--base-url", emulator.url, "--verbose"],
+          credentials,
+        );
+        expect(run.code).toBe(3);
+        expect(run.stderr).toContain(
+          `Error: ${method} ${path} answered HTTP ${status}, a redirect to ${elsewhere.url}: finAPI calls never follow redirects`,
+        );
+        expect(run.stderr).not.toContain("/steal");
+        expectNoSecret(run);
+        expect(elsewhere.requests).toEqual([]);
+        expect(emulator.requests.filter((request) => request.method === method)).toHaveLength(1);
+      },
+    );
   });
 
   describe("help", () => {

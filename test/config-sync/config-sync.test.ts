@@ -21,6 +21,7 @@ import { createParameterSource } from "../../functions/config-sync/parameter-sou
 import { createSecretSource } from "../../functions/config-sync/secret-source.ts";
 import type { ClientStatus, StatusStore } from "../../functions/config-sync/status-store.ts";
 import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
+import { startLocalServer } from "../support/local-servers.ts";
 import {
   bearerTokens,
   type CapturedOutput,
@@ -321,6 +322,17 @@ describe("createConfigSyncHandler", () => {
       expect(finapi.requests).toHaveLength(0);
     });
 
+    it("reports a key the parameter repeats as a duplicate-key violation, with where the repetition stands", async () => {
+      putParameter("/finapi/acme", fixture("documents/duplicate-key.json"));
+      const { handler } = build([configured("acme")]);
+      const [result] = (await handler(event("parameter-update"), lambdaContext())).results;
+      expect(result).toMatchObject({
+        outcome: "invalid",
+        violations: [{ path: "refreshTokensValidityPeriod", rule: "duplicate-key", line: 4, column: 3 }],
+      });
+      expect(finapi.requests).toHaveLength(0);
+    });
+
     it("reports a parameter that does not exist as a failure no retry can fix", async () => {
       parameters.delete("/finapi/acme");
       const { handler, statuses } = build([configured("acme")]);
@@ -386,6 +398,43 @@ describe("createConfigSyncHandler", () => {
         finapiErrors: expect.any(Array),
       });
     });
+
+    it.each([
+      [307, "POST", "/oauth/token"],
+      [301, "GET", "/api/v1/clientConfiguration"],
+      [308, "PATCH", "/api/v1/clientConfiguration"],
+    ])(
+      "rejects a %i answering %s %s without following it: nothing reaches the other origin",
+      async (status, method, path) => {
+        const elsewhere = await startLocalServer();
+        try {
+          flakyFinapi.drift("acme-client", { clientAccessTokensValidityPeriod: 7200 });
+          flakyFinapi.enqueueFault({
+            match: { method, path },
+            kind: "status",
+            status,
+            headers: { Location: `${elsewhere.url}/collect?from=finapi` },
+          });
+          const { handler, statuses } = build([configured("acme", { baseUrl: flakyFinapi.url })]);
+
+          const response = await handler(event("scheduled"), lambdaContext());
+
+          expect(response.results[0]).toMatchObject({
+            outcome: "rejected",
+            status,
+            message: expect.stringContaining(
+              `${method} ${path} answered HTTP ${status}, a redirect to ${elsewhere.url}:`,
+            ) as string,
+          });
+          expect(JSON.stringify(response)).not.toContain("/collect");
+          expect(statuses.get("acme")?.outcome).toBe("rejected");
+          expect(elsewhere.requests).toEqual([]);
+          expect(finapiCalls(flakyFinapi).filter((call) => call === `${method} ${path}`)).toHaveLength(1);
+        } finally {
+          await elsewhere.close();
+        }
+      },
+    );
 
     it("keeps the token across warm invocations and renews it once when finAPI answers 401", async () => {
       const { handler } = build([configured("acme")]);

@@ -100,8 +100,20 @@ describe("loadConfigSyncConfig", () => {
     expect(message).toContain("FINAPI_CLIENTS [1.environment]");
     expect(message).toContain("FINAPI_CLIENTS [1.mode]");
     expect(message).toContain("FINAPI_CLIENTS [1.parameterName]: is required");
-    expect(message).toContain("FINAPI_CLIENTS [1.baseUrl]: must be an absolute http:// or https:// URL");
+    expect(message).toContain(
+      "FINAPI_CLIENTS [1.baseUrl]: must be an absolute https:// URL (http:// only for a loopback host: localhost, 127.0.0.0/8, ::1)",
+    );
     expect(message).toContain('FINAPI_CLIENTS [1]: Unrecognized key: "extra"');
+  });
+
+  it("refuses a plain-http finAPI base URL unless its host is loopback (the local loop's emulator)", () => {
+    const withBaseUrl = (baseUrl: string) => ({ FINAPI_CLIENTS: JSON.stringify([{ ...acme, baseUrl }]) });
+    expect(problemOf(withBaseUrl("http://sandbox.finapi.io"))).toBe(
+      "config-sync configuration is invalid: FINAPI_CLIENTS [0.baseUrl]: must be an absolute https:// URL (http:// only for a loopback host: localhost, 127.0.0.0/8, ::1)",
+    );
+    for (const baseUrl of ["http://127.0.0.1:4010", "http://localhost:4010", "http://[::1]:4010"]) {
+      expect(loadConfigSyncConfig(environment(withBaseUrl(baseUrl))).clients[0]?.baseUrl).toBe(baseUrl);
+    }
   });
 
   it("refuses duplicate names, and parameters that differ only by the leading slash", () => {

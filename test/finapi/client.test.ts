@@ -201,9 +201,13 @@ describe("createFinapiClient", () => {
     const { finapi } = client();
     emulator.enqueueFault({ match: { method: "GET" }, kind: "reset" });
     await finapi.getClientConfiguration();
-    expect(log.lines.some((line) => line.details?.failure === "could not be reached (network error)")).toBe(
-      true,
-    );
+    expect(
+      log.lines.some(
+        (line) =>
+          line.details?.failure ===
+          "the connection was closed before the answer was complete (UND_ERR_SOCKET)",
+      ),
+    ).toBe(true);
   });
 
   it("turns finAPI's 400 into a rejection carrying its messages, code and request id, without retrying", async () => {
@@ -245,9 +249,10 @@ describe("createFinapiClient", () => {
     expect(patch?.headers["content-type"]).toMatch(/^application\/json/);
   });
 
-  it("refuses a base URL that is not http(s)", () => {
-    expect(() => client({ baseUrl: "sandbox.finapi.io" })).toThrow(
-      "finAPI base URL must be an absolute http:// or https:// URL",
-    );
+  it("refuses a base URL that is not https, or http to a loopback host", () => {
+    const rule =
+      "finAPI base URL must be an absolute https:// URL (http:// only for a loopback host: localhost, 127.0.0.0/8, ::1)";
+    expect(() => client({ baseUrl: "sandbox.finapi.io" })).toThrow(rule);
+    expect(() => client({ baseUrl: "http://sandbox.finapi.io" })).toThrow(rule);
   });
 });

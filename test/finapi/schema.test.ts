@@ -142,6 +142,58 @@ describe("parseDesiredDocument", () => {
     ]);
   });
 
+  it("refuses a key repeated in the document, which JSON.parse would let the last one win", () => {
+    expect(parseDesiredDocument(fixture("duplicate-key.json"), "live")).toEqual({
+      ok: false,
+      violations: [
+        {
+          path: "clientAccessTokensValidityPeriod",
+          rule: "duplicate-key",
+          message:
+            "appears more than once in its object (first at line 2, column 3); JSON keeps only the last value, so remove the others",
+          line: 4,
+          column: 3,
+        },
+        {
+          path: "clientAccessTokensValidityPeriod",
+          rule: "range",
+          message: "must be 0 (never expires) or 60..2147483647 seconds (it is 30)",
+          line: 4,
+          column: 3,
+        },
+      ],
+    });
+  });
+
+  it("counts lines and columns after a byte-order mark and across CRLF line ends as editors do", () => {
+    const result = parseDesiredDocument(fixture("duplicate-key-crlf-bom.json"), "sandbox");
+    expect(
+      result.ok ? [] : result.violations.map(({ rule, line, column }) => ({ rule, line, column })),
+    ).toEqual([{ rule: "duplicate-key", line: 3, column: 2 }]);
+  });
+
+  it("places each violation at its field's key, and a violation of the document at its start", () => {
+    const every = parseDesiredDocument(fixture("every-violation.json"), "live");
+    expect(
+      every.ok ? [] : every.violations.map(({ path, line, column }) => `${path} ${line}:${column}`).sort(),
+    ).toEqual([
+      "clientAccesTokensValidityPeriod 7:3",
+      "clientAccessTokensValidityPeriod 6:3",
+      "refreshTokensValidityPeriod 4:3",
+      "userAccessTokensValidityPeriod 5:3",
+      "userNotificationCallbackUrl 2:3",
+      "userSynchronizationCallbackUrl 3:3",
+    ]);
+    const array = parseDesiredDocument("\n  [1]", "live");
+    expect(array.ok ? [] : array.violations).toMatchObject([
+      { path: "$", rule: "object", line: 2, column: 3 },
+    ]);
+    const syntax = parseDesiredDocument('{\n  "a": 1 oops}', "live");
+    expect(syntax.ok ? [] : syntax.violations).toMatchObject([
+      { path: "$", rule: "json", line: 2, column: 10 },
+    ]);
+  });
+
   it.each([
     ["empty.json", "$ is empty: expected a JSON object such as {} [json]"],
     ["truncated.json", "$ is not valid JSON: it ends before the JSON object does [json]"],
@@ -187,6 +239,16 @@ describe("formatViolations", () => {
         "doc.json",
       ),
     ).toBe("doc.json: a must be 0 or more [range]\ndoc.json: $ is empty [json]");
+  });
+
+  it("puts a violation's line and column after the source, as editors and CI annotations read them", () => {
+    const violations = [
+      { path: "a", rule: "duplicate-key", message: "appears more than once", line: 3, column: 5 },
+    ] as const;
+    expect(formatViolations(violations, "doc.json")).toBe(
+      "doc.json:3:5: a appears more than once [duplicate-key]",
+    );
+    expect(formatViolations(violations)).toBe("a appears more than once [duplicate-key]");
   });
 });
 

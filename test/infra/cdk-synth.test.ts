@@ -105,10 +105,10 @@ describe("npx cdk synth", () => {
       `finapi:clients[0].document: ${document} is not a valid finAPI client configuration for live:`,
     );
     expect(stderr).toContain(
-      `${document}: userNotificationCallbackUrl must use https on finAPI's live environment (http is allowed on sandbox and alpha only) [https-on-live]`,
+      `${document}:2:3: userNotificationCallbackUrl must use https on finAPI's live environment (http is allowed on sandbox and alpha only) [https-on-live]`,
     );
     expect(stderr).toContain(
-      `${document}: clientAccessTokensValidityPeriod must be 0 (never expires) or 60..2147483647 seconds (it is 30) [range]`,
+      `${document}:5:3: clientAccessTokensValidityPeriod must be 0 (never expires) or 60..2147483647 seconds (it is 30) [range]`,
     );
     expect(stderr).not.toMatch(/\n\s+at /);
   });

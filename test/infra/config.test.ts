@@ -175,7 +175,11 @@ describe("parseStackConfig", () => {
     ]);
     expect(
       problemsOf({ "finapi:clients": [{ ...sandboxClient, baseUrl: "http://sandbox.finapi.io" }] }),
-    ).toEqual(["finapi:clients[0].baseUrl: must be an https:// URL"]);
+    ).toEqual(["finapi:clients[0].baseUrl: must be an absolute https:// URL"]);
+    /* The CLI and the Lambda let an emulator on this machine use http; a deployed stack never does. */
+    expect(
+      problemsOf({ "finapi:clients": [{ ...sandboxClient, baseUrl: "http://127.0.0.1:8080" }] }),
+    ).toEqual(["finapi:clients[0].baseUrl: must be an absolute https:// URL"]);
   });
 
   it.each([
@@ -235,10 +239,20 @@ describe("parseStackConfig", () => {
     ).toEqual([
       [
         `finapi:clients[0].document: ${document} is not a valid finAPI client configuration for live:`,
-        `      ${document}: userNotificationCallbackUrl must use https on finAPI's live environment (http is allowed on sandbox and alpha only) [https-on-live]`,
-        `      ${document}: userSynchronizationCallbackUrl must not be null: use "" to clear it, or leave the field out to keep finAPI's value [not-null]`,
-        `      ${document}: clientAccessTokensValidityPeriod must be 0 (never expires) or 60..2147483647 seconds (it is 30) [range]`,
-        `      ${document}: refreshTokenValidityPeriod is not a field of ClientConfigurationParams; did you mean "refreshTokensValidityPeriod"? [unknown-key]`,
+        `      ${document}:2:3: userNotificationCallbackUrl must use https on finAPI's live environment (http is allowed on sandbox and alpha only) [https-on-live]`,
+        `      ${document}:3:3: userSynchronizationCallbackUrl must not be null: use "" to clear it, or leave the field out to keep finAPI's value [not-null]`,
+        `      ${document}:5:3: clientAccessTokensValidityPeriod must be 0 (never expires) or 60..2147483647 seconds (it is 30) [range]`,
+        `      ${document}:4:3: refreshTokenValidityPeriod is not a field of ClientConfigurationParams; did you mean "refreshTokensValidityPeriod"? [unknown-key]`,
+      ].join("\n"),
+    ]);
+  });
+
+  it("refuses a repository-owned document that repeats a key, at the line and column of the repetition", () => {
+    const document = "test/fixtures/infra/documents/duplicate-key.json";
+    expect(problemsOf({ "finapi:clients": [{ ...sandboxClient, document }] })).toEqual([
+      [
+        `finapi:clients[0].document: ${document} is not a valid finAPI client configuration for sandbox:`,
+        `      ${document}:4:3: userAccessTokensValidityPeriod appears more than once in its object (first at line 2, column 3); JSON keeps only the last value, so remove the others [duplicate-key]`,
       ].join("\n"),
     ]);
   });
