@@ -41,7 +41,7 @@ describe("finapi-config's conveniences", { timeout: 60_000 }, () => {
   it("reads a document from standard input when FILE is -", async () => {
     const run = await runCli(["validate", "-"], {}, await readFile(INVALID, "utf8"));
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain("-: refreshTokensValidityPeriod");
+    expect(run.stderr).toContain("-:2:3: refreshTokensValidityPeriod");
   });
 
   it("refuses two different documents for plan", async () => {
@@ -75,7 +75,7 @@ describe("finapi-config's conveniences", { timeout: 60_000 }, () => {
     expect(annotations).toHaveLength(2);
     expect(annotations[0]).toMatch(
       new RegExp(
-        `^::error file=${INVALID.replaceAll(".", "\\.")}(,line=\\d+,col=\\d+)?,title=finapi-config%3A type::refreshTokensValidityPeriod `,
+        `^::error file=${INVALID.replaceAll(".", "\\.")},line=2,col=3,title=finapi-config%3A type::refreshTokensValidityPeriod `,
       ),
     );
   });

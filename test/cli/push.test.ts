@@ -68,7 +68,7 @@ describe("finapi-config push", { timeout: 90_000 }, () => {
   it("writes nothing for an invalid document and exits 1, naming every violation", async () => {
     const run = await runCli(["push", INVALID, "--parameter-name", parameter], aws);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`${INVALID}: refreshTokensValidityPeriod`);
+    expect(run.stderr).toContain(`${INVALID}:2:3: refreshTokensValidityPeriod`);
     expect(run.stderr).toContain("userAccessTokenValidityPeriod");
     expect(run.stderr).toContain(`Nothing was written to ${parameter}`);
     expect(
