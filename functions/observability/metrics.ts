@@ -28,3 +28,11 @@ export const CallbackMetric = {
   ForwardFailed: "CallbackForwardFailed",
   DeadLetterFailed: "CallbackDeadLetterFailed",
 } as const;
+
+/** The deletion publisher's counters, per deletion taken from the deletion queue (no client dimension). */
+export const PublisherMetric = {
+  Published: "Published",
+  AlreadyPublished: "AlreadyPublished",
+  PublishFailed: "PublishFailed",
+  UnreadableMessage: "UnreadableMessage",
+} as const;
