@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import * as z from "zod";
+import {
+  DEFAULT_FAN_OUT_WINDOW_SECONDS,
+  MIN_FAN_OUT_WINDOW_SECONDS,
+  NAME_PATTERN,
+  NAME_RULE,
+} from "../functions/contracts/user-deletion.ts";
 import { FINAPI_BASE_URLS } from "../functions/finapi/client.ts";
 import { nearestName } from "../functions/finapi/nearest-name.ts";
 import {
@@ -18,6 +24,7 @@ const CONTEXT_KEYS = {
   hostCallback: "finapi:hostCallback",
   alarmEmail: "finapi:alarmEmail",
   callbackReservedConcurrency: "finapi:callbackReservedConcurrency",
+  callbackFanOutWindowSeconds: "finapi:callbackFanOutWindowSeconds",
   unauthenticatedAlarmThreshold: "finapi:unauthenticatedAlarmThreshold",
   logRetentionDays: "finapi:logRetentionDays",
   logLevel: "finapi:logLevel",
@@ -95,9 +102,16 @@ const kmsKeyArnSchema = z
     "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>); an alias cannot be granted kms:Decrypt",
   );
 
+/* The label appears in the forwarded event's detail, the deletion identity and the FIFO message group. */
+const userBaseSchema = z
+  .string({ error: "must be a string" })
+  .regex(NAME_PATTERN, `must be ${NAME_RULE} (it names the user base in every forwarded deletion)`);
+
 const clientFieldsSchema = z.strictObject({
   name: clientNameSchema,
   environment: finapiEnvironmentSchema,
+  /** The finAPI user base the client's users live in: sandbox, live and each mandator are separate ones. */
+  userBase: userBaseSchema.optional(),
   baseUrl: z
     .url({ protocol: /^https$/, error: "must be an https:// URL" })
     .transform((url) => url.replace(/\/+$/, ""))
@@ -133,7 +147,7 @@ const clientSchema = clientFieldsSchema
       });
       return z.NEVER;
     }
-    return { ...client, baseUrl };
+    return { ...client, baseUrl, userBase: client.userBase ?? client.environment };
   });
 
 const duplicates = (values: readonly string[]) => [
@@ -152,6 +166,20 @@ const clientsSchema = z
         code: "custom",
         message: `parameterName "${name}" is used by more than one client (one parameter per finAPI client; a leading slash does not tell parameters apart)`,
       });
+    }
+    for (const userBase of new Set(clients.map((client) => client.userBase))) {
+      const members = clients.filter((client) => client.userBase === userBase);
+      const environments = [...new Set(members.map((client) => client.environment))];
+      if (environments.length > 1) {
+        ctx.addIssue({
+          code: "custom",
+          message: `user base "${userBase}" has clients of ${environments.length} environments (${members
+            .map((client) => `${client.name}: ${client.environment}`)
+            .join(
+              ", ",
+            )}); a user base lives in one finAPI environment, so give these clients different userBase labels`,
+        });
+      }
     }
   });
 
@@ -186,6 +214,17 @@ const contextSchema = z
           .max(1000, "must be at most 1000"),
       )
       .default(10),
+    [CONTEXT_KEYS.callbackFanOutWindowSeconds]: z
+      .preprocess(
+        fromCommandLine,
+        z
+          .int({ error: "must be a whole number of seconds" })
+          .min(
+            MIN_FAN_OUT_WINDOW_SECONDS,
+            `must be at least ${MIN_FAN_OUT_WINDOW_SECONDS} (finAPI's copies of one deletion to a user base's clients arrive within it)`,
+          ),
+      )
+      .default(DEFAULT_FAN_OUT_WINDOW_SECONDS),
     [CONTEXT_KEYS.unauthenticatedAlarmThreshold]: z
       .preprocess(fromCommandLine, z.int({ error: "must be a whole number" }).min(1, "must be at least 1"))
       .default(10),
@@ -208,6 +247,7 @@ const contextSchema = z
     hostCallback: context[CONTEXT_KEYS.hostCallback],
     alarmEmail: context[CONTEXT_KEYS.alarmEmail],
     callbackReservedConcurrency: context[CONTEXT_KEYS.callbackReservedConcurrency],
+    callbackFanOutWindowSeconds: context[CONTEXT_KEYS.callbackFanOutWindowSeconds],
     unauthenticatedAlarmThreshold: context[CONTEXT_KEYS.unauthenticatedAlarmThreshold],
     logRetentionDays: context[CONTEXT_KEYS.logRetentionDays],
     logLevel: context[CONTEXT_KEYS.logLevel],

@@ -5,7 +5,11 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { type UserDeletedDetail, userDeletedDetailSchema } from "../contracts/user-deletion.ts";
+import {
+  deadLetterMessageSchema,
+  type UserDeletedDetail,
+  userDeletedDetailSchema,
+} from "../contracts/user-deletion.ts";
 import { PublisherMetric } from "../observability/metrics.ts";
 import type { DeletionPublisher } from "./event-bus.ts";
 import type { PublishedMarks } from "./published-marks.ts";
@@ -43,8 +47,10 @@ const describeError = (error: unknown) =>
   error instanceof Error ? { name: error.name, message: error.message } : { name: typeof error };
 
 /*
- * Only where a problem is and which rule it breaks: a zod message never quotes the value, and the
- * body is not logged (a malformed message may hold anything).
+ * A message is a deletion's detail (from the callback) or a dead letter (the detail and the reason the
+ * callback could not queue it), redriven from the dead-letter queue. A problem is reported by where
+ * it is and which rule it breaks: a zod message never quotes the value, and the body is not logged
+ * (a malformed message may hold anything).
  */
 function readDeletion(record: SQSRecord): UserDeletedDetail {
   let body: unknown;
@@ -52,6 +58,11 @@ function readDeletion(record: SQSRecord): UserDeletedDetail {
     body = JSON.parse(record.body);
   } catch {
     throw new UnreadableMessageError(["the body is not JSON"]);
+  }
+  const deadLetter = deadLetterMessageSchema.safeParse(body);
+  if (deadLetter.success) {
+    const { reason: _, ...detail } = deadLetter.data;
+    return detail;
   }
   const result = userDeletedDetailSchema.safeParse(body);
   if (!result.success) {

@@ -2,11 +2,12 @@ import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/cl
 import { publishedMarkKey } from "../contracts/user-deletion.ts";
 
 /**
- * How long the mark that a deletion was published is kept: longer than the deletion queue's and
- * its dead-letter queue's redrive path can hold a message (4 days' retention in the deletion queue),
- * so that a redriven or repeated message of a published deletion is still recognised.
+ * How long the mark that a deletion was published is kept: longer than a message of that deletion can
+ * live on its way back to the publisher (4 days in the deletion queue, then 14 in the FIFO dead-letter
+ * queue, which restarts a moved message's retention, then 4 again after a redrive: 22 days), so that
+ * a redriven or repeated message of a published deletion is still recognised.
  */
-export const PUBLISHED_MARK_TTL_SECONDS = 14 * 24 * 60 * 60;
+export const PUBLISHED_MARK_TTL_SECONDS = 30 * 24 * 60 * 60;
 
 /** The mark that a deletion is on the bus. */
 export interface PublishedMark {

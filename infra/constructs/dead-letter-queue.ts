@@ -11,11 +11,18 @@ export interface DeadLetterQueueProps {
    * @default Duration.days(14), SQS's maximum
    */
   readonly retentionPeriod?: Duration;
+  /**
+   * A FIFO queue, for the dead letters of a FIFO queue (SQS requires a FIFO queue's dead-letter queue
+   * to be FIFO too). Senders then give each message a group id and a deduplication id: content-based
+   * deduplication is off, so that two different messages with the same body are both kept.
+   * @default false
+   */
+  readonly fifo?: boolean;
 }
 
 /**
  * An SQS queue that is the last stop for something that failed: encrypted (SSE-SQS), TLS only, kept
- * as long as SQS allows. It is a dead-letter queue itself, so it has none of its own.
+ * as long as SQS allows, standard or FIFO. It is a dead-letter queue itself, so it has none of its own.
  */
 export class DeadLetterQueue extends Construct {
   readonly queue: sqs.Queue;
@@ -26,6 +33,7 @@ export class DeadLetterQueue extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: props.retentionPeriod ?? Duration.days(14),
+      ...(props.fifo ? { fifo: true, contentBasedDeduplication: false } : {}),
     });
     const reason = `This queue is the dead-letter queue (${props.holds}); messages wait here for inspection and redrive, and an alarm fires on the first one.`;
     acknowledgeFinding(this.queue, "AwsSolutions-SQS3", reason);
