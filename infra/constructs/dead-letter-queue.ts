@@ -18,6 +18,12 @@ export interface DeadLetterQueueProps {
    * @default false
    */
   readonly fifo?: boolean;
+  /**
+   * Whether another queue names this one in its redrive policy. cdk-nag's AwsSolutions pack then knows
+   * it for a dead-letter queue by itself, and only the Serverless pack's finding is acknowledged.
+   * @default false - Lambda, EventBridge or a function send to it directly
+   */
+  readonly redriveTarget?: boolean;
 }
 
 /**
@@ -36,7 +42,7 @@ export class DeadLetterQueue extends Construct {
       ...(props.fifo ? { fifo: true, contentBasedDeduplication: false } : {}),
     });
     const reason = `This queue is the dead-letter queue (${props.holds}); messages wait here for inspection and redrive, and an alarm fires on the first one.`;
-    acknowledgeFinding(this.queue, "AwsSolutions-SQS3", reason);
+    if (!props.redriveTarget) acknowledgeFinding(this.queue, "AwsSolutions-SQS3", reason);
     acknowledgeFinding(this.queue, "Serverless-SQSRedrivePolicy", reason);
   }
 }

@@ -86,6 +86,7 @@ export class DeletionPipeline extends Construct {
     this.deadLetters = new DeadLetterQueue(this, "DeadLetters", {
       holds: `user deletions the callback could not queue, or the publisher could not put on the bus in ${maxReceiveCount} tries`,
       fifo: true,
+      redriveTarget: true,
     });
 
     this.queue = new sqs.Queue(this, "Queue", {

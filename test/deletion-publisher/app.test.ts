@@ -214,6 +214,34 @@ describe("the deletion publisher", () => {
     expect(counted(PublisherMetric.Published)).toBe(0);
   });
 
+  it("publishes a dead letter the callback wrote (the detail and a reason), once redriven to the deletion queue, as the detail alone", async () => {
+    const detail = freshDeletion("sandbox");
+    const deadLetter = {
+      ...messageOf(detail, 1),
+      body: JSON.stringify({ ...detail, reason: "SQS unreachable" }),
+    };
+
+    const response = await publishBatch(batchOf(deadLetter));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(eventsOf(detail).map((event) => event.detail)).toEqual([detail]);
+  });
+
+  it("skips a redriven dead letter whose deletion another delivery already published", async () => {
+    const detail = freshDeletion("live");
+    await publishBatch(batchOf(messageOf(detail)));
+    const deadLetter = {
+      ...messageOf(detail, 1),
+      body: JSON.stringify({ ...detail, reason: "SQS throttled" }),
+    };
+
+    const response = await publishBatch(batchOf(deadLetter));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(eventsOf(detail)).toHaveLength(1);
+    expect(counted(PublisherMetric.AlreadyPublished)).toBe(1);
+  });
+
   it("publishes two user bases' deletions of the same user id, each naming its user base and environment", async () => {
     const live = freshDeletion("live");
     const sandbox = freshDeletion("sandbox");

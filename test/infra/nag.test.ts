@@ -100,7 +100,6 @@ describe("cdk-nag on the stack", () => {
         "AwsSolutions-SMG4",
         "AwsSolutions-SQS3",
         "AwsSolutions-SQS3",
-        "AwsSolutions-SQS3",
         "Serverless-LambdaDLQ",
         "Serverless-LambdaDLQ",
         "Serverless-LambdaDLQ",

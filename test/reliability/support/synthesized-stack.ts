@@ -87,6 +87,7 @@ export interface SynthesizedFunction {
 export interface SynthesizedStack extends Pick<CloudAssembly, "resourcesOf"> {
   readonly configSync: SynthesizedFunction;
   readonly callback: SynthesizedFunction;
+  readonly deletionPublisher: SynthesizedFunction;
   /** The function's environment as CloudFormation would give it, each Ref and GetAtt looked up. */
   environmentOf(fn: SynthesizedFunction, physical: PhysicalValues): Record<string, string>;
   /** Removes the cloud assembly. */
@@ -127,6 +128,7 @@ export function synthesizeStack(context: Record<string, unknown> = readContext()
   return {
     configSync: functionFor("config-sync"),
     callback: functionFor("user-sync-callback"),
+    deletionPublisher: functionFor("deletion-publisher"),
     resourcesOf,
     environmentOf: (fn, physical) =>
       Object.fromEntries(
