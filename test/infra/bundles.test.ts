@@ -222,7 +222,8 @@ describe("the handler bundles cdk synth produces", () => {
     configSync = bundled("config-sync", stack.configSync);
     callback = bundled("user-sync-callback", stack.callback);
     publisher = bundled("deletion-publisher", stack.deletionPublisher);
-  });
+    /* cdk synth bundles three functions with esbuild and runs cdk-nag: CPU-bound, slow on a busy machine. */
+  }, 300_000);
 
   afterAll(async () => {
     await Promise.all([ssm, secrets, events, sqs, dynamo, finapi].map((standIn) => standIn?.close()));
