@@ -12,7 +12,7 @@ import {
 } from "../contracts/user-deletion.ts";
 import { PublisherMetric } from "../observability/metrics.ts";
 import type { DeletionPublisher } from "./event-bus.ts";
-import type { PublishedMarks } from "./published-marks.ts";
+import type { PublishedMark, PublishedMarks } from "./published-marks.ts";
 
 export interface PublisherDependencies {
   readonly publish: DeletionPublisher;
@@ -117,7 +117,18 @@ export function createDeletionPublisherHandler(dependencies: PublisherDependenci
       userId: detail.userId,
     };
 
-    const mark = await publishedMarks.find(detail.deletionId);
+    let mark: PublishedMark | undefined;
+    try {
+      mark = await publishedMarks.find(detail.deletionId);
+    } catch (error) {
+      logger.warn("published mark not readable; the message returns to the queue", {
+        ...about,
+        receiveCount: record.attributes.ApproximateReceiveCount,
+        error: describeError(error),
+      });
+      count(PublisherMetric.PublishFailed);
+      throw error;
+    }
     if (mark !== undefined) {
       logger.info("deletion already published; not published again", { ...about, eventId: mark.eventId });
       count(PublisherMetric.AlreadyPublished);
@@ -141,8 +152,8 @@ export function createDeletionPublisherHandler(dependencies: PublisherDependenci
       await publishedMarks.markPublished(detail.deletionId, eventId);
     } catch (error) {
       /*
-       * The event is on the bus: failing the message would publish it again. Only a redrive or a
-       * repeat of this message within the mark's absence publishes it twice (the documented crash window).
+       * The event is on the bus, so failing the message would publish it again. Without its mark, only
+       * a later delivery of this message (a redrive, a repeat) publishes it twice: the crash window.
        */
       logger.warn("deletion published, but its published mark was not written", {
         ...about,

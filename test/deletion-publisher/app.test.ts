@@ -344,6 +344,24 @@ describe("the deletion publisher", () => {
     expect(new Set(eventsOf(detail).map((event) => event.detail.deletionId)).size).toBe(1);
   });
 
+  it("returns a deletion whose published mark cannot be read to the queue without publishing it", async () => {
+    const detail = freshDeletion("live");
+    const unreadableMarks: PublishedMarks = {
+      find: () => Promise.reject(new AwsServiceError("InternalServerError", "try again", 500)),
+      markPublished: (deletionId, eventId) => marks.markPublished(deletionId, eventId),
+    };
+
+    await expect(
+      publishBatch(batchOf(messageOf(detail)), { publishedMarks: unreadableMarks }),
+    ).rejects.toBeInstanceOf(FullBatchFailureError);
+
+    expect(putEventsCallsFor(detail)).toEqual([]);
+    expect(counted(PublisherMetric.PublishFailed)).toBe(1);
+    expect(logsWith("published mark not readable; the message returns to the queue")).toEqual([
+      expect.objectContaining({ deletionId: detail.deletionId, userBase: "live" }),
+    ]);
+  });
+
   it("holds back the later messages of a failed message's group (one user's deletions stay in order) and publishes other users' messages of the batch", async () => {
     const first = freshDeletion("live");
     const second = { ...freshDeletion("live"), receivedAt: "2026-12-01T15:10:00.000Z" };
