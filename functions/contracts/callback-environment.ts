@@ -1,21 +1,48 @@
 /*
- * What the stack writes into the user-sync callback's CALLBACK_CLIENTS variable and the callback reads:
- * one entry per hosted client.
+ * The configured callback clients as the stack writes them into the callback's CALLBACK_CLIENTS and
+ * the callback reads them: one schema, so that both sides type the same thing.
  */
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import * as z from "../validation/zod.ts";
 import { NAME_PATTERN, NAME_RULE, userBaseSchema } from "./user-deletion.ts";
 
-export const callbackClientEntrySchema = z.strictObject({
-  /** The configured client: the `<client>` of its callback path `/user-sync/<client>/<secret>`. */
-  name: z.string().check(z.regex(NAME_PATTERN, { error: `a client name is ${NAME_RULE}` })),
-  /** The Secrets Manager secret (name or ARN) holding the client's path secret. */
+export const callbackClientNameSchema = z
+  .string()
+  .check(z.regex(NAME_PATTERN, { error: `a client name is ${NAME_RULE}` }));
+
+/** One finAPI client whose user-synchronization callback the stack hosts. */
+export const callbackClientSchema = z.strictObject({
+  name: callbackClientNameSchema,
   secretId: z
     .string()
     .check(z.minLength(1, { error: "secretId must name a Secrets Manager secret (name or ARN)" })),
-  /** The finAPI user base the client's deletions belong to. */
+  /** The finAPI user base the client's users belong to: a deletion is (userBase, userId). */
   userBase: userBaseSchema,
-  /** The finAPI environment of that user base. */
   environment: finapiEnvironmentSchema,
 });
-export type CallbackClientEntry = z.infer<typeof callbackClientEntrySchema>;
+export type CallbackClient = z.infer<typeof callbackClientSchema>;
+
+/** A user base lives in one finAPI environment, so every client of it must name the same one. */
+function userBasesOfOneEnvironment(clients: readonly CallbackClient[]): boolean {
+  const environments = new Map<string, string>();
+  for (const client of clients) {
+    const seen = environments.get(client.userBase);
+    if (seen !== undefined && seen !== client.environment) return false;
+    environments.set(client.userBase, client.environment);
+  }
+  return true;
+}
+
+export const callbackClientsSchema = z
+  .array(callbackClientSchema, {
+    error: 'must be a JSON array of {"name", "secretId", "userBase", "environment"}',
+  })
+  .check(
+    z.minLength(1, { error: "must name at least one client" }),
+    z.refine((clients) => new Set(clients.map((client) => client.name)).size === clients.length, {
+      error: "client names must be unique",
+    }),
+    z.refine(userBasesOfOneEnvironment, {
+      error: "the clients of one user base must share one environment",
+    }),
+  );

@@ -3,7 +3,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import type { CallbackClientEntry } from "../../functions/contracts/callback-environment.ts";
+import type { CallbackClient } from "../../functions/contracts/callback-environment.ts";
 import {
   DEFAULT_FAN_OUT_WINDOW_SECONDS,
   MIN_FAN_OUT_WINDOW_SECONDS,
@@ -16,7 +16,7 @@ import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
 const CALLBACK_SECRET_LENGTH = 40;
 
 /** A finAPI client whose callback the construct hosts. */
-export type HostedCallbackClient = Omit<CallbackClientEntry, "secretId">;
+export type HostedCallbackClient = Omit<CallbackClient, "secretId">;
 
 /** The house function's log settings (see HouseFunctionProps) apply to this construct's functions. */
 export interface UserSyncCallbackProps extends Pick<HouseFunctionProps, "logRetention" | "logLevel"> {
@@ -78,7 +78,7 @@ export class UserSyncCallback extends Construct {
     const stack = Stack.of(this);
 
     const secrets = new Map<string, secretsmanager.Secret>();
-    const clientEntries: CallbackClientEntry[] = [];
+    const clientEntries: CallbackClient[] = [];
     for (const { name, userBase, environment } of props.clients) {
       const secret = new secretsmanager.Secret(this, `PathSecret-${name}`, {
         secretName: `${stack.stackName}/user-sync-callback/${name}`,

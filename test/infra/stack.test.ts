@@ -4,8 +4,7 @@ import type { CfnElement } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callbackClientEntrySchema } from "../../functions/contracts/callback-environment.ts";
-import * as z from "../../functions/validation/zod.ts";
+import { callbackClientsSchema } from "../../functions/contracts/callback-environment.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import type { FinapiConfigSyncStack } from "../../infra/stack.ts";
 import { render, renderDeep } from "./render.ts";
@@ -156,9 +155,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       DEAD_LETTER_QUEUE_URL: `\${${id(deletions().deadLetters.queue)}}`,
       FAN_OUT_WINDOW_SECONDS: "900",
     });
-    const clients = z
-      .array(callbackClientEntrySchema)
-      .parse(JSON.parse(environment.CALLBACK_CLIENTS as string));
+    const clients = callbackClientsSchema.parse(JSON.parse(environment.CALLBACK_CLIENTS as string));
     expect(clients).toEqual([
       {
         name: "sandbox",
