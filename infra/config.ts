@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import * as z from "zod";
+import {
+  DEFAULT_FAN_OUT_WINDOW_SECONDS,
+  MIN_FAN_OUT_WINDOW_SECONDS,
+  NAME_PATTERN,
+  NAME_RULE,
+} from "../functions/contracts/user-deletion.ts";
 import { DEPLOYED_BASE_URL_RULE, finapiBaseUrlProblem } from "../functions/finapi/base-url.ts";
 import { FINAPI_BASE_URLS } from "../functions/finapi/client.ts";
 import { nearestName } from "../functions/finapi/nearest-name.ts";
@@ -24,6 +30,7 @@ const CONTEXT_KEYS = {
   alarmEmail: "finapi:alarmEmail",
   callbackReservedConcurrency: "finapi:callbackReservedConcurrency",
   callbackSecretRotationOverlapHours: "finapi:callbackSecretRotationOverlapHours",
+  callbackFanOutWindowSeconds: "finapi:callbackFanOutWindowSeconds",
   unauthenticatedAlarmThreshold: "finapi:unauthenticatedAlarmThreshold",
   logRetentionDays: "finapi:logRetentionDays",
   logLevel: "finapi:logLevel",
@@ -101,9 +108,16 @@ const kmsKeyArnSchema = z
     "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>); an alias cannot be granted kms:Decrypt",
   );
 
+/* The label appears in the forwarded event's detail, the deletion identity and the FIFO message group. */
+const userBaseSchema = z
+  .string({ error: "must be a string" })
+  .regex(NAME_PATTERN, `must be ${NAME_RULE} (it names the user base in every forwarded deletion)`);
+
 const clientFieldsSchema = z.strictObject({
   name: clientNameSchema,
   environment: finapiEnvironmentSchema,
+  /** The finAPI user base the client's users live in: sandbox, live and each mandator are separate ones. */
+  userBase: userBaseSchema.optional(),
   baseUrl: z
     .string({ error: "must be a string" })
     .superRefine((url, ctx) => {
@@ -144,7 +158,7 @@ const clientSchema = clientFieldsSchema
       });
       return z.NEVER;
     }
-    return { ...client, baseUrl };
+    return { ...client, baseUrl, userBase: client.userBase ?? client.environment };
   });
 
 const duplicates = (values: readonly string[]) => [
@@ -163,6 +177,20 @@ const clientsSchema = z
         code: "custom",
         message: `parameterName "${name}" is used by more than one client (one parameter per finAPI client; a leading slash does not tell parameters apart)`,
       });
+    }
+    for (const userBase of new Set(clients.map((client) => client.userBase))) {
+      const members = clients.filter((client) => client.userBase === userBase);
+      const environments = [...new Set(members.map((client) => client.environment))];
+      if (environments.length > 1) {
+        ctx.addIssue({
+          code: "custom",
+          message: `user base "${userBase}" has clients of ${environments.length} environments (${members
+            .map((client) => `${client.name}: ${client.environment}`)
+            .join(
+              ", ",
+            )}); a user base lives in one finAPI environment, so give these clients different userBase labels`,
+        });
+      }
     }
   });
 
@@ -209,6 +237,17 @@ const contextSchema = z
           ),
       )
       .default(DEFAULT_ROTATION_OVERLAP_SECONDS / 3600),
+    [CONTEXT_KEYS.callbackFanOutWindowSeconds]: z
+      .preprocess(
+        fromCommandLine,
+        z
+          .int({ error: "must be a whole number of seconds" })
+          .min(
+            MIN_FAN_OUT_WINDOW_SECONDS,
+            `must be at least ${MIN_FAN_OUT_WINDOW_SECONDS} (finAPI's copies of one deletion to a user base's clients arrive within it)`,
+          ),
+      )
+      .default(DEFAULT_FAN_OUT_WINDOW_SECONDS),
     [CONTEXT_KEYS.unauthenticatedAlarmThreshold]: z
       .preprocess(fromCommandLine, z.int({ error: "must be a whole number" }).min(1, "must be at least 1"))
       .default(10),
@@ -232,6 +271,7 @@ const contextSchema = z
     alarmEmail: context[CONTEXT_KEYS.alarmEmail],
     callbackReservedConcurrency: context[CONTEXT_KEYS.callbackReservedConcurrency],
     callbackSecretRotationOverlapHours: context[CONTEXT_KEYS.callbackSecretRotationOverlapHours],
+    callbackFanOutWindowSeconds: context[CONTEXT_KEYS.callbackFanOutWindowSeconds],
     unauthenticatedAlarmThreshold: context[CONTEXT_KEYS.unauthenticatedAlarmThreshold],
     logRetentionDays: context[CONTEXT_KEYS.logRetentionDays],
     logLevel: context[CONTEXT_KEYS.logLevel],

@@ -28,9 +28,10 @@ export class FinapiConfigSyncStack extends Stack {
 
     this.callback = config.hostCallback
       ? new UserSyncCallback(this, "UserSyncCallback", {
-          clientNames: config.clients.map((client) => client.name),
+          clients: config.clients.map(({ name, userBase, environment }) => ({ name, userBase, environment })),
           reservedConcurrency: config.callbackReservedConcurrency,
           secretRotationOverlap: Duration.hours(config.callbackSecretRotationOverlapHours),
+          fanOutWindowSeconds: config.callbackFanOutWindowSeconds,
           logRetention,
           logLevel: config.logLevel,
         })
@@ -62,12 +63,15 @@ export class FinapiConfigSyncStack extends Stack {
       },
     ];
     if (this.callback) {
-      functions.push({ label: "user-sync-callback", function: this.callback.handler.function });
+      functions.push(
+        { label: "user-sync-callback", function: this.callback.handler.function },
+        { label: "deletion-publisher", function: this.callback.deletions.publisher.function },
+      );
       queues.push({
-        label: "user-sync-callback",
-        queue: this.callback.deadLetters.queue,
+        label: "user-deletions",
+        queue: this.callback.deletions.deadLetters.queue,
         meaning:
-          "a user deletion from finAPI could not be put on the event bus. Each message holds the deletion; put it on the bus again (or hand it to the consumers) and delete the message.",
+          "a user deletion the callback could not queue, or the publisher could not put on the event bus in 5 tries. Fix the cause (the deletion-publisher log names each deletion), then move the messages back: aws sqs start-message-move-task --source-arn <this queue's ARN> --destination-arn <the deletion queue's ARN>. A deletion already on the bus is skipped, so the move is safe.",
       });
     }
 
@@ -77,6 +81,10 @@ export class FinapiConfigSyncStack extends Stack {
       functions,
       queues,
       callbackFunction: this.callback?.handler.function,
+      deletionPipeline: this.callback && {
+        publisher: this.callback.deletions.publisher.function,
+        queue: this.callback.deletions.queue,
+      },
       unauthenticatedAlarmThreshold: config.unauthenticatedAlarmThreshold,
       alarmEmail: config.alarmEmail,
     });
@@ -97,11 +105,23 @@ export class FinapiConfigSyncStack extends Stack {
           value: secret.secretArn,
         });
       }
+      const { bus, queue } = this.callback.deletions;
       new CfnOutput(this, "EventBusName", {
-        description: "The EventBridge bus carrying finAPI User Deleted events (source finapi.user-sync)",
-        value: this.callback.bus.eventBusName,
+        description:
+          "The EventBridge bus carrying finAPI User Deleted events (source finapi.user-sync; only the deletion publisher may put them)",
+        value: bus.eventBusName,
       });
-      new CfnOutput(this, "EventBusArn", { value: this.callback.bus.eventBusArn });
+      new CfnOutput(this, "EventBusArn", { value: bus.eventBusArn });
+      new CfnOutput(this, "DeletionQueueUrl", {
+        description:
+          "The SQS FIFO queue between the callback and the deletion publisher: where a redrive from the user-deletions dead-letter queue goes",
+        value: queue.queueUrl,
+      });
+      new CfnOutput(this, "DeletionQueueArn", { value: queue.queueArn });
+      new CfnOutput(this, "DeletionDeadLetterQueueArn", {
+        description: "The user-deletions dead-letter queue: the source of a redrive to the deletion queue",
+        value: this.callback.deletions.deadLetters.queue.queueArn,
+      });
     }
     for (const queue of queues) {
       new CfnOutput(this, `DeadLetterQueueUrl-${queue.label}`, {

@@ -32,3 +32,11 @@ export const CallbackMetric = {
   /** A configured client's secret cannot be used (revoked, misconfigured, or unreadable with nothing kept). */
   SecretUnusable: "CallbackSecretUnusable",
 } as const;
+
+/** The deletion publisher's counters, per deletion taken from the deletion queue (no client dimension). */
+export const PublisherMetric = {
+  Published: "Published",
+  AlreadyPublished: "AlreadyPublished",
+  PublishFailed: "PublishFailed",
+  UnreadableMessage: "UnreadableMessage",
+} as const;

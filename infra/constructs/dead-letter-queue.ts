@@ -11,11 +11,24 @@ export interface DeadLetterQueueProps {
    * @default Duration.days(14), SQS's maximum
    */
   readonly retentionPeriod?: Duration;
+  /**
+   * A FIFO queue, for the dead letters of a FIFO queue (SQS requires a FIFO queue's dead-letter queue
+   * to be FIFO too). Senders then give each message a group id and a deduplication id: content-based
+   * deduplication is off, so that two different messages with the same body are both kept.
+   * @default false
+   */
+  readonly fifo?: boolean;
+  /**
+   * Whether another queue names this one in its redrive policy. cdk-nag's AwsSolutions pack then knows
+   * it for a dead-letter queue by itself, and only the Serverless pack's finding is acknowledged.
+   * @default false - Lambda, EventBridge or a function send to it directly
+   */
+  readonly redriveTarget?: boolean;
 }
 
 /**
  * An SQS queue that is the last stop for something that failed: encrypted (SSE-SQS), TLS only, kept
- * as long as SQS allows. It is a dead-letter queue itself, so it has none of its own.
+ * as long as SQS allows, standard or FIFO. It is a dead-letter queue itself, so it has none of its own.
  */
 export class DeadLetterQueue extends Construct {
   readonly queue: sqs.Queue;
@@ -26,9 +39,10 @@ export class DeadLetterQueue extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: props.retentionPeriod ?? Duration.days(14),
+      ...(props.fifo ? { fifo: true, contentBasedDeduplication: false } : {}),
     });
     const reason = `This queue is the dead-letter queue (${props.holds}); messages wait here for inspection and redrive, and an alarm fires on the first one.`;
-    acknowledgeFinding(this.queue, "AwsSolutions-SQS3", reason);
+    if (!props.redriveTarget) acknowledgeFinding(this.queue, "AwsSolutions-SQS3", reason);
     acknowledgeFinding(this.queue, "Serverless-SQSRedrivePolicy", reason);
   }
 }

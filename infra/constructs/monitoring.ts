@@ -9,6 +9,7 @@ import {
   CallbackMetric,
   CLIENT_DIMENSION,
   METRICS_NAMESPACE,
+  PublisherMetric,
   SyncMetric,
 } from "../../functions/observability/metrics.ts";
 import type { FinapiClientMode } from "../config.ts";
@@ -31,6 +32,12 @@ export interface WatchedFunction {
   readonly function: lambda.IFunction;
 }
 
+/** The deletion queue and the publisher that empties it. */
+export interface WatchedDeletionPipeline {
+  readonly publisher: lambda.IFunction;
+  readonly queue: sqs.IQueue;
+}
+
 export interface MonitoringProps {
   /** Prefixes every alarm name and names the dashboard. */
   readonly name: string;
@@ -43,6 +50,12 @@ export interface MonitoringProps {
    * @default - the stack hosts no callback: no callback alarms or widgets
    */
   readonly callbackFunction?: lambda.IFunction;
+  /**
+   * The deletion publisher and its queue, for their dashboard widgets (their dead-letter queue and the
+   * publisher's errors are alarmed through `queues` and `functions`).
+   * @default - the stack hosts no callback: no deletion widgets
+   */
+  readonly deletionPipeline?: WatchedDeletionPipeline;
   /** Unauthenticated callback requests per 5 minutes at which someone is probably guessing. */
   readonly unauthenticatedAlarmThreshold: number;
   /**
@@ -78,10 +91,19 @@ const callbackMetric = (metricName: string) =>
     period: PERIOD,
   });
 
+const publisherMetric = (metricName: string) =>
+  new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: "deletion-publisher" },
+    statistic: cloudwatch.Stats.SUM,
+    period: PERIOD,
+  });
+
 /**
  * One SNS topic for every alarm (dead-letter queues, sync outcomes that need a human, callback
  * failures and guessing, function errors) and a dashboard with sync outcomes per client, drift,
- * callback volume and the queues.
+ * callback volume, the deletion publisher and its queue, and the dead-letter queues.
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -196,7 +218,7 @@ export class Monitoring extends Construct {
   }
 
   private buildDashboard(): cloudwatch.Dashboard {
-    const { clients, queues, functions, callbackFunction } = this.props;
+    const { clients, queues, functions, callbackFunction, deletionPipeline } = this.props;
     const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
       dashboardName: this.props.name,
       defaultInterval: Duration.days(1),
@@ -254,6 +276,36 @@ export class Monitoring extends Construct {
           left: [
             callbackFunction.metricInvocations({ statistic: cloudwatch.Stats.SUM, period: PERIOD }),
             callbackFunction.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: PERIOD }),
+          ],
+        }),
+      );
+    }
+    if (deletionPipeline) {
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: "Deletion publisher: messages taken from the deletion queue",
+          stacked: true,
+          width: 12,
+          left: Object.values(PublisherMetric).map((metricName) =>
+            publisherMetric(metricName).with({ label: metricName }),
+          ),
+        }),
+        new cloudwatch.GraphWidget({
+          title: "Deletion queue: backlog and oldest message (s)",
+          width: 12,
+          left: [
+            deletionPipeline.queue.metricApproximateNumberOfMessagesVisible({
+              statistic: cloudwatch.Stats.MAXIMUM,
+              period: PERIOD,
+              label: "waiting",
+            }),
+          ],
+          right: [
+            deletionPipeline.queue.metricApproximateAgeOfOldestMessage({
+              statistic: cloudwatch.Stats.MAXIMUM,
+              period: PERIOD,
+              label: "oldest message age",
+            }),
           ],
         }),
       );

@@ -1,34 +1,43 @@
 import { Duration, Fn, RemovalPolicy, Stack } from "aws-cdk-lib";
-import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
-import * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import type { CallbackClient } from "../../functions/contracts/callback-environment.ts";
+import {
+  DEFAULT_FAN_OUT_WINDOW_SECONDS,
+  MIN_FAN_OUT_WINDOW_SECONDS,
+} from "../../functions/contracts/user-deletion.ts";
 import {
   DEFAULT_ROTATION_OVERLAP_SECONDS,
   MAX_ROTATION_OVERLAP_SECONDS,
 } from "../../functions/user-sync-callback/config.ts";
 import { acknowledgeFinding } from "../nag.ts";
-import { DeadLetterQueue } from "./dead-letter-queue.ts";
+import { DeletionPipeline } from "./deletion-pipeline.ts";
 import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
 
 /** 40 alphanumeric characters: about 238 bits, far above the 128 an unguessable URL needs. */
 const CALLBACK_SECRET_LENGTH = 40;
 
-/** The house function's log settings (see HouseFunctionProps) apply to this construct's function. */
+/** A finAPI client whose callback the construct hosts. */
+export type HostedCallbackClient = Omit<CallbackClient, "secretId">;
+
+/** The house function's log settings (see HouseFunctionProps) apply to this construct's functions. */
 export interface UserSyncCallbackProps extends Pick<HouseFunctionProps, "logRetention" | "logLevel"> {
-  /** The names of the finAPI clients whose callback this hosts; each gets its own path secret. */
-  readonly clientNames: readonly string[];
+  /**
+   * The finAPI clients whose callback this hosts, each with its user base and environment; each gets
+   * its own path secret. A user base's clients share one environment.
+   */
+  readonly clients: readonly HostedCallbackClient[];
   /** The most instances that may run at once: a cap on what a flood of requests can cost. */
   readonly reservedConcurrency: number;
   /**
-   * How long a forwarded deletion is remembered, so that finAPI's copies to the other clients are
-   * not forwarded again.
-   * @default 604800 (7 days)
+   * How long after a deletion's first delivery finAPI's copies of it through the user base's other
+   * clients are taken as that deletion (not forwarded again); at least 60.
+   * @default 3600
    */
-  readonly idempotencyTtlSeconds?: number;
+  readonly fanOutWindowSeconds?: number;
   /**
    * How long after a path secret's current version was created its previous version is still
    * accepted (finAPI holds the old URL until config-sync registers the new one); at most 7 days.
@@ -37,23 +46,46 @@ export interface UserSyncCallbackProps extends Pick<HouseFunctionProps, "logRete
   readonly secretRotationOverlap?: Duration;
 }
 
-/* The callback no longer reads IDEMPOTENCY_TTL_SECONDS; kept only until this construct writes its new environment. */
-const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 60 * 60;
+function checkProps(props: UserSyncCallbackProps): void {
+  const problems: string[] = [];
+  if (props.clients.length === 0) problems.push("clients must name at least one client");
+  const names = props.clients.map((client) => client.name);
+  if (new Set(names).size !== names.length) problems.push("clients must have unique names");
+  for (const userBase of new Set(props.clients.map((client) => client.userBase))) {
+    const environments = new Set(
+      props.clients.filter((client) => client.userBase === userBase).map((client) => client.environment),
+    );
+    if (environments.size > 1)
+      problems.push(`user base ${userBase} has clients of more than one environment`);
+  }
+  const window = props.fanOutWindowSeconds;
+  if (window !== undefined && (!Number.isInteger(window) || window < MIN_FAN_OUT_WINDOW_SECONDS)) {
+    problems.push(
+      `fanOutWindowSeconds must be a whole number of at least ${MIN_FAN_OUT_WINDOW_SECONDS}, not ${window}`,
+    );
+  }
+  const overlapSeconds = props.secretRotationOverlap?.toSeconds();
+  if (overlapSeconds !== undefined && overlapSeconds > MAX_ROTATION_OVERLAP_SECONDS) {
+    problems.push(
+      `secretRotationOverlap must be at most ${MAX_ROTATION_OVERLAP_SECONDS} seconds (7 days), not ${overlapSeconds}`,
+    );
+  }
+  if (problems.length > 0) throw new Error(`UserSyncCallback: ${problems.join("; ")}`);
+}
 
 /**
  * The hosted user-synchronization callback: a public Function URL (auth NONE: the handler
- * authenticates the secret in the path), one generated path secret per client, the idempotency
- * table that forwards each deletion once, the EventBridge bus the team's consumers subscribe to, and
- * the dead-letter queue for deletions that could not be forwarded.
+ * authenticates the secret in the path), one generated path secret per client, and the deletion
+ * pipeline (see DeletionPipeline) it hands each deletion to: the deletions table that decides
+ * deletion generations, the FIFO deletion queue and its dead-letter queue, the publisher and the bus
+ * the team's consumers subscribe to.
  */
 export class UserSyncCallback extends Construct {
   readonly handler: HouseFunction;
   readonly url: lambda.FunctionUrl;
   /** `https://<host>`: the Function URL without its trailing slash. */
   readonly baseUrl: string;
-  readonly bus: events.EventBus;
-  readonly idempotencyTable: dynamodb.Table;
-  readonly deadLetters: DeadLetterQueue;
+  readonly deletions: DeletionPipeline;
   /** Each client's path secret, by client name. */
   readonly secrets: ReadonlyMap<string, secretsmanager.Secret>;
 
@@ -62,16 +94,13 @@ export class UserSyncCallback extends Construct {
 
   constructor(scope: Construct, id: string, props: UserSyncCallbackProps) {
     super(scope, id);
+    checkProps(props);
     const stack = Stack.of(this);
     const overlapSeconds = props.secretRotationOverlap?.toSeconds() ?? DEFAULT_ROTATION_OVERLAP_SECONDS;
-    if (overlapSeconds > MAX_ROTATION_OVERLAP_SECONDS) {
-      throw new Error(
-        `UserSyncCallback: secretRotationOverlap must be at most ${MAX_ROTATION_OVERLAP_SECONDS} seconds (7 days), got ${overlapSeconds}`,
-      );
-    }
 
     const secrets = new Map<string, secretsmanager.Secret>();
-    for (const name of props.clientNames) {
+    const clientEntries: CallbackClient[] = [];
+    for (const { name, userBase, environment } of props.clients) {
       const secret = new secretsmanager.Secret(this, `PathSecret-${name}`, {
         secretName: `${stack.stackName}/user-sync-callback/${name}`,
         description: `The secret path segment of finAPI client ${name}'s user-sync callback URL`,
@@ -87,16 +116,9 @@ export class UserSyncCallback extends Construct {
         "Rotated by putting a new value (put-secret-value) rather than by a rotation Lambda: the callback accepts AWSCURRENT, and AWSPREVIOUS only for the rotation overlap, and the next config-sync run registers the new URL with finAPI.",
       );
       secrets.set(name, secret);
+      clientEntries.push({ name, secretId: secret.secretArn, userBase, environment });
     }
     this.secrets = secrets;
-
-    this.idempotencyTable = new dynamodb.Table(this, "IdempotencyTable", {
-      partitionKey: { name: "id", type: dynamodb.AttributeType.STRING },
-      timeToLiveAttribute: "expiration",
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
 
     /*
      * A reader of the table must not be able to test guesses against the kept digests: they are keyed
@@ -112,18 +134,15 @@ export class UserSyncCallback extends Construct {
       pendingWindow: Duration.days(7),
     });
 
-    this.bus = new events.EventBus(this, "Bus", {
-      eventBusName: `${stack.stackName}-user-sync`,
-      description: "finAPI User Deleted events, one per deleted user, for the team's consumers",
+    this.deletions = new DeletionPipeline(this, "Deletions", {
+      logRetention: props.logRetention,
+      logLevel: props.logLevel,
     });
-
-    this.deadLetters = new DeadLetterQueue(this, "DeadLetters", {
-      holds: "user deletions the callback could not put on the event bus",
-    });
+    const { table, queue, deadLetters } = this.deletions;
 
     this.handler = new HouseFunction(this, "Handler", {
       entry: "functions/user-sync-callback/handler.ts",
-      description: "finAPI's user-synchronization callback: forwards each user deletion once to EventBridge",
+      description: "finAPI's user-synchronization callback: hands each user deletion to the deletion queue",
       serviceName: "user-sync-callback",
       memorySize: 256,
       timeout: Duration.seconds(10),
@@ -131,22 +150,20 @@ export class UserSyncCallback extends Construct {
       logRetention: props.logRetention,
       logLevel: props.logLevel,
       environment: {
-        CALLBACK_CLIENTS: stack.toJsonString(
-          [...secrets].map(([name, secret]) => ({ name, secretId: secret.secretArn })),
-        ),
-        IDEMPOTENCY_TABLE_NAME: this.idempotencyTable.tableName,
-        IDEMPOTENCY_TTL_SECONDS: String(props.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS),
+        CALLBACK_CLIENTS: stack.toJsonString(clientEntries),
+        DELETIONS_TABLE_NAME: table.tableName,
+        DELETION_QUEUE_URL: queue.queueUrl,
+        DEAD_LETTER_QUEUE_URL: deadLetters.queue.queueUrl,
+        FAN_OUT_WINDOW_SECONDS: String(props.fanOutWindowSeconds ?? DEFAULT_FAN_OUT_WINDOW_SECONDS),
         SECRET_ROTATION_OVERLAP_SECONDS: String(overlapSeconds),
         SECRET_DIGEST_KEY_ID: this.digestKey.keyArn,
-        EVENT_BUS_NAME: this.bus.eventBusName,
-        DEAD_LETTER_QUEUE_URL: this.deadLetters.queue.queueUrl,
       },
     });
     const fn = this.handler.function;
     acknowledgeFinding(
       fn,
       "Serverless-LambdaDLQ",
-      "Invoked synchronously through its Function URL only, so Lambda never has an asynchronous event to dead-letter; the handler itself writes a deletion it could not forward to the DeadLetters queue.",
+      "Invoked synchronously through its Function URL only, so Lambda never has an asynchronous event to dead-letter; the handler itself writes a deletion it could not queue to the deletions' DeadLetters queue.",
     );
 
     fn.addToRolePolicy(
@@ -155,20 +172,21 @@ export class UserSyncCallback extends Construct {
         resources: [...secrets.values()].map((secret) => secret.secretArn),
       }),
     );
+    /* Deletion generations (Get/Put/Update) and kept secret digests (Get/Put, Delete when a secret is revoked). */
     fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-        resources: [this.idempotencyTable.tableArn],
+        actions: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        resources: [table.tableArn],
       }),
     );
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ["kms:GenerateMac"], resources: [this.digestKey.keyArn] }),
     );
     fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [this.bus.eventBusArn] }),
-    );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [this.deadLetters.queue.queueArn] }),
+      new iam.PolicyStatement({
+        actions: ["sqs:SendMessage"],
+        resources: [queue.queueArn, deadLetters.queue.queueArn],
+      }),
     );
 
     this.url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });

@@ -1,14 +1,21 @@
 import { fork } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { App, Duration, Stack } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUDGETS } from "../../bench/budgets.ts";
 import type { FinapiEmulator } from "../../emulator/index.ts";
 import { startFinapiEmulator } from "../../emulator/index.ts";
+import {
+  deletionMessageGroupId,
+  publishedMarkKey,
+  type UserDeletedDetail,
+  userDeletedDetailSchema,
+} from "../../functions/contracts/user-deletion.ts";
 import { ESM_REQUIRE_BANNER, HouseFunction, REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../local/aws/eventbridge.ts";
@@ -37,6 +44,36 @@ const CLIENT = {
   clientId: "bundles-client-id",
   clientSecret: `cs-${randomBytes(12).toString("hex")}`,
 };
+
+const DELETION_FIXTURES = join(REPOSITORY_ROOT, "test/fixtures/deletion-publisher");
+const deletions = JSON.parse(readFileSync(join(DELETION_FIXTURES, "deletions.json"), "utf8")) as Record<
+  string,
+  UserDeletedDetail
+>;
+const fifoRecord = JSON.parse(readFileSync(join(DELETION_FIXTURES, "fifo-record.json"), "utf8")) as {
+  attributes: Record<string, string>;
+};
+
+/** The SQS event Lambda's event source hands the publisher for these deletion queue message bodies. */
+function deletionQueueBatch(bodies: readonly string[]) {
+  return {
+    Records: bodies.map((body) => {
+      const detail = JSON.parse(body) as UserDeletedDetail;
+      return {
+        ...fifoRecord,
+        messageId: randomUUID(),
+        body,
+        attributes: {
+          ...fifoRecord.attributes,
+          MessageGroupId: deletionMessageGroupId(detail),
+          MessageDeduplicationId: detail.deletionId,
+        },
+      };
+    }),
+  };
+}
+
+const queueNameOf = (queueUrl: string | undefined) => String(queueUrl).split("/").at(-1) as string;
 
 interface Invocation {
   readonly reply: { ok: true; result: unknown } | { ok: false; error: { name: string; message: string } };
@@ -119,6 +156,7 @@ describe("the handler bundles cdk synth produces", () => {
   let kms: KmsStandIn;
   let configSync: BundledFunction;
   let callback: BundledFunction;
+  let publisher: BundledFunction;
 
   beforeAll(async () => {
     stack = synthesizeStack(readJson("contexts/bundles.json"));
@@ -189,7 +227,9 @@ describe("the handler bundles cdk synth produces", () => {
     };
     configSync = bundled("config-sync", stack.configSync);
     callback = bundled("user-sync-callback", stack.callback);
-  });
+    publisher = bundled("deletion-publisher", stack.deletionPublisher);
+    /* cdk synth bundles three functions with esbuild and runs cdk-nag: CPU-bound, slow on a busy machine. */
+  }, 300_000);
 
   afterAll(async () => {
     await Promise.all([ssm, secrets, events, sqs, dynamo, finapi, kms].map((standIn) => standIn?.close()));
@@ -222,7 +262,33 @@ describe("the handler bundles cdk synth produces", () => {
     expect(Item).toMatchObject({ client: "bundles", outcome: "applied", trigger: "parameter-change" });
   });
 
-  it("runs the callback's index.mjs on a Function URL request and forwards the deletion to the bus once", async () => {
+  it("runs the publisher's index.mjs on a deletion queue batch: the deletion on the bus once, marked, and a redelivery skipped", async () => {
+    const detail = { ...deletions.sandbox, deletionId: randomUUID() };
+    const batch = deletionQueueBatch([JSON.stringify(detail)]);
+
+    for (const attempt of [1, 2]) {
+      const { reply, output } = await invokeBundle("deletion-publisher", publisher, batch);
+      outputs.push(output);
+      expect(reply, `attempt ${attempt}`).toEqual({ ok: true, result: { batchItemFailures: [] } });
+    }
+    expect(events.events.filter((event) => event.detail.deletionId === detail.deletionId)).toEqual([
+      expect.objectContaining({
+        eventBusName: publisher.environment.EVENT_BUS_NAME,
+        source: "finapi.user-sync",
+        detailType: "finAPI User Deleted",
+        detail,
+      }),
+    ]);
+    const { Item } = await dynamo.client.send(
+      new GetItemCommand({
+        TableName: publisher.environment.DELETIONS_TABLE_NAME,
+        Key: { id: { S: publishedMarkKey(detail.deletionId) } },
+      }),
+    );
+    expect(Item?.eventId?.S).toEqual(expect.any(String));
+  });
+
+  it("runs the callback's index.mjs on a Function URL request, which hands the deletion to the deletion queue, and the publisher's index.mjs puts it on the bus", async () => {
     const secret = callbackSecrets.get("FinapiBundles/user-sync-callback/bundles") as string;
     const request = readJson("events/function-url-request.json");
     const path = `/user-sync/bundles/${secret}`;
@@ -235,28 +301,36 @@ describe("the handler bundles cdk synth produces", () => {
       },
     };
 
-    for (const attempt of [1, 2]) {
-      const { reply, output } = await invokeBundle("user-sync-callback", callback, event);
-      outputs.push(output);
-      expect(reply, `attempt ${attempt}`).toEqual({
-        ok: true,
-        result: expect.objectContaining({ statusCode: 202 }),
-      });
-    }
-    expect(events.events).toEqual([
+    const { reply, output } = await invokeBundle("user-sync-callback", callback, event);
+    outputs.push(output);
+    expect(reply).toEqual({ ok: true, result: expect.objectContaining({ statusCode: 202 }) });
+    const queued = sqs.bodies(queueNameOf(callback.environment.DELETION_QUEUE_URL));
+    expect(queued).toHaveLength(1);
+    const detail = userDeletedDetailSchema.parse(JSON.parse(queued[0] as string));
+    expect(detail).toMatchObject({
+      userBase: "sandbox",
+      environment: "sandbox",
+      userId: "user-4711",
+      event: "DELETED",
+      client: "bundles",
+    });
+    expect(callback.environment.DELETION_QUEUE_URL).not.toBe(callback.environment.DEAD_LETTER_QUEUE_URL);
+
+    const published = await invokeBundle("deletion-publisher", publisher, deletionQueueBatch(queued));
+    outputs.push(published.output);
+    expect(published.reply).toEqual({ ok: true, result: { batchItemFailures: [] } });
+    expect(events.events.filter((busEvent) => busEvent.detail.deletionId === detail.deletionId)).toEqual([
       expect.objectContaining({
-        eventBusName: callback.environment.EVENT_BUS_NAME,
+        eventBusName: publisher.environment.EVENT_BUS_NAME,
         source: "finapi.user-sync",
-        detailType: "finAPI User Deleted",
-        detail: expect.objectContaining({ userId: "user-4711", event: "DELETED", client: "bundles" }),
+        detail,
       }),
     ]);
-    const deadLetterQueue = String(callback.environment.DEAD_LETTER_QUEUE_URL).split("/").at(-1) as string;
-    expect(sqs.bodies(deadLetterQueue)).toEqual([]);
+    expect(sqs.bodies(queueNameOf(callback.environment.DEAD_LETTER_QUEUE_URL))).toEqual([]);
   });
 
   it("deploys each handler as its index.mjs alone: no source map in the asset, no NODE_OPTIONS to read one", () => {
-    for (const fn of [configSync, callback]) {
+    for (const fn of [configSync, callback, publisher]) {
       expect(readdirSync(dirname(fn.bundle))).toEqual(["index.mjs"]);
       expect(readFileSync(fn.bundle, "utf8")).not.toContain("sourceMappingURL");
       expect(fn.environment).not.toHaveProperty("NODE_OPTIONS");
@@ -264,13 +338,13 @@ describe("the handler bundles cdk synth produces", () => {
   });
 
   it("keeps each handler's index.mjs within the 400 KB budget", () => {
-    for (const fn of [configSync, callback]) {
+    for (const fn of [configSync, callback, publisher]) {
       expect(statSync(fn.bundle).size).toBeLessThanOrEqual(BUDGETS.bundleBytes);
     }
   });
 
   it("bundles zod/mini without classic zod, and no event-stream codec, only the module that refuses to load one", () => {
-    for (const fn of [configSync, callback]) {
+    for (const fn of [configSync, callback, publisher]) {
       const code = readFileSync(fn.bundle, "utf8");
       const holds = (text: string) => code.includes(text);
       expect(holds('"ZodString"')).toBe(false);
@@ -321,11 +395,19 @@ describe("the handler bundles cdk synth produces", () => {
       metric: "FinapiConfigSync/CallbackForwarded",
       dimensions: { service: "user-sync-callback" },
     });
+    expect(emitted).toContainEqual({
+      metric: "FinapiConfigSync/Published",
+      dimensions: { service: "deletion-publisher" },
+    });
     const checked = watched.filter((candidate) =>
       emitted.some((metric) => metric.metric === candidate.metric),
     );
     expect(checked.map((candidate) => candidate.metric)).toEqual(
-      expect.arrayContaining(["FinapiConfigSync/SyncApplied", "FinapiConfigSync/CallbackForwarded"]),
+      expect.arrayContaining([
+        "FinapiConfigSync/SyncApplied",
+        "FinapiConfigSync/CallbackForwarded",
+        "FinapiConfigSync/Published",
+      ]),
     );
     for (const candidate of checked) {
       const sets = emitted

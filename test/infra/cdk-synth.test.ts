@@ -49,8 +49,9 @@ afterAll(() => {
   for (const outdir of outdirs) rmSync(outdir, { recursive: true, force: true });
 });
 
+/* Each test starts the cdk CLI; the first bundles three functions and runs cdk-nag: minutes on a busy machine. */
 describe("npx cdk synth", () => {
-  it("synthesizes offline with cdk.json's context: the template, both bundles and no cdk-nag finding", async () => {
+  it("synthesizes offline with cdk.json's context: the template, the three bundles and no cdk-nag finding", async () => {
     const { exitCode, stderr, outdir } = await synth();
     expect(stderr).not.toMatch(/ERROR|Error:/);
     expect(exitCode).toBe(0);
@@ -59,14 +60,14 @@ describe("npx cdk synth", () => {
     };
     expect(
       Object.values(template.Resources).filter((resource) => resource.Type === "AWS::Lambda::Function"),
-    ).toHaveLength(2);
+    ).toHaveLength(3);
     const bundles = readdirSync(outdir).filter((entry) => existsSync(join(outdir, entry, "index.mjs")));
-    expect(bundles).toHaveLength(2);
+    expect(bundles).toHaveLength(3);
     const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8")) as {
       pluginReports: unknown[];
     };
     expect(report.pluginReports).toEqual([]);
-  });
+  }, 300_000);
 
   it("fails on a bad -c value, listing every problem without a stack trace and before bundling anything", async () => {
     const { exitCode, stderr, outdir } = await synth({
@@ -85,7 +86,7 @@ describe("npx cdk synth", () => {
       ].join("\n"),
     );
     expect(readdirSync(outdir).filter((entry) => entry.startsWith("asset."))).toEqual([]);
-  });
+  }, 120_000);
 
   it("fails on an invalid repository-owned document with the schema's messages", async () => {
     const document = "test/fixtures/infra/documents/live-invalid.json";
@@ -111,5 +112,5 @@ describe("npx cdk synth", () => {
       `${document}:5:3: clientAccessTokensValidityPeriod must be 0 (never expires) or 60..2147483647 seconds (it is 30) [range]`,
     );
     expect(stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 120_000);
 });

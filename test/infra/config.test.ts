@@ -34,12 +34,15 @@ describe("parseStackConfig", () => {
     const config = parse({ "finapi:clients": [sandboxClient] });
     expect(config).toEqual({
       stackName: "FinapiConfigSync",
-      clients: [{ ...sandboxClient, mode: "apply", baseUrl: "https://sandbox.finapi.io" }],
+      clients: [
+        { ...sandboxClient, mode: "apply", baseUrl: "https://sandbox.finapi.io", userBase: "sandbox" },
+      ],
       reconcileSchedule: "rate(15 minutes)",
       hostCallback: true,
       alarmEmail: undefined,
       callbackReservedConcurrency: 10,
       callbackSecretRotationOverlapHours: 24,
+      callbackFanOutWindowSeconds: 3600,
       unauthenticatedAlarmThreshold: 10,
       logRetentionDays: 30,
       logLevel: "INFO",
@@ -67,12 +70,14 @@ describe("parseStackConfig", () => {
       "finapi:hostCallback": "false",
       "finapi:callbackReservedConcurrency": "3",
       "finapi:callbackSecretRotationOverlapHours": "0",
+      "finapi:callbackFanOutWindowSeconds": "600",
       "finapi:logRetentionDays": "365",
     });
     expect(config.clients).toHaveLength(1);
     expect(config.callbackSecretRotationOverlapHours).toBe(0);
     expect(config.hostCallback).toBe(false);
     expect(config.callbackReservedConcurrency).toBe(3);
+    expect(config.callbackFanOutWindowSeconds).toBe(600);
     expect(config.logRetentionDays).toBe(365);
   });
 
@@ -103,7 +108,7 @@ describe("parseStackConfig", () => {
     expect(
       problemsOf({
         "finapi:clients": [
-          { ...sandboxClient, environment: "prod", mode: "dry-run" },
+          { ...sandboxClient, environment: "prod", userBase: "sandbox base", mode: "dry-run" },
           { name: "has space", environment: "sandbox", credentialsSecretId: "x" },
         ],
         "finapi:reconcileSchedule": "every 15 minutes",
@@ -111,11 +116,13 @@ describe("parseStackConfig", () => {
         "finapi:alarmEmail": "ops-at-example.com",
         "finapi:callbackReservedConcurrency": 0,
         "finapi:callbackSecretRotationOverlapHours": 169,
+        "finapi:callbackFanOutWindowSeconds": 59,
         "finapi:logRetentionDays": 31,
         "finapi:logLevel": "TRACE",
       }),
     ).toEqual([
       "finapi:clients[0].environment: must be one of sandbox, live, alpha",
+      "finapi:clients[0].userBase: must be 1..64 characters of a-z A-Z 0-9 - _ (it names the user base in every forwarded deletion)",
       'finapi:clients[0].mode: must be "apply" or "report-only"',
       "finapi:clients[1].name: must be 1 to 64 characters of a-z A-Z 0-9 - _ (it appears in the callback URL path and in metric dimensions)",
       "finapi:clients[1].parameterName: is required",
@@ -124,6 +131,7 @@ describe("parseStackConfig", () => {
       "finapi:alarmEmail: must be an e-mail address",
       "finapi:callbackReservedConcurrency: must be at least 1",
       "finapi:callbackSecretRotationOverlapHours: must be at most 168 (a leaked URL must stop working within a week)",
+      "finapi:callbackFanOutWindowSeconds: must be at least 60 (finAPI's copies of one deletion to a user base's clients arrive within it)",
       "finapi:logRetentionDays: must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
       "finapi:logLevel: must be one of DEBUG, INFO, WARN, ERROR",
     ]);
@@ -167,6 +175,57 @@ describe("parseStackConfig", () => {
     ).toEqual([
       'finapi:clients: parameterName "finapi" is used by more than one client (one parameter per finAPI client; a leading slash does not tell parameters apart)',
     ]);
+  });
+
+  it("puts each client in the user base of its environment unless it names its own", () => {
+    const config = parse({
+      "finapi:clients": [
+        sandboxClient,
+        { ...sandboxClient, name: "live", environment: "live", parameterName: "/finapi/live" },
+        {
+          ...sandboxClient,
+          name: "mandator-7",
+          environment: "live",
+          parameterName: "/finapi/mandator-7",
+          userBase: "mandator-7",
+        },
+      ],
+    });
+    expect(config.clients.map(({ name, userBase }) => ({ name, userBase }))).toEqual([
+      { name: "sandbox", userBase: "sandbox" },
+      { name: "live", userBase: "live" },
+      { name: "mandator-7", userBase: "mandator-7" },
+    ]);
+  });
+
+  it("refuses a user base whose clients are in two environments, naming the user base and each client, together with the other problems", () => {
+    expect(
+      problemsOf({
+        "finapi:clients": [
+          { ...sandboxClient, userBase: "acme" },
+          {
+            ...sandboxClient,
+            name: "live",
+            environment: "live",
+            parameterName: "/finapi/live",
+            userBase: "acme",
+          },
+          { ...sandboxClient, name: "sandbox-2", parameterName: "/finapi/sandbox-2" },
+        ],
+        "finapi:callbackFanOutWindowSeconds": 1.5,
+      }),
+    ).toEqual([
+      'finapi:clients: user base "acme" has clients of 2 environments (sandbox: sandbox, live: live); a user base lives in one finAPI environment, so give these clients different userBase labels',
+      "finapi:callbackFanOutWindowSeconds: must be a whole number of seconds",
+    ]);
+  });
+
+  it("sets cdk.json's fan-out window to the default, one hour", () => {
+    const cdkJson = JSON.parse(readFileSync(join(REPOSITORY_ROOT, "cdk.json"), "utf8")) as {
+      context: Record<string, unknown>;
+    };
+    expect(cdkJson.context["finapi:callbackFanOutWindowSeconds"]).toBe(3600);
+    expect(parse(cdkJson.context).callbackFanOutWindowSeconds).toBe(3600);
   });
 
   it("requires a base URL for an alpha client, and https for any base URL", () => {

@@ -4,12 +4,16 @@ import type { CfnElement } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callbackClientsSchema } from "../../functions/contracts/callback-environment.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import type { FinapiConfigSyncStack } from "../../infra/stack.ts";
 import { render, renderDeep } from "./render.ts";
 import { removeOutdirs, type SynthesizedApp, synthApp } from "./synth-app.ts";
 
 afterAll(removeOutdirs);
+
+/* A synth with the cdk-nag packs is CPU-bound: several times the hook default on a busy machine. */
+const SYNTH_TIMEOUT_MS = 180_000;
 
 const context = (name: string) =>
   JSON.parse(readFileSync(join(REPOSITORY_ROOT, "test/fixtures/infra/contexts", name), "utf8")) as Record<
@@ -66,6 +70,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
   let id: (construct: IConstruct) => string;
   let configSyncId: string;
   let callbackId: string;
+  let publisherId: string;
 
   beforeAll(() => {
     synthesized = synthApp({ context: context("two-clients.json") });
@@ -73,16 +78,19 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     id = idOf(stack);
     configSyncId = id(stack.configSync.handler.function);
     callbackId = id((stack.callback as NonNullable<typeof stack.callback>).handler.function);
-  });
+    publisherId = id((stack.callback as NonNullable<typeof stack.callback>).deletions.publisher.function);
+  }, SYNTH_TIMEOUT_MS);
 
   const callback = () => stack.callback as NonNullable<FinapiConfigSyncStack["callback"]>;
+  const deletions = () => callback().deletions;
 
-  it("runs both functions on Node.js 24 on arm64 with X-Ray, explicit memory and timeout, and their own log group", () => {
+  it("runs the three functions on Node.js 24 on arm64 with X-Ray, explicit memory and timeout, and their own log group", () => {
     const functions = resourcesOf(synthesized, "AWS::Lambda::Function");
-    expect(Object.keys(functions).sort()).toEqual([callbackId, configSyncId].sort());
+    expect(Object.keys(functions).sort()).toEqual([callbackId, configSyncId, publisherId].sort());
     for (const [functionId, timeout, logGroup] of [
       [configSyncId, 120, stack.configSync.handler.logGroup],
       [callbackId, 10, callback().handler.logGroup],
+      [publisherId, 60, deletions().publisher.logGroup],
     ] as const) {
       expect(functions[functionId]?.Properties).toMatchObject({
         Runtime: "nodejs24.x",
@@ -94,13 +102,14 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         LoggingConfig: { LogGroup: { Ref: id(logGroup) } },
       });
     }
-    synthesized.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 90 }, 2);
+    synthesized.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 90 }, 3);
   });
 
-  it("serializes config-sync with reserved concurrency 1 and caps the callback's concurrency", () => {
+  it("serializes config-sync with reserved concurrency 1 and caps the callback's and the publisher's concurrency", () => {
     const functions = resourcesOf(synthesized, "AWS::Lambda::Function");
     expect(functions[configSyncId]?.Properties.ReservedConcurrentExecutions).toBe(1);
     expect(functions[callbackId]?.Properties.ReservedConcurrentExecutions).toBe(5);
+    expect(functions[publisherId]?.Properties.ReservedConcurrentExecutions).toBe(5);
   });
 
   it("gives config-sync its clients, the status table and the callback base URL in its environment", () => {
@@ -134,20 +143,113 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     ]);
   });
 
-  it("gives the callback its clients' secrets, the idempotency table, the bus and the dead-letter queue", () => {
+  it("gives the callback its clients with their user bases, the deletions table, the deletion queue, the dead-letter queue and the fan-out window", () => {
     const environment = environmentOf(synthesized, callbackId);
-    expect(environment).toMatchObject({
+    expect(environment).toEqual({
       POWERTOOLS_SERVICE_NAME: "user-sync-callback",
-      IDEMPOTENCY_TABLE_NAME: `\${${id(callback().idempotencyTable)}}`,
-      IDEMPOTENCY_TTL_SECONDS: "604800",
+      POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync",
+      LOG_LEVEL: "DEBUG",
+      CALLBACK_CLIENTS: expect.any(String),
+      DELETIONS_TABLE_NAME: `\${${id(deletions().table)}}`,
+      DELETION_QUEUE_URL: `\${${id(deletions().queue)}}`,
+      DEAD_LETTER_QUEUE_URL: `\${${id(deletions().deadLetters.queue)}}`,
+      FAN_OUT_WINDOW_SECONDS: "900",
       SECRET_ROTATION_OVERLAP_SECONDS: "21600",
       SECRET_DIGEST_KEY_ID: `\${${id(callback().digestKey)}.Arn}`,
-      EVENT_BUS_NAME: `\${${id(callback().bus)}}`,
-      DEAD_LETTER_QUEUE_URL: `\${${id(callback().deadLetters.queue)}}`,
     });
-    expect(JSON.parse(environment.CALLBACK_CLIENTS as string)).toEqual([
-      { name: "sandbox", secretId: `\${${id(callback().secrets.get("sandbox") as IConstruct)}}` },
-      { name: "live", secretId: `\${${id(callback().secrets.get("live") as IConstruct)}}` },
+    const clients = callbackClientsSchema.parse(JSON.parse(environment.CALLBACK_CLIENTS as string));
+    expect(clients).toEqual([
+      {
+        name: "sandbox",
+        secretId: `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
+        userBase: "sandbox",
+        environment: "sandbox",
+      },
+      {
+        name: "live",
+        secretId: `\${${id(callback().secrets.get("live") as IConstruct)}}`,
+        userBase: "acme-live",
+        environment: "live",
+      },
+    ]);
+  });
+
+  it("gives the publisher the bus and the deletions table, and nothing else of its own", () => {
+    expect(environmentOf(synthesized, publisherId)).toEqual({
+      POWERTOOLS_SERVICE_NAME: "deletion-publisher",
+      POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync",
+      LOG_LEVEL: "DEBUG",
+      EVENT_BUS_NAME: `\${${id(deletions().bus)}}`,
+      DELETIONS_TABLE_NAME: `\${${id(deletions().table)}}`,
+    });
+  });
+
+  it("feeds the publisher the deletion queue in batches of 10, reporting failed messages one by one, never more batches at once than it may run", () => {
+    const mappings = Object.values(resourcesOf(synthesized, "AWS::Lambda::EventSourceMapping"));
+    expect(mappings.map((mapping) => renderDeep(mapping.Properties))).toEqual([
+      {
+        FunctionName: `\${${publisherId}}`,
+        EventSourceArn: `\${${id(deletions().queue)}.Arn}`,
+        BatchSize: 10,
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+        ScalingConfig: { MaximumConcurrency: 5 },
+      },
+    ]);
+  });
+
+  it("makes the deletion queue FIFO without content-based deduplication, with a visibility of six publisher timeouts and 5 receives before its FIFO dead-letter queue", () => {
+    const queues = resourcesOf(synthesized, "AWS::SQS::Queue");
+    expect(renderDeep(queues[id(deletions().queue)]?.Properties)).toEqual({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 345_600,
+      VisibilityTimeout: 360,
+      RedrivePolicy: {
+        deadLetterTargetArn: `\${${id(deletions().deadLetters.queue)}.Arn}`,
+        maxReceiveCount: 5,
+      },
+    });
+    expect(queues[id(deletions().deadLetters.queue)]?.Properties).toEqual({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1_209_600,
+    });
+    for (const queue of [deletions().queue, deletions().deadLetters.queue]) {
+      synthesized.template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+        Queues: [{ Ref: id(queue) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Deny",
+              Action: "sqs:*",
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it("refuses a forged deletion: the bus denies PutEvents of source finapi.user-sync to every principal but the publisher's role", () => {
+    const policies = Object.values(resourcesOf(synthesized, "AWS::Events::EventBusPolicy"));
+    expect(policies.map((policy) => renderDeep(policy.Properties))).toEqual([
+      {
+        EventBusName: `\${${id(deletions().bus)}}`,
+        StatementId: "cdk-OnlyThePublisherPutsUserDeletions",
+        Statement: {
+          Sid: "cdk-OnlyThePublisherPutsUserDeletions",
+          Effect: "Deny",
+          Principal: { AWS: "*" },
+          Action: "events:PutEvents",
+          Resource: `\${${id(deletions().bus)}.Arn}`,
+          Condition: {
+            StringEquals: { "events:source": "finapi.user-sync" },
+            ArnNotEquals: { "aws:PrincipalArn": `\${${id(deletions().publisher.role)}.Arn}` },
+          },
+        },
+      },
     ]);
   });
 
@@ -279,7 +381,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     });
   });
 
-  it("grants the callback exactly its secrets, digest key, idempotency table, bus and dead-letter queue", () => {
+  it("grants the callback exactly its secrets, digest key, the deletions table and the two queues, and no PutEvents", () => {
     const role = callback().handler.role;
     expect(statementsOf(synthesized, id(role.node.findChild("DefaultPolicy")))).toEqual(
       sorted([
@@ -299,21 +401,50 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         {
           Effect: "Allow",
           Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-          Resource: `\${${id(callback().idempotencyTable)}.Arn}`,
+          Resource: `\${${id(deletions().table)}.Arn}`,
         },
         { Effect: "Allow", Action: "kms:GenerateMac", Resource: `\${${id(callback().digestKey)}.Arn}` },
-        { Effect: "Allow", Action: "events:PutEvents", Resource: `\${${id(callback().bus)}.Arn}` },
         {
           Effect: "Allow",
           Action: "sqs:SendMessage",
-          Resource: `\${${id(callback().deadLetters.queue)}.Arn}`,
+          Resource: [`\${${id(deletions().queue)}.Arn}`, `\${${id(deletions().deadLetters.queue)}.Arn}`],
+        },
+      ]),
+    );
+  });
+
+  it("grants the publisher exactly PutEvents on the bus, reading and writing marks in the deletions table, and consuming the deletion queue", () => {
+    const role = deletions().publisher.role;
+    expect(statementsOf(synthesized, id(role.node.findChild("DefaultPolicy")))).toEqual(
+      sorted([
+        {
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: `\${${id(deletions().publisher.logGroup)}.Arn}`,
+        },
+        { Effect: "Allow", Action: "events:PutEvents", Resource: `\${${id(deletions().bus)}.Arn}` },
+        {
+          Effect: "Allow",
+          Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+          Resource: `\${${id(deletions().table)}.Arn}`,
+        },
+        {
+          Effect: "Allow",
+          Action: [
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+            "sqs:ReceiveMessage",
+          ],
+          Resource: `\${${id(deletions().queue)}.Arn}`,
         },
       ]),
     );
   });
 
   it("keeps each function's X-Ray permissions, the only ones on *, in a policy of their own", () => {
-    for (const handler of [stack.configSync.handler, callback().handler]) {
+    for (const handler of [stack.configSync.handler, callback().handler, deletions().publisher]) {
       expect(statementsOf(synthesized, id(handler.tracingPolicy))).toEqual([
         { Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
       ]);
@@ -326,7 +457,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
   it("gives each function a role only Lambda can assume, with no managed policies and no other policy", () => {
     const roles = resourcesOf(synthesized, "AWS::IAM::Role");
     expect(Object.keys(roles).sort()).toEqual(
-      [id(stack.configSync.handler.role), id(callback().handler.role)].sort(),
+      [id(stack.configSync.handler.role), id(callback().handler.role), id(deletions().publisher.role)].sort(),
     );
     for (const role of Object.values(roles)) {
       expect(role.Properties.AssumeRolePolicyDocument).toEqual({
@@ -338,7 +469,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies).toBeUndefined();
     }
-    synthesized.template.resourceCountIs("AWS::IAM::Policy", 4);
+    synthesized.template.resourceCountIs("AWS::IAM::Policy", 6);
   });
 
   it("exposes only the callback, through a Function URL with auth NONE that anyone may invoke", () => {
@@ -385,9 +516,12 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     );
   });
 
-  it("keys the idempotency table by id with a TTL, and the status table by client, both with point-in-time recovery", () => {
+  it("keys the deletions table by id with a TTL, and the status table by client, both with point-in-time recovery", () => {
     const tables = resourcesOf(synthesized, "AWS::DynamoDB::Table");
-    expect(tables[id(callback().idempotencyTable)]?.Properties).toMatchObject({
+    expect(Object.keys(tables).sort()).toEqual(
+      [id(deletions().table), id(stack.configSync.statusTable)].sort(),
+    );
+    expect(tables[id(deletions().table)]?.Properties).toMatchObject({
       KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
       AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
       TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
@@ -425,6 +559,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 },
       3,
     );
+    synthesized.template.resourceCountIs("AWS::SQS::Queue", 4);
     synthesized.template.resourcePropertiesCountIs(
       "AWS::SQS::QueuePolicy",
       {
@@ -438,7 +573,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
           ]),
         },
       },
-      3,
+      4,
     );
   });
 
@@ -485,7 +620,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         ...[
           ["config-sync-failed-invocations", stack.configSync.failedInvocations.queue],
           ["config-sync-undelivered-events", stack.configSync.undeliveredEvents.queue],
-          ["user-sync-callback", callback().deadLetters.queue],
+          ["user-deletions", deletions().deadLetters.queue],
         ].map(([label, queue]) => ({
           name: `FinapiTest-DeadLetters-${label}`,
           metric: "ApproximateNumberOfMessagesVisible",
@@ -495,6 +630,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         sync("SyncDriftReported", "live"),
         ...[
           ["config-sync", configSyncId],
+          ["deletion-publisher", publisherId],
           ["user-sync-callback", callbackId],
         ].map(([label, functionId]) => ({
           name: `FinapiTest-Errors-${label}`,
@@ -556,8 +692,11 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       "Dead-letter queues: messages waiting",
       "Callback volume",
       "Callback invocations and throttles",
+      "Deletion publisher: messages taken from the deletion queue",
+      "Deletion queue: backlog and oldest message (s)",
       "config-sync: errors and duration",
       "user-sync-callback: errors and duration",
+      "deletion-publisher: errors and duration",
     ]);
     const metricsOf = (title: string) =>
       body.widgets.find((widget) => widget.properties.title === title)?.properties.metrics ?? [];
@@ -583,6 +722,15 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       "CallbackDeletionStoreFailed",
       "CallbackSecretUnusable",
     ]);
+    expect(metricsOf("Deletion publisher: messages taken from the deletion queue")).toEqual(
+      ["Published", "AlreadyPublished", "PublishFailed", "UnreadableMessage"].map((name) => [
+        "FinapiConfigSync",
+        name,
+        "service",
+        "deletion-publisher",
+        { label: name, stat: "Sum" },
+      ]),
+    );
     expect(metricsOf("Dead-letter queues: messages waiting")).toHaveLength(3);
   });
 
@@ -598,7 +746,10 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         "DashboardUrl",
         "DeadLetterQueueUrlconfigsyncfailedinvocations",
         "DeadLetterQueueUrlconfigsyncundeliveredevents",
-        "DeadLetterQueueUrlusersynccallback",
+        "DeadLetterQueueUrluserdeletions",
+        "DeletionDeadLetterQueueArn",
+        "DeletionQueueArn",
+        "DeletionQueueUrl",
         "EventBusArn",
         "EventBusName",
         "StatusTableName",
@@ -611,6 +762,10 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
     );
     expect(JSON.stringify(outputs)).not.toMatch(/resolve:secretsmanager|SecretString/);
+    expect(render(outputs.DeletionQueueUrl?.Value)).toBe(`\${${id(deletions().queue)}}`);
+    expect(render(outputs.DeadLetterQueueUrluserdeletions?.Value)).toBe(
+      `\${${id(deletions().deadLetters.queue)}}`,
+    );
     expect(render(outputs.DashboardUrl?.Value)).toBe(
       `https://\${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=\${AWS::Region}#dashboards:name=\${${id(stack.monitoring.dashboard)}}`,
     );
@@ -624,9 +779,15 @@ describe("FinapiConfigSyncStack without the hosted callback", () => {
     synthesized = synthApp({ context: context("no-callback.json") });
   });
 
-  it("creates no callback, path secret, bus or idempotency table, and no callback alarms", () => {
+  it("creates no callback, path secret, bus, deletions table, deletion queue or publisher, and no callback alarms", () => {
     expect(synthesized.stack.callback).toBeUndefined();
-    for (const type of ["AWS::Lambda::Url", "AWS::SecretsManager::Secret", "AWS::Events::EventBus"]) {
+    for (const type of [
+      "AWS::Lambda::Url",
+      "AWS::SecretsManager::Secret",
+      "AWS::Events::EventBus",
+      "AWS::Events::EventBusPolicy",
+      "AWS::Lambda::EventSourceMapping",
+    ]) {
       synthesized.template.resourceCountIs(type, 0);
     }
     synthesized.template.resourceCountIs("AWS::DynamoDB::Table", 1);

@@ -264,6 +264,7 @@ export interface SynthesizedStack extends Pick<CloudAssembly, "resourcesOf"> {
   readonly callback: SynthesizedFunction;
   /** Any function of the template, by logical id (an event-source mapping's target, say). */
   functionOf(logicalId: string): SynthesizedFunction;
+  readonly deletionPublisher: SynthesizedFunction;
   /** The function's environment as CloudFormation would give it, each Ref and GetAtt looked up. */
   environmentOf(fn: SynthesizedFunction, physical: PhysicalValues): Record<string, string>;
   /** Removes the cloud assembly. */
@@ -314,6 +315,7 @@ export function synthesizeStack(context: Record<string, unknown> = readContext()
     configSync: functionFor("config-sync"),
     callback: functionFor("user-sync-callback"),
     functionOf,
+    deletionPublisher: functionFor("deletion-publisher"),
     resourcesOf,
     environmentOf: (fn, physical) =>
       Object.fromEntries(
