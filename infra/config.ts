@@ -4,6 +4,8 @@ import * as z from "zod";
 import { FINAPI_BASE_URLS } from "../functions/finapi/client.ts";
 import { nearestName } from "../functions/finapi/nearest-name.ts";
 import {
+  CALLBACK_URL_FIELDS,
+  type ClientConfigurationParams,
   finapiEnvironmentSchema,
   formatViolations,
   parseDesiredDocument,
@@ -276,6 +278,24 @@ function unknownContextKeys(context: Readonly<Record<string, unknown>>): string[
     });
 }
 
+/*
+ * A parameter the stack writes is a String whose value sits in the template (and the cloud assembly,
+ * and CloudFormation's console) in clear: a URL that carries credentials (user info) or a query
+ * string (often a token) does not belong there. Only the field is named, never the URL.
+ */
+function credentialBearingUrls(document: ClientConfigurationParams): string[] {
+  return CALLBACK_URL_FIELDS.flatMap((field) => {
+    const value = document[field];
+    if (value === undefined || value === "") return [];
+    const url = new URL(value);
+    const carries = [
+      ...(url.username !== "" || url.password !== "" ? ["user info (user:password@)"] : []),
+      ...(url.search !== "" || value.includes("?") ? ["a query string"] : []),
+    ];
+    return carries.length === 0 ? [] : [`${field} carries ${carries.join(" and ")}`];
+  });
+}
+
 function loadOwnedDocument(
   client: ParsedConfig["clients"][number],
   index: number,
@@ -305,6 +325,12 @@ function loadOwnedDocument(
         .split("\n")
         .map((line) => `      ${line}`)
         .join("\n")}`,
+    ];
+  }
+  const exposed = credentialBearingUrls(parsed.value);
+  if (exposed.length > 0) {
+    return [
+      `${where}: ${path}: ${exposed.join("; ")}, which the template would hold in clear; keep this client's document in a SecureString parameter the pipeline writes (leave "document" out and name that parameter, with parameterKeyArn if it uses a customer managed key)`,
     ];
   }
   return { path, value: JSON.stringify(parsed.value) };

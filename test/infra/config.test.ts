@@ -225,6 +225,24 @@ describe("parseStackConfig", () => {
     ]);
   });
 
+  it("refuses a repository-owned document whose URLs carry user info or a query string, naming the fields but never the URLs", () => {
+    const document = "test/fixtures/infra/documents/credential-urls.json";
+    const emptyQuery = "test/fixtures/infra/documents/query-mark.json";
+    const problems = problemsOf({
+      "finapi:clients": [
+        { ...sandboxClient, document },
+        { ...sandboxClient, name: "other", parameterName: "/finapi/other", document: emptyQuery },
+      ],
+    });
+    const advice =
+      'which the template would hold in clear; keep this client\'s document in a SecureString parameter the pipeline writes (leave "document" out and name that parameter, with parameterKeyArn if it uses a customer managed key)';
+    expect(problems).toEqual([
+      `finapi:clients[0].document: ${document}: userNotificationCallbackUrl carries user info (user:password@); userSynchronizationCallbackUrl carries a query string, ${advice}`,
+      `finapi:clients[1].document: ${emptyQuery}: userSynchronizationCallbackUrl carries a query string, ${advice}`,
+    ]);
+    expect(problems.join("\n")).not.toMatch(/hunter2|s3cr3t-token|backend\.example\.com/);
+  });
+
   it("rejects a document outside the repository and one that cannot be read", () => {
     expect(
       problemsOf({

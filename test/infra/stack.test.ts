@@ -263,7 +263,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         },
         {
           Effect: "Allow",
-          Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+          Action: "dynamodb:PutItem",
           Resource: `\${${id(stack.configSync.statusTable)}.Arn}`,
         },
       ]),
