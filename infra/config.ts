@@ -11,6 +11,13 @@ import {
   parseDesiredDocument,
 } from "../functions/finapi/schema.ts";
 import { CLIENT_NAME_PATTERN } from "../functions/user-sync-callback/config.ts";
+import {
+  CALLBACK_INGRESSES,
+  CALLBACK_RATE_LIMIT_MAX,
+  CALLBACK_RATE_LIMIT_MIN,
+  DEFAULT_CALLBACK_RATE_LIMIT,
+  isWafCidr,
+} from "./constructs/callback-ingress.ts";
 
 /** Every CDK context key the app reads; cdk.json sets them, `-c key=value` overrides them. */
 const CONTEXT_KEYS = {
@@ -20,6 +27,9 @@ const CONTEXT_KEYS = {
   hostCallback: "finapi:hostCallback",
   alarmEmail: "finapi:alarmEmail",
   callbackReservedConcurrency: "finapi:callbackReservedConcurrency",
+  callbackIngress: "finapi:callbackIngress",
+  callbackRateLimit: "finapi:callbackRateLimit",
+  callbackAllowedCidrs: "finapi:callbackAllowedCidrs",
   unauthenticatedAlarmThreshold: "finapi:unauthenticatedAlarmThreshold",
   logRetentionDays: "finapi:logRetentionDays",
   logLevel: "finapi:logLevel",
@@ -188,6 +198,32 @@ const contextSchema = z
           .max(1000, "must be at most 1000"),
       )
       .default(10),
+    [CONTEXT_KEYS.callbackIngress]: z
+      .enum(CALLBACK_INGRESSES, { error: `must be one of ${CALLBACK_INGRESSES.join(", ")}` })
+      .default("function-url"),
+    [CONTEXT_KEYS.callbackRateLimit]: z
+      .preprocess(
+        fromCommandLine,
+        z
+          .int({ error: "must be a whole number (requests per source address per 5 minutes)" })
+          .min(CALLBACK_RATE_LIMIT_MIN, `must be at least ${CALLBACK_RATE_LIMIT_MIN} (AWS WAF's minimum)`)
+          .max(CALLBACK_RATE_LIMIT_MAX, `must be at most ${CALLBACK_RATE_LIMIT_MAX} (AWS WAF's maximum)`),
+      )
+      .optional(),
+    [CONTEXT_KEYS.callbackAllowedCidrs]: z
+      .preprocess(
+        fromCommandLine,
+        z
+          .array(
+            z.string({ error: "must be a string" }).refine(isWafCidr, {
+              message:
+                "must be an IPv4 or IPv6 CIDR block with a prefix of /1 or longer, e.g. 203.0.113.0/24",
+            }),
+            { error: "must be a JSON array of CIDR blocks" },
+          )
+          .min(1, "must name at least one CIDR block (leave the setting out to allow any source)"),
+      )
+      .optional(),
     [CONTEXT_KEYS.unauthenticatedAlarmThreshold]: z
       .preprocess(fromCommandLine, z.int({ error: "must be a whole number" }).min(1, "must be at least 1"))
       .default(10),
@@ -203,6 +239,18 @@ const contextSchema = z
       .enum(["DEBUG", "INFO", "WARN", "ERROR"], { error: "must be one of DEBUG, INFO, WARN, ERROR" })
       .default("INFO"),
   })
+  .superRefine((context, ctx) => {
+    if (context[CONTEXT_KEYS.callbackIngress] === "api-gateway-waf") return;
+    for (const key of [CONTEXT_KEYS.callbackRateLimit, CONTEXT_KEYS.callbackAllowedCidrs]) {
+      if (context[key] !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `takes effect only with ${CONTEXT_KEYS.callbackIngress} "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out`,
+        });
+      }
+    }
+  })
   .transform((context) => ({
     stackName: context[CONTEXT_KEYS.stackName],
     clients: context[CONTEXT_KEYS.clients],
@@ -210,6 +258,12 @@ const contextSchema = z
     hostCallback: context[CONTEXT_KEYS.hostCallback],
     alarmEmail: context[CONTEXT_KEYS.alarmEmail],
     callbackReservedConcurrency: context[CONTEXT_KEYS.callbackReservedConcurrency],
+    callbackIngress: context[CONTEXT_KEYS.callbackIngress],
+    callbackRateLimit:
+      context[CONTEXT_KEYS.callbackIngress] === "api-gateway-waf"
+        ? (context[CONTEXT_KEYS.callbackRateLimit] ?? DEFAULT_CALLBACK_RATE_LIMIT)
+        : undefined,
+    callbackAllowedCidrs: context[CONTEXT_KEYS.callbackAllowedCidrs],
     unauthenticatedAlarmThreshold: context[CONTEXT_KEYS.unauthenticatedAlarmThreshold],
     logRetentionDays: context[CONTEXT_KEYS.logRetentionDays],
     logLevel: context[CONTEXT_KEYS.logLevel],

@@ -1,8 +1,7 @@
-import { Duration, Fn, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { DEFAULT_IDEMPOTENCY_TTL_SECONDS } from "../../functions/user-sync-callback/config.ts";
@@ -28,16 +27,13 @@ export interface UserSyncCallbackProps extends Pick<HouseFunctionProps, "logRete
 }
 
 /**
- * The hosted user-synchronization callback: a public Function URL (auth NONE: the handler
- * authenticates the secret in the path), one generated path secret per client, the idempotency
+ * The hosted user-synchronization callback: the function (reached through a CallbackIngress: the
+ * handler authenticates the secret in the path), one generated path secret per client, the idempotency
  * table that forwards each deletion once, the EventBridge bus the team's consumers subscribe to, and
  * the dead-letter queue for deletions that could not be forwarded.
  */
 export class UserSyncCallback extends Construct {
   readonly handler: HouseFunction;
-  readonly url: lambda.FunctionUrl;
-  /** `https://<host>`: the Function URL without its trailing slash. */
-  readonly baseUrl: string;
   readonly bus: events.EventBus;
   readonly idempotencyTable: dynamodb.Table;
   readonly deadLetters: DeadLetterQueue;
@@ -108,7 +104,7 @@ export class UserSyncCallback extends Construct {
     acknowledgeFinding(
       fn,
       "Serverless-LambdaDLQ",
-      "Invoked synchronously through its Function URL only, so Lambda never has an asynchronous event to dead-letter; the handler itself writes a deletion it could not forward to the DeadLetters queue.",
+      "Invoked synchronously through its ingress only (Function URL or API Gateway), so Lambda never has an asynchronous event to dead-letter; the handler itself writes a deletion it could not forward to the DeadLetters queue.",
     );
 
     fn.addToRolePolicy(
@@ -129,8 +125,5 @@ export class UserSyncCallback extends Construct {
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [this.deadLetters.queue.queueArn] }),
     );
-
-    this.url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-    this.baseUrl = `https://${Fn.select(2, Fn.split("/", this.url.url))}`;
   }
 }

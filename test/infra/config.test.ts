@@ -39,6 +39,9 @@ describe("parseStackConfig", () => {
       hostCallback: true,
       alarmEmail: undefined,
       callbackReservedConcurrency: 10,
+      callbackIngress: "function-url",
+      callbackRateLimit: undefined,
+      callbackAllowedCidrs: undefined,
       unauthenticatedAlarmThreshold: 10,
       logRetentionDays: 30,
       logLevel: "INFO",
@@ -149,6 +152,67 @@ describe("parseStackConfig", () => {
     ).toEqual([
       'finapi:clients: parameterName "finapi" is used by more than one client (one parameter per finAPI client; a leading slash does not tell parameters apart)',
     ]);
+  });
+
+  it("takes the api-gateway-waf ingress with its rate limit (1000 by default) and allow-list, also as -c JSON text", () => {
+    const waf = parse({ "finapi:clients": [sandboxClient], "finapi:callbackIngress": "api-gateway-waf" });
+    expect(waf).toMatchObject({
+      callbackIngress: "api-gateway-waf",
+      callbackRateLimit: 1000,
+      callbackAllowedCidrs: undefined,
+    });
+    const fromCommandLine = parse({
+      "finapi:clients": [sandboxClient],
+      "finapi:callbackIngress": "api-gateway-waf",
+      "finapi:callbackRateLimit": "250",
+      "finapi:callbackAllowedCidrs": '["203.0.113.0/24","2001:db8::/32"]',
+    });
+    expect(fromCommandLine).toMatchObject({
+      callbackRateLimit: 250,
+      callbackAllowedCidrs: ["203.0.113.0/24", "2001:db8::/32"],
+    });
+  });
+
+  it("refuses an unknown ingress, a rate limit outside AWS WAF's bounds and anything but CIDR blocks in the allow-list", () => {
+    expect(
+      problemsOf({
+        "finapi:clients": [sandboxClient],
+        "finapi:callbackIngress": "cloudfront",
+        "finapi:callbackRateLimit": 5,
+        "finapi:callbackAllowedCidrs": ["203.0.113.7", "0.0.0.0/0", "2001:db8::/129"],
+      }),
+    ).toEqual([
+      "finapi:callbackIngress: must be one of function-url, api-gateway-waf",
+      "finapi:callbackRateLimit: must be at least 10 (AWS WAF's minimum)",
+      ...[0, 1, 2].map(
+        (index) =>
+          `finapi:callbackAllowedCidrs[${index}]: must be an IPv4 or IPv6 CIDR block with a prefix of /1 or longer, e.g. 203.0.113.0/24`,
+      ),
+    ]);
+    expect(
+      problemsOf({
+        "finapi:clients": [sandboxClient],
+        "finapi:callbackIngress": "api-gateway-waf",
+        "finapi:callbackAllowedCidrs": [],
+      }),
+    ).toEqual([
+      "finapi:callbackAllowedCidrs: must name at least one CIDR block (leave the setting out to allow any source)",
+    ]);
+  });
+
+  it("refuses web ACL settings with the Function URL ingress, which has no web ACL to apply them", () => {
+    expect(
+      problemsOf({
+        "finapi:clients": [sandboxClient],
+        "finapi:callbackRateLimit": 500,
+        "finapi:callbackAllowedCidrs": ["203.0.113.0/24"],
+      }),
+    ).toEqual(
+      ["finapi:callbackRateLimit", "finapi:callbackAllowedCidrs"].map(
+        (key) =>
+          `${key}: takes effect only with finapi:callbackIngress "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out`,
+      ),
+    );
   });
 
   it("requires a base URL for an alpha client, and https for any base URL", () => {
