@@ -201,6 +201,20 @@ export function createIamAuthority(
   };
 }
 
+/** Resolves every intrinsic inside a JSON-like value (a policy document's statements). */
+function resolveDeep(value: unknown, physical: PhysicalValues): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveDeep(item, physical));
+  if (value && typeof value === "object") {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && (keys[0] === "Ref" || keys[0]?.startsWith("Fn::")))
+      return resolve(value, physical);
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [key, resolveDeep(inner, physical)]),
+    );
+  }
+  return value;
+}
+
 /** Each function's role policies from the template, with every Ref and GetAtt resolved by `physical`. */
 export function governedFunctions(
   resourcesOf: (type: string) => [string, Resource][],
@@ -217,7 +231,7 @@ export function governedFunctions(
       )
       .flatMap(
         ([, policy]) =>
-          resolve(
+          resolveDeep(
             (policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement,
             physical,
           ) as PolicyStatement[],

@@ -9,11 +9,14 @@ import {
   accessKeyIdOf,
   authorizationRequests,
   createIamAuthority,
+  governedFunctions,
   type IamAuthority,
   type IamGate,
+  policyValues,
   startIamGate,
 } from "./iam-enforcement.ts";
 import { evaluate, grantsOf, type PolicyStatement, usesGrant, wildcardMatch } from "./iam-policy.ts";
+import type { Resource } from "./synthesized-stack.ts";
 
 const REGION = "eu-central-1";
 const TABLE = "arn:aws:dynamodb:eu-central-1:000000000000:table/Idempotency";
@@ -189,6 +192,120 @@ describe("authorizationRequests", () => {
         action: "events:PutEvents",
         resource: "arn:aws:events:eu-central-1:000000000000:event-bus/default",
         context: { "events:source": "x", "events:detail-type": "y" },
+      },
+    ]);
+  });
+});
+
+describe("governedFunctions", () => {
+  /* A template in miniature: a function, its role, two policies on it and one on another role. */
+  const template: Record<string, Resource> = {
+    Fn: {
+      Type: "AWS::Lambda::Function",
+      Properties: {
+        Role: { "Fn::GetAtt": ["FnRole", "Arn"] },
+        Environment: { Variables: { POWERTOOLS_SERVICE_NAME: "user-sync-callback" } },
+      },
+    },
+    Table: { Type: "AWS::DynamoDB::Table", Properties: {} },
+    Queue: { Type: "AWS::SQS::Queue", Properties: {} },
+    Bus: { Type: "AWS::Events::EventBus", Properties: { Name: "user-sync" } },
+    Logs: { Type: "AWS::Logs::LogGroup", Properties: {} },
+    Policy: {
+      Type: "AWS::IAM::Policy",
+      Properties: {
+        Roles: [{ Ref: "FnRole" }],
+        PolicyDocument: {
+          Statement: [
+            { Effect: "Allow", Action: "dynamodb:PutItem", Resource: { "Fn::GetAtt": ["Table", "Arn"] } },
+            { Effect: "Allow", Action: "sqs:SendMessage", Resource: { "Fn::GetAtt": ["Queue", "Arn"] } },
+            {
+              Effect: "Allow",
+              Action: "events:PutEvents",
+              Resource: { "Fn::GetAtt": ["Bus", "Arn"] },
+              Condition: { StringEquals: { "events:source": "finapi.user-sync" } },
+            },
+            {
+              Effect: "Allow",
+              Action: "ssm:GetParameter",
+              Resource: {
+                "Fn::Join": [
+                  "",
+                  [
+                    "arn:",
+                    { Ref: "AWS::Partition" },
+                    ":ssm:",
+                    { Ref: "AWS::Region" },
+                    ":",
+                    { Ref: "AWS::AccountId" },
+                    ":parameter/finapi/acme",
+                  ],
+                ],
+              },
+            },
+          ],
+        },
+      },
+    },
+    Tracing: {
+      Type: "AWS::IAM::Policy",
+      Properties: {
+        Roles: [{ Ref: "FnRole" }],
+        PolicyDocument: {
+          Statement: [
+            { Effect: "Allow", Action: "logs:PutLogEvents", Resource: { "Fn::GetAtt": ["Logs", "Arn"] } },
+          ],
+        },
+      },
+    },
+    Elsewhere: {
+      Type: "AWS::IAM::Policy",
+      Properties: {
+        Roles: [{ Ref: "OtherRole" }],
+        PolicyDocument: { Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] },
+      },
+    },
+  };
+  const resourcesOf = (type: string) =>
+    Object.entries(template).filter(([, resource]) => resource.Type === type) as [string, Resource][];
+
+  it("gathers every policy on the function's role, each value resolved to what the stand-ins call it", () => {
+    const physical = new Map([
+      ["Table", "Table"],
+      ["Bus", "user-sync"],
+    ]);
+    expect(governedFunctions(resourcesOf, policyValues(resourcesOf, physical, REGION))).toEqual([
+      {
+        label: "user-sync-callback",
+        logicalId: "Fn",
+        statements: [
+          {
+            Effect: "Allow",
+            Action: "dynamodb:PutItem",
+            Resource: "arn:aws:dynamodb:eu-central-1:000000000000:table/Table",
+          },
+          {
+            Effect: "Allow",
+            Action: "sqs:SendMessage",
+            Resource: "arn:aws:sqs:eu-central-1:000000000000:Queue",
+          },
+          {
+            Effect: "Allow",
+            Action: "events:PutEvents",
+            Resource: BUS,
+            Condition: { StringEquals: { "events:source": "finapi.user-sync" } },
+          },
+          {
+            Effect: "Allow",
+            Action: "ssm:GetParameter",
+            Resource: "arn:aws:ssm:eu-central-1:000000000000:parameter/finapi/acme",
+          },
+          {
+            Effect: "Allow",
+            Action: "logs:PutLogEvents",
+            Resource: "arn:aws:logs:eu-central-1:000000000000:log-group:Logs:*",
+          },
+        ],
       },
     ]);
   });
