@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PortInUseError } from "../../local/listen.ts";
 import {
@@ -126,6 +126,7 @@ describe("startLocalLoop", () => {
       timeoutMs: WAIT_MS,
     });
     expect(skipped?.reason).toMatch(/the parameter was deleted/);
+    expect(skipped?.client).toBe("sandbox");
     expect(loop.activities.since(mark, "parameter-change")).toEqual([
       {
         kind: "parameter-change",
@@ -135,6 +136,25 @@ describe("startLocalLoop", () => {
       },
     ]);
     expect(loop.emulator.configurationOf(sandbox.clientId)).toEqual(before);
+  });
+
+  it("reports a parameter file that no client is named after, with where its document would make it one", async () => {
+    const mark = loop.activities.mark();
+    const file = join(stateDir, "parameters", "acme.json");
+    await writeFile(file, '{"clientAccessTokensValidityPeriod": 900}\n');
+    const [unknown] = await loop.activities.waitFor("the unknown parameter file", {
+      since: mark,
+      kind: "parameter-file-unknown",
+      timeoutMs: WAIT_MS,
+    });
+    expect(unknown).toEqual({
+      kind: "parameter-file-unknown",
+      file: relative(process.cwd(), file),
+      client: "acme",
+      example: relative(process.cwd(), join(EXAMPLES, "acme.json")),
+    });
+    expect(loop.activities.since(mark, "parameter-change")).toEqual([]);
+    await rm(file);
   });
 
   it("keeps every secret out of the handlers' logs", async () => {
