@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
+import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const CLI = fileURLToPath(new URL("../../cli/finapi-config.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -37,7 +38,7 @@ function runCli(args: readonly string[], env: Record<string, string> = {}): Prom
   });
 }
 
-describe("finapi-config", () => {
+describe("finapi-config", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   let emulator: FinapiEmulator;
   let workDir: string;
   const credentials = { FINAPI_CLIENT_ID: "cli-client", FINAPI_CLIENT_SECRET: CLIENT_SECRET };

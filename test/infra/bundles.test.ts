@@ -23,6 +23,7 @@ import {
   type SynthesizedStack,
   synthesizeStack,
 } from "../reliability/support/synthesized-stack.ts";
+import { SYNTH_TIMEOUT_MS, WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 import { resolve } from "./render.ts";
 
 const FIXTURES = join(REPOSITORY_ROOT, "test/fixtures/infra");
@@ -104,7 +105,7 @@ function emittedMetrics(output: string): { metric: string; dimensions: Record<st
     });
 }
 
-describe("the handler bundles cdk synth produces", () => {
+describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS }, () => {
   const changes: ParameterStoreChangeEvent[] = [];
   const callbackSecrets = new Map<string, string>();
   const outputs: string[] = [];
@@ -183,7 +184,7 @@ describe("the handler bundles cdk synth produces", () => {
     };
     configSync = bundled("config-sync", stack.configSync);
     callback = bundled("user-sync-callback", stack.callback);
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   afterAll(async () => {
     await Promise.all([ssm, secrets, events, sqs, dynamo, finapi].map((standIn) => standIn?.close()));
@@ -342,7 +343,7 @@ describe("the handler bundles cdk synth produces", () => {
   });
 });
 
-describe("the house bundle's createRequire banner", () => {
+describe("the house bundle's createRequire banner", { timeout: WORKER_TIMEOUT_MS }, () => {
   const outdir = mkdtempSync(join(tmpdir(), "finapi-banner-"));
   let bundle: BundledFunction;
 
@@ -360,7 +361,7 @@ describe("the house bundle's createRequire banner", () => {
     const assembly = readAssembly(outdir, stack.artifactId);
     const [legacy] = assembly.resourcesOf("AWS::Lambda::Function").map(([, fn]) => assembly.bundleOf(fn));
     bundle = { bundle: legacy as string, timeoutMs: 3000, environment: {} };
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 

@@ -5,6 +5,7 @@ import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const run = promisify(execFile);
 
@@ -49,7 +50,7 @@ afterAll(() => {
   for (const outdir of outdirs) rmSync(outdir, { recursive: true, force: true });
 });
 
-describe("npx cdk synth", () => {
+describe("npx cdk synth", { timeout: SYNTH_TIMEOUT_MS }, () => {
   it("synthesizes offline with cdk.json's context: the template, both bundles and no cdk-nag finding", async () => {
     const { exitCode, stderr, outdir } = await synth();
     expect(stderr).not.toMatch(/ERROR|Error:/);

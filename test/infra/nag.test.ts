@@ -10,6 +10,7 @@ import { parseStackConfig } from "../../infra/config.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import { acknowledgeFinding } from "../../infra/nag.ts";
 import { FinapiConfigSyncStack } from "../../infra/stack.ts";
+import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 import { removeOutdirs, type SynthesizedApp, synthApp, unbundledApp } from "./synth-app.ts";
 
 const context = () =>
@@ -46,12 +47,12 @@ function acknowledgementsIn(
   );
 }
 
-describe("cdk-nag on the stack", () => {
+describe("cdk-nag on the stack", { timeout: SYNTH_TIMEOUT_MS }, () => {
   let synthesized: SynthesizedApp;
 
   beforeAll(() => {
     synthesized = synthApp({ context: context() });
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   afterAll(removeOutdirs);
 

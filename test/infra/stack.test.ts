@@ -6,6 +6,7 @@ import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import type { FinapiConfigSyncStack } from "../../infra/stack.ts";
+import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 import { render, renderDeep } from "./render.ts";
 import { removeOutdirs, type SynthesizedApp, synthApp } from "./synth-app.ts";
 
@@ -73,7 +74,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     id = idOf(stack);
     configSyncId = id(stack.configSync.handler.function);
     callbackId = id((stack.callback as NonNullable<typeof stack.callback>).handler.function);
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   const callback = () => stack.callback as NonNullable<FinapiConfigSyncStack["callback"]>;
 
@@ -608,7 +609,7 @@ describe("FinapiConfigSyncStack without the hosted callback", () => {
 
   beforeAll(() => {
     synthesized = synthApp({ context: context("no-callback.json") });
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   it("creates no callback, path secret, bus or idempotency table, and no callback alarms", () => {
     expect(synthesized.stack.callback).toBeUndefined();

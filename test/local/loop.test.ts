@@ -11,8 +11,9 @@ import {
   LocalLoopStartError,
   startLocalLoop,
 } from "../../local/loop.ts";
+import { PROCESS_WAIT_MS, WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 
-const WAIT_MS = 15_000;
+const WAIT_MS = PROCESS_WAIT_MS;
 const EXAMPLES = new URL("../../examples", import.meta.url).pathname;
 
 const scratch = () => mkdtemp(join(tmpdir(), "local-loop-"));
@@ -24,7 +25,7 @@ async function takenPort(): Promise<{ port: number; server: Server }> {
   return { port: typeof address === "object" && address ? address.port : 0, server };
 }
 
-describe("startLocalLoop", () => {
+describe("startLocalLoop", { timeout: WORKER_TIMEOUT_MS }, () => {
   let stateDir: string;
   let loop: LocalLoop;
   const EDITED = '{"clientAccessTokensValidityPeriod": 900}\n';

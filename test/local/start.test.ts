@@ -5,16 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
 import { ROOT, type RunningProcess, startNpmScript, startProcess } from "./support/running-process.ts";
 
 const START = fileURLToPath(new URL("../../local/start.ts", import.meta.url));
-/*
- * Each test starts Node (and some npm) processes. On a 2-core machine at a load of 23, starting
- * local/start.ts took 13 s to reach a usage error and about 25 s to the first syncs, and one `npm exec`
- * 27 s: each wait allows several times that, and a test several waits.
- */
-const WAIT_MS = 90_000;
-const TEST_TIMEOUT_MS = 4 * WAIT_MS;
+const WAIT_MS = PROCESS_WAIT_MS;
 const FREE_PORTS = ["--emulator-port", "0", "--callback-port", "0"];
 
 async function takenPort(port = 0): Promise<{ port: number; server: Server }> {
@@ -58,7 +53,7 @@ function runShell(command: string, timeoutMs: number): Promise<{ exitCode: numbe
   });
 }
 
-describe("npm start (local/start.ts)", { timeout: TEST_TIMEOUT_MS }, () => {
+describe("npm start (local/start.ts)", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   let stateDir: string;
   const started: RunningProcess[] = [];
   const start = (args: readonly string[], env: Record<string, string> = {}) => {
