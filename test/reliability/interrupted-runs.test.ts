@@ -6,10 +6,11 @@ import { FINAPI_ROUTES } from "./support/faults.ts";
 import { useLocalDeployment } from "./support/suite.ts";
 
 /*
- * An environment destroyed mid-run (killAfterMs): the handler gets no warning, so nothing after the
- * kill point happens, unlike middy's early timeout, which the fault campaign also exercises.
+ * An environment destroyed mid-run (killWhen): the handler gets no warning, so nothing after the
+ * kill point happens, unlike middy's early timeout, which the fault campaign also exercises. The kill
+ * comes when the armed fault holds the run at its point, not after a fixed time, so that a slow machine
+ * cannot kill the run before it gets there.
  */
-const KILL_AFTER_MS = 500;
 const SLOWER_THAN_THE_KILL_MS = 2_000;
 
 describe("config-sync when its environment dies part-way through a run", () => {
@@ -40,7 +41,10 @@ describe("config-sync when its environment dies part-way through a run", () => {
         kind === "hang" ? { kind } : { kind, ms: SLOWER_THAN_THE_KILL_MS },
       );
 
-      const killed = await suite.deployment.configSync.invoke(change, { killAfterMs: KILL_AFTER_MS });
+      /* Killed once the fault holds the run at its point, however long the run took to get there. */
+      const killed = await suite.deployment.configSync.invoke(change, {
+        killWhen: suite.deployment.faults[service].holding(),
+      });
       expect(killed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
       expect(suite.deployment.faults[service].pending()).toBe(0);
 
@@ -92,7 +96,7 @@ describe("user-sync-callback when a delivery dies after recording the deletion, 
 
       const crashed = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(first, body), {
         timeoutMs: DEADLINE_MS,
-        killAfterMs: KILL_AFTER_MS,
+        killWhen: suite.deployment.faults.eventBridge.holding(),
       });
       expect(crashed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
 
