@@ -177,7 +177,8 @@ const clientsSchema = z
         });
       }
     }
-  });
+  })
+  .readonly();
 
 const scheduleSchema = z
   .string({ error: "must be a string" })
@@ -255,6 +256,10 @@ export interface OwnedDocument {
 }
 
 type ParsedSettings = z.output<typeof settingsSchema>;
+/** What the settings schema accepts: the construct's props are checked against it by the compiler too. */
+export type FinapiConfigSyncSettingsInput = z.input<typeof settingsSchema>;
+/** A retention period CloudWatch Logs accepts, in days. */
+export type LogRetentionDays = (typeof LOG_RETENTION_DAYS)[number];
 export type ClientConfig = ParsedSettings["clients"][number] & { readonly ownedDocument?: OwnedDocument };
 /** The checked settings, defaults applied and each client's document loaded. */
 export type FinapiConfigSyncSettings = Omit<ParsedSettings, "clients"> & {
