@@ -11,6 +11,8 @@ import { DEPLOYED_BASE_URL_RULE, finapiBaseUrlProblem } from "../functions/finap
 import { FINAPI_BASE_URLS } from "../functions/finapi/client.ts";
 import { nearestName } from "../functions/finapi/nearest-name.ts";
 import {
+  CALLBACK_URL_FIELDS,
+  type ClientConfigurationParams,
   finapiEnvironmentSchema,
   formatViolations,
   parseDesiredDocument,
@@ -20,6 +22,13 @@ import {
   DEFAULT_ROTATION_OVERLAP_SECONDS,
   MAX_ROTATION_OVERLAP_SECONDS,
 } from "../functions/user-sync-callback/config.ts";
+import {
+  CALLBACK_INGRESSES,
+  CALLBACK_RATE_LIMIT_MAX,
+  CALLBACK_RATE_LIMIT_MIN,
+  DEFAULT_CALLBACK_RATE_LIMIT,
+  isWafCidr,
+} from "./constructs/callback-ingress.ts";
 
 const CONTEXT_PREFIX = "finapi:";
 
@@ -200,7 +209,7 @@ const stackNameSchema = z
  * (`finapi:<setting>`). One schema checks both, so a cdk.json app and an app that embeds the construct
  * obey the same rules and get the same defaults.
  */
-const settingsSchema = z.strictObject({
+const settingsShape = {
   clients: clientsSchema,
   reconcileSchedule: scheduleSchema.default("rate(15 minutes)"),
   hostCallback: z.boolean({ error: "must be true or false" }).default(true),
@@ -225,6 +234,24 @@ const settingsSchema = z.strictObject({
       `must be at least ${MIN_FAN_OUT_WINDOW_SECONDS} (finAPI's copies of one deletion to a user base's clients arrive within it)`,
     )
     .default(DEFAULT_FAN_OUT_WINDOW_SECONDS),
+  callbackIngress: z
+    .enum(CALLBACK_INGRESSES, { error: `must be one of ${CALLBACK_INGRESSES.join(", ")}` })
+    .default("function-url"),
+  callbackRateLimit: z
+    .int({ error: "must be a whole number (requests per source address per 5 minutes)" })
+    .min(CALLBACK_RATE_LIMIT_MIN, `must be at least ${CALLBACK_RATE_LIMIT_MIN} (AWS WAF's minimum)`)
+    .max(CALLBACK_RATE_LIMIT_MAX, `must be at most ${CALLBACK_RATE_LIMIT_MAX} (AWS WAF's maximum)`)
+    .optional(),
+  callbackAllowedCidrs: z
+    .array(
+      z.string({ error: "must be a string" }).refine(isWafCidr, {
+        message: "must be an IPv4 or IPv6 CIDR block with a prefix of /1 or longer, e.g. 203.0.113.0/24",
+      }),
+      { error: "must be a JSON array of CIDR blocks" },
+    )
+    .min(1, "must name at least one CIDR block (leave the setting out to allow any source)")
+    .readonly()
+    .optional(),
   unauthenticatedAlarmThreshold: z
     .int({ error: "must be a whole number" })
     .min(1, "must be at least 1")
@@ -237,10 +264,44 @@ const settingsSchema = z.strictObject({
   logLevel: z
     .enum(["DEBUG", "INFO", "WARN", "ERROR"], { error: "must be one of DEBUG, INFO, WARN, ERROR" })
     .default("INFO"),
-});
+};
+
+/** The settings that only the api-gateway-waf ingress uses (a Function URL has no web ACL). */
+const WEB_ACL_SETTINGS = ["callbackRateLimit", "callbackAllowedCidrs"] as const;
+
+/**
+ * The settings' schema. A problem that names another setting names it through `label`, the way the
+ * caller calls settings (context keys, or props).
+ */
+function settingsSchemaFor(label: SettingLabel) {
+  return z
+    .strictObject(settingsShape)
+    .superRefine((settings, ctx) => {
+      if (settings.callbackIngress === "api-gateway-waf") return;
+      for (const setting of WEB_ACL_SETTINGS) {
+        if (settings[setting] !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [setting],
+            message: `takes effect only with ${label("callbackIngress")} "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out`,
+          });
+        }
+      }
+    })
+    .transform((settings) => ({
+      ...settings,
+      // Every setting is a key of the result, also one left out (as the context's keys always were).
+      alarmEmail: settings.alarmEmail,
+      callbackAllowedCidrs: settings.callbackAllowedCidrs,
+      callbackRateLimit:
+        settings.callbackIngress === "api-gateway-waf"
+          ? (settings.callbackRateLimit ?? DEFAULT_CALLBACK_RATE_LIMIT)
+          : undefined,
+    }));
+}
 
 /** The settings' names, the construct's props (the context key of each is `finapi:<name>`). */
-const SETTING_NAMES = Object.keys(settingsSchema.shape) as readonly (keyof typeof settingsSchema.shape)[];
+const SETTING_NAMES = Object.keys(settingsShape) as readonly (keyof typeof settingsShape)[];
 
 /** Every CDK context key the app reads; cdk.json sets them, `-c key=value` overrides them. */
 const CONTEXT_KEYS: readonly string[] = ["stackName", ...SETTING_NAMES].map(
@@ -255,9 +316,10 @@ export interface OwnedDocument {
   readonly value: string;
 }
 
-type ParsedSettings = z.output<typeof settingsSchema>;
+type SettingsSchema = ReturnType<typeof settingsSchemaFor>;
+type ParsedSettings = z.output<SettingsSchema>;
 /** What the settings schema accepts: the construct's props are checked against it by the compiler too. */
-export type FinapiConfigSyncSettingsInput = z.input<typeof settingsSchema>;
+export type FinapiConfigSyncSettingsInput = z.input<SettingsSchema>;
 /** A retention period CloudWatch Logs accepts, in days. */
 export type LogRetentionDays = (typeof LOG_RETENTION_DAYS)[number];
 export type ClientConfig = ParsedSettings["clients"][number] & { readonly ownedDocument?: OwnedDocument };
@@ -332,6 +394,24 @@ function unknownContextKeys(context: Readonly<Record<string, unknown>>): string[
     });
 }
 
+/*
+ * A parameter the stack writes is a String whose value sits in the template (and the cloud assembly,
+ * and CloudFormation's console) in clear: a URL that carries credentials (user info) or a query
+ * string (often a token) does not belong there. Only the field is named, never the URL.
+ */
+function credentialBearingUrls(document: ClientConfigurationParams): string[] {
+  return CALLBACK_URL_FIELDS.flatMap((field) => {
+    const value = document[field];
+    if (value === undefined || value === "") return [];
+    const url = new URL(value);
+    const carries = [
+      ...(url.username !== "" || url.password !== "" ? ["user info (user:password@)"] : []),
+      ...(url.search !== "" || value.includes("?") ? ["a query string"] : []),
+    ];
+    return carries.length === 0 ? [] : [`${field} carries ${carries.join(" and ")}`];
+  });
+}
+
 function loadOwnedDocument(
   client: ParsedSettings["clients"][number],
   where: string,
@@ -362,6 +442,12 @@ function loadOwnedDocument(
         .join("\n")}`,
     ];
   }
+  const exposed = credentialBearingUrls(parsed.value);
+  if (exposed.length > 0) {
+    return [
+      `${where}: ${path}: ${exposed.join("; ")}, which the template would hold in clear; keep this client's document in a SecureString parameter the pipeline writes (leave "document" out and name that parameter, with parameterKeyArn if it uses a customer managed key)`,
+    ];
+  }
   return { path, value: JSON.stringify(parsed.value) };
 }
 
@@ -380,7 +466,7 @@ export function checkSettings(
   documentsRoot: string,
   label: SettingLabel = (setting) => setting,
 ): SettingsCheck {
-  const parsed = settingsSchema.safeParse(input);
+  const parsed = settingsSchemaFor(label).safeParse(input);
   if (!parsed.success) return { ok: false, problems: problemsOf(parsed.error.issues, input, label) };
 
   const problems: string[] = [];

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { StackConfig } from "./config.ts";
+import type { CallbackIngress } from "./constructs/callback-ingress.ts";
 import type { ConfigSync } from "./constructs/config-sync.ts";
 import { FinapiConfigSync } from "./constructs/finapi-config-sync.ts";
 import { REPOSITORY_ROOT } from "./constructs/house-function.ts";
@@ -26,6 +27,8 @@ export class FinapiConfigSyncStack extends Stack {
   readonly finapiConfigSync: FinapiConfigSync;
   readonly configSync: ConfigSync;
   readonly callback?: UserSyncCallback;
+  /** How finAPI reaches the hosted callback (a Function URL, or API Gateway behind AWS WAF). */
+  readonly callbackIngress?: CallbackIngress;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: FinapiConfigSyncStackProps) {
@@ -39,16 +42,17 @@ export class FinapiConfigSyncStack extends Stack {
     });
     this.configSync = this.finapiConfigSync.configSync;
     this.callback = this.finapiConfigSync.callback;
+    this.callbackIngress = this.finapiConfigSync.callbackIngress;
     this.monitoring = this.finapiConfigSync.monitoring;
     this.addOutputs(this.finapiConfigSync.deadLetterQueues);
   }
 
   private addOutputs(queues: readonly WatchedQueue[]): void {
-    if (this.callback) {
+    if (this.callback && this.callbackIngress) {
       new CfnOutput(this, "CallbackBaseUrl", {
         description:
           "The hosted callback's base URL. A client's callback URL is <base>/user-sync/<client>/<secret>, the secret being the value of its CallbackSecret output; config-sync registers it with finAPI.",
-        value: this.callback.baseUrl,
+        value: this.callbackIngress.baseUrl,
       });
       for (const [name, secret] of this.callback.secrets) {
         new CfnOutput(this, `CallbackSecret-${name}`, {

@@ -14,6 +14,7 @@ import {
   type FinapiConfigSyncSettingsInput,
   type LogRetentionDays,
 } from "../config.ts";
+import { CallbackIngress, type CallbackIngressKind } from "./callback-ingress.ts";
 import { ConfigSync } from "./config-sync.ts";
 import { Monitoring, type WatchedFunction, type WatchedQueue } from "./monitoring.ts";
 import { UserSyncCallback } from "./user-sync-callback.ts";
@@ -109,6 +110,25 @@ export interface FinapiConfigSyncProps {
    */
   readonly callbackFanOutWindowSeconds?: number;
   /**
+   * How finAPI reaches the callback: `function-url`, a public Lambda Function URL, or
+   * `api-gateway-waf`, an API Gateway REST API behind an AWS WAF web ACL (per-source rate limit,
+   * optional source allow-list).
+   * @default "function-url"
+   */
+  readonly callbackIngress?: CallbackIngressKind;
+  /**
+   * `api-gateway-waf` only (an error otherwise): requests per source address per 5 minutes before the
+   * web ACL blocks that address (10 to 2,000,000,000).
+   * @default 1000 with api-gateway-waf
+   */
+  readonly callbackRateLimit?: number;
+  /**
+   * `api-gateway-waf` only (an error otherwise): the source CIDR blocks (IPv4 or IPv6) that may call
+   * the callback at all, e.g. finAPI's addresses.
+   * @default - any source (the rate limit still applies)
+   */
+  readonly callbackAllowedCidrs?: readonly string[];
+  /**
    * Unauthenticated callback requests per 5 minutes that raise the guessing alarm.
    * @default 10
    */
@@ -153,13 +173,15 @@ export class FinapiConfigSync extends Construct {
   readonly configSync: ConfigSync;
   /** @default - undefined when hostCallback is false */
   readonly callback?: UserSyncCallback;
+  /** How finAPI reaches the hosted callback. @default - undefined when hostCallback is false */
+  readonly callbackIngress?: CallbackIngress;
   readonly monitoring: Monitoring;
   /**
    * The bus carrying finAPI User Deleted events (source `finapi.user-sync`): add consumer rules here.
    * Only the deletion publisher may put events on it.
    */
   readonly bus?: events.EventBus;
-  /** The callback's base URL: a client's callback URL is <base>/user-sync/<client>/<secret>. */
+  /** The callback's base URL (of the active ingress): a client's callback URL is <base>/user-sync/<client>/<secret>. */
   readonly callbackBaseUrl?: string;
   /** The last sync outcome per client (`finapi-config status` reads it). */
   readonly statusTable: dynamodb.Table;
@@ -198,13 +220,25 @@ export class FinapiConfigSync extends Construct {
           logLevel: settings.logLevel,
         })
       : undefined;
+    this.callbackIngress =
+      this.callback &&
+      new CallbackIngress(this, "CallbackIngress", {
+        handler: this.callback.handler.function,
+        kind: settings.callbackIngress,
+        rateLimitPerFiveMinutes: settings.callbackRateLimit,
+        allowedCidrs: settings.callbackAllowedCidrs,
+        logRetention,
+        // About what the reserved instances serve at 100 ms a request; more is answered 429 without invoking.
+        throttlingRateLimit: settings.callbackReservedConcurrency * 10,
+      });
     this.bus = this.callback?.deletions.bus;
-    this.callbackBaseUrl = this.callback?.baseUrl;
+    this.callbackBaseUrl = this.callbackIngress?.baseUrl;
 
     this.configSync = new ConfigSync(this, "ConfigSync", {
       clients: settings.clients,
       reconcileSchedule: settings.reconcileSchedule,
-      hostedCallback: this.callback && { baseUrl: this.callback.baseUrl, secrets: this.callback.secrets },
+      hostedCallback: this.callback &&
+        this.callbackIngress && { baseUrl: this.callbackIngress.baseUrl, secrets: this.callback.secrets },
       logRetention,
       logLevel: settings.logLevel,
     });

@@ -99,11 +99,12 @@ describe("FinapiConfigSync in a user's own CDK app (the embedding example)", () 
     });
   });
 
-  it("exposes the callback base URL: the host of the callback's Function URL", () => {
-    const callback = stack.finapi.callback as NonNullable<FinapiConfigSync["callback"]>;
+  it("exposes the callback base URL: the host of the callback's Function URL, the default ingress", () => {
+    const ingress = stack.finapi.callbackIngress as NonNullable<FinapiConfigSync["callbackIngress"]>;
     expect(render(stack.resolve(stack.finapi.callbackBaseUrl))).toBe(
-      `https://select(2, split("/", \${${id(callback.url)}.FunctionUrl}))`,
+      `https://select(2, split("/", \${${id(ingress.functionUrl as IConstruct)}.FunctionUrl}))`,
     );
+    template.resourceCountIs("AWS::ApiGateway::RestApi", 0);
   });
 
   it("adds no outputs: the user's stack decides what it exports", () => {
@@ -226,6 +227,42 @@ describe("FinapiConfigSync props", () => {
     expect(fromContext.length).toBeGreaterThanOrEqual(8);
     expect(propsProblems(settings)).toEqual(fromContext.map((problem) => problem.replace(/^finapi:/, "")));
   });
+
+  it("names the ingress settings a Function URL cannot use by their prop names", () => {
+    const settings = {
+      clients: [sandboxClient],
+      callbackRateLimit: 500,
+      callbackAllowedCidrs: ["203.0.113.0/24"],
+    };
+    const fromContext = contextProblems(
+      Object.fromEntries(Object.entries(settings).map(([name, value]) => [`finapi:${name}`, value])),
+    );
+    expect(propsProblems(settings)).toEqual([
+      'callbackRateLimit: takes effect only with callbackIngress "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out',
+      'callbackAllowedCidrs: takes effect only with callbackIngress "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out',
+    ]);
+    expect(propsProblems(settings)).toEqual(fromContext.map((problem) => problem.replaceAll("finapi:", "")));
+  });
+
+  it(
+    "puts the callback behind API Gateway and AWS WAF when asked, and its base URL is the API stage's",
+    () => {
+      const stack = new Stack(userApp(), "Platform");
+      const finapi = new FinapiConfigSync(stack, "Finapi", {
+        clients: [sandboxClient],
+        callbackIngress: "api-gateway-waf",
+        callbackAllowedCidrs: ["203.0.113.0/24"],
+      });
+      const ingress = finapi.callbackIngress as NonNullable<FinapiConfigSync["callbackIngress"]>;
+      expect(finapi.settings.callbackRateLimit).toBe(1000);
+      expect(finapi.callbackBaseUrl).toBe(ingress.baseUrl);
+      const template = Template.fromStack(stack);
+      template.resourceCountIs("AWS::ApiGateway::RestApi", 1);
+      template.resourceCountIs("AWS::WAFv2::WebACL", 1);
+      template.resourceCountIs("AWS::Lambda::Url", 0);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 
   it("names an unknown prop and suggests the nearest one", () => {
     expect(propsProblems({ clients: [sandboxClient], hostCallbak: false })).toEqual([

@@ -28,13 +28,14 @@ export function useLocalDeployment(options: DeploymentOptions = {}): LocalDeploy
         .filter((secret) => suite.deployment.lines.some((line) => line.includes(secret))),
   } as LocalDeploymentSuite & { deployment: LocalDeployment; client: DeployedClient };
 
+  /* Synthesizing with both bundles takes over a minute on a busy two-core machine. */
   beforeAll(async () => {
     stack = synthesizeStack();
     suite.deployment = await deployLocally(stack, options);
     const [client] = suite.deployment.clients;
     if (!client) throw new Error("the stack configures no client");
     suite.client = client;
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await suite.deployment?.close();
