@@ -4,6 +4,7 @@ import { App, type CfnElement, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PartnerStack } from "../../examples/cdk-app/partner-stack.ts";
 import { PlatformStack } from "../../examples/cdk-app/platform-stack.ts";
 import { USER_DELETED_DETAIL_TYPE, USER_DELETED_SOURCE } from "../../functions/contracts/user-deletion.ts";
 import { parseStackConfig, StackConfigError } from "../../infra/config.ts";
@@ -14,7 +15,7 @@ import {
 } from "../../infra/constructs/finapi-config-sync.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import { FinapiConfigSyncStack } from "../../infra/stack.ts";
-import { render } from "./render.ts";
+import { render, renderDeep } from "./render.ts";
 import { removeOutdirs, unbundledApp } from "./synth-app.ts";
 
 afterAll(removeOutdirs);
@@ -154,6 +155,32 @@ describe("FinapiConfigSync in a user's own CDK app (the embedding example)", () 
       PolicyDocument: {
         Statement: [{ Action: "events:PutEvents", Effect: "Allow", Resource: PARTNER_BUS_ARN }],
       },
+    });
+  });
+
+  it("lets the other account's bus admit the forwarded deletions from this account and route them by the same contract", () => {
+    const partner = Template.fromStack(
+      new PartnerStack(userApp(), "Partner", {
+        env: { account: "444455556666", region: "eu-central-1" },
+        sourceAccount: "111122223333",
+      }),
+    );
+    expect(PARTNER_BUS_ARN.endsWith(":444455556666:event-bus/finapi-deletions")).toBe(true);
+    partner.hasResourceProperties("AWS::Events::EventBus", { Name: "finapi-deletions" });
+    const policies = Object.values(
+      partner.findResources("AWS::Events::EventBusPolicy") as Record<string, Resource>,
+    );
+    expect(policies.map((policy) => renderDeep(policy.Properties.Statement))).toEqual([
+      {
+        Sid: "cdk-FinapiDeletionsFromPlatform",
+        Effect: "Allow",
+        Principal: { AWS: "arn:${AWS::Partition}:iam::111122223333:root" },
+        Action: "events:PutEvents",
+        Resource: expect.stringMatching(/^\$\{FinapiDeletions\w+\.Arn\}$/),
+      },
+    ]);
+    partner.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: { source: [USER_DELETED_SOURCE], "detail-type": [USER_DELETED_DETAIL_TYPE] },
     });
   });
 
