@@ -204,10 +204,13 @@ const stackNameSchema = z
   )
   .default("FinapiConfigSync");
 
+/** How problems name a setting: its context key, or the construct's prop. */
+type SettingLabel = (setting: string) => string;
+
 /**
  * The settings of the whole product: the FinapiConfigSync construct's props, and the app's CDK context
- * (`finapi:<setting>`). One schema checks both, so a cdk.json app and an app that embeds the construct
- * obey the same rules and get the same defaults.
+ * (`finapi:<setting>`). settingsSchemaFor makes it the one schema that checks both, so a cdk.json app
+ * and an app that embeds the construct obey the same rules and get the same defaults.
  */
 const settingsShape = {
   clients: clientsSchema,
@@ -329,9 +332,6 @@ export type FinapiConfigSyncSettings = Omit<ParsedSettings, "clients"> & {
 };
 export type StackConfig = FinapiConfigSyncSettings & { readonly stackName: string };
 export type FinapiClientMode = ClientConfig["mode"];
-
-/** How problems name a setting: its context key, or the construct's prop. */
-type SettingLabel = (setting: string) => string;
 
 function formatPath(path: readonly PropertyKey[], label: SettingLabel): string {
   const [key, ...rest] = path;

@@ -174,7 +174,7 @@ describe("FinapiConfigSync in a user's own CDK app (the embedding example)", () 
       {
         Sid: "cdk-FinapiDeletionsFromPlatform",
         Effect: "Allow",
-        Principal: { AWS: "arn:${AWS::Partition}:iam::111122223333:root" },
+        Principal: { AWS: `arn:\${AWS::Partition}:iam::111122223333:root` },
         Action: "events:PutEvents",
         Resource: expect.stringMatching(/^\$\{FinapiDeletions\w+\.Arn\}$/),
       },
