@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { App, type CfnElement, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PartnerStack } from "../../examples/cdk-app/partner-stack.ts";
@@ -183,6 +184,31 @@ describe("FinapiConfigSync in a user's own CDK app (the embedding example)", () 
       EventPattern: { source: [USER_DELETED_SOURCE], "detail-type": [USER_DELETED_DETAIL_TYPE] },
     });
   });
+
+  it(
+    "brings its cdk-nag acknowledgements along: the AwsSolutions and Serverless packs find nothing inside the construct",
+    () => {
+      const app = userApp();
+      new PlatformStack(app, "Platform", {
+        env: { account: "111122223333", region: "eu-central-1" },
+        partnerBusArn: PARTNER_BUS_ARN,
+      });
+      app.synth();
+      const findings = [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) =>
+        pack
+          .validateScope(app)
+          .violations.flatMap((violation) =>
+            violation.violatingResources.map(
+              (resource) => `${String(resource.constructPath)} ${violation.ruleName}`,
+            ),
+          ),
+      );
+      // The packs do look at this stack: the example's own queue has no dead-letter queue.
+      expect(findings).toContain("Platform/LiveDeletions/Resource AwsSolutions-SQS3");
+      expect(findings.filter((finding) => finding.startsWith("Platform/Finapi/"))).toEqual([]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 
   it("keeps the bus closed to forged deletions: only the publisher may put finapi.user-sync events, whoever adds rules", () => {
     template.hasResourceProperties("AWS::Events::EventBusPolicy", {
