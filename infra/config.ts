@@ -272,35 +272,31 @@ const settingsShape = {
 /** The settings that only the api-gateway-waf ingress uses (a Function URL has no web ACL). */
 const WEB_ACL_SETTINGS = ["callbackRateLimit", "callbackAllowedCidrs"] as const;
 
-/**
- * The settings' schema. A problem that names another setting names it through `label`, the way the
- * caller calls settings (context keys, or props).
+/** The settings' schema; rules across settings are checked beside it (webAclProblems). */
+const settingsSchema = z.strictObject(settingsShape).transform((settings) => ({
+  ...settings,
+  // Every setting is a key of the result, also one left out (as the context's keys always were).
+  alarmEmail: settings.alarmEmail,
+  callbackAllowedCidrs: settings.callbackAllowedCidrs,
+  callbackRateLimit:
+    settings.callbackIngress === "api-gateway-waf"
+      ? (settings.callbackRateLimit ?? DEFAULT_CALLBACK_RATE_LIMIT)
+      : undefined,
+}));
+
+/*
+ * Checked on the input, not inside the schema, so that it is reported together with any other
+ * problem (zod skips an object's refinements once a field failed). An invalid ingress is the
+ * schema's problem alone.
  */
-function settingsSchemaFor(label: SettingLabel) {
-  return z
-    .strictObject(settingsShape)
-    .superRefine((settings, ctx) => {
-      if (settings.callbackIngress === "api-gateway-waf") return;
-      for (const setting of WEB_ACL_SETTINGS) {
-        if (settings[setting] !== undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: [setting],
-            message: `takes effect only with ${label("callbackIngress")} "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out`,
-          });
-        }
-      }
-    })
-    .transform((settings) => ({
-      ...settings,
-      // Every setting is a key of the result, also one left out (as the context's keys always were).
-      alarmEmail: settings.alarmEmail,
-      callbackAllowedCidrs: settings.callbackAllowedCidrs,
-      callbackRateLimit:
-        settings.callbackIngress === "api-gateway-waf"
-          ? (settings.callbackRateLimit ?? DEFAULT_CALLBACK_RATE_LIMIT)
-          : undefined,
-    }));
+function webAclProblems(input: Readonly<Record<string, unknown>>, label: SettingLabel): string[] {
+  const ingress = input.callbackIngress ?? "function-url";
+  if (ingress === "api-gateway-waf" || !(CALLBACK_INGRESSES as readonly unknown[]).includes(ingress))
+    return [];
+  return WEB_ACL_SETTINGS.filter((setting) => input[setting] !== undefined).map(
+    (setting) =>
+      `${label(setting)}: takes effect only with ${label("callbackIngress")} "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out`,
+  );
 }
 
 /** The settings' names, the construct's props (the context key of each is `finapi:<name>`). */
@@ -319,10 +315,9 @@ export interface OwnedDocument {
   readonly value: string;
 }
 
-type SettingsSchema = ReturnType<typeof settingsSchemaFor>;
-type ParsedSettings = z.output<SettingsSchema>;
+type ParsedSettings = z.output<typeof settingsSchema>;
 /** What the settings schema accepts: the construct's props are checked against it by the compiler too. */
-export type FinapiConfigSyncSettingsInput = z.input<SettingsSchema>;
+export type FinapiConfigSyncSettingsInput = z.input<typeof settingsSchema>;
 /** A retention period CloudWatch Logs accepts, in days. */
 export type LogRetentionDays = (typeof LOG_RETENTION_DAYS)[number];
 export type ClientConfig = ParsedSettings["clients"][number] & { readonly ownedDocument?: OwnedDocument };
@@ -466,20 +461,30 @@ export function checkSettings(
   documentsRoot: string,
   label: SettingLabel = (setting) => setting,
 ): SettingsCheck {
-  const parsed = settingsSchemaFor(label).safeParse(input);
-  if (!parsed.success) return { ok: false, problems: problemsOf(parsed.error.issues, input, label) };
+  const parsed = settingsSchema.safeParse(input);
+  const problems = parsed.success ? [] : problemsOf(parsed.error.issues, input, label);
+  problems.push(...webAclProblems(input, label));
 
-  const problems: string[] = [];
-  const clients = parsed.data.clients.map((client, index): ClientConfig => {
-    if (client.document === undefined) return client;
+  /* A client that is valid on its own gets its document checked, whatever else is wrong. */
+  const candidates = parsed.success
+    ? parsed.data.clients
+    : (Array.isArray(input.clients) ? input.clients : []).map(
+        (client) => clientSchema.safeParse(client).data,
+      );
+  const ownedDocuments = new Map<number, OwnedDocument>();
+  candidates.forEach((client, index) => {
+    if (client?.document === undefined) return;
     const owned = loadOwnedDocument(client, `${label("clients")}[${index}].document`, documentsRoot);
-    if (Array.isArray(owned)) {
-      problems.push(...owned);
-      return client;
-    }
-    return { ...client, ownedDocument: owned };
+    if (Array.isArray(owned)) problems.push(...owned);
+    else ownedDocuments.set(index, owned);
   });
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, settings: { ...parsed.data, clients } };
+
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+  const clients = parsed.data.clients.map((client, index): ClientConfig => {
+    const ownedDocument = ownedDocuments.get(index);
+    return ownedDocument ? { ...client, ownedDocument } : client;
+  });
+  return { ok: true, settings: { ...parsed.data, clients } };
 }
 
 /**

@@ -227,9 +227,20 @@ describe("FinapiConfigSync props", () => {
   it("reports every bad prop at once, each naming the prop and the rule, before building anything", () => {
     expect(
       propsProblems({
-        clients: [{ ...sandboxClient, name: "has space", credentialSecretId: "x" }],
+        documentsRoot: join(REPOSITORY_ROOT, "test/fixtures/infra"),
+        clients: [
+          { ...sandboxClient, name: "has space", credentialSecretId: "x" },
+          {
+            ...sandboxClient,
+            name: "live",
+            environment: "live",
+            parameterName: "/finapi/live",
+            document: "documents/live-invalid.json",
+          },
+        ],
         reconcileSchedule: "every 5 minutes",
         callbackReservedConcurrency: 0,
+        callbackRateLimit: 500,
         logRetentionDays: 31,
         alarmEmail: "not-an-address",
       }),
@@ -241,6 +252,10 @@ describe("FinapiConfigSync props", () => {
       "callbackReservedConcurrency: must be at least 1",
       expect.stringMatching(
         /^logRetentionDays: must be one of CloudWatch Logs' retention periods: 1, 3, 5, /,
+      ),
+      'callbackRateLimit: takes effect only with callbackIngress "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out',
+      expect.stringMatching(
+        /^clients\[1\]\.document: documents\/live-invalid\.json is not a valid finAPI client configuration for live:\n/,
       ),
     ]);
   });
@@ -271,14 +286,15 @@ describe("FinapiConfigSync props", () => {
       ],
       hostCallback: "yes",
       callbackFanOutWindowSeconds: 59,
+      callbackAllowedCidrs: ["203.0.113.0/24"],
       unauthenticatedAlarmThreshold: 1.5,
       logLevel: "TRACE",
     };
     const fromContext = contextProblems(
       Object.fromEntries(Object.entries(settings).map(([name, value]) => [`finapi:${name}`, value])),
     );
-    expect(fromContext.length).toBeGreaterThanOrEqual(8);
-    expect(propsProblems(settings)).toEqual(fromContext.map((problem) => problem.replace(/^finapi:/, "")));
+    expect(fromContext.length).toBeGreaterThanOrEqual(9);
+    expect(propsProblems(settings)).toEqual(fromContext.map((problem) => problem.replaceAll("finapi:", "")));
   });
 
   it("names the ingress settings a Function URL cannot use by their prop names", () => {
