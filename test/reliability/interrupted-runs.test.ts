@@ -1,14 +1,16 @@
 import { describe, expect, it } from "vitest";
+import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 import type { DeployedClient, DesiredDocument } from "./support/deployment.ts";
 import { operation, type ProxiedRequest } from "./support/fault-proxy.ts";
 import { FINAPI_ROUTES } from "./support/faults.ts";
 import { useLocalDeployment } from "./support/suite.ts";
 
 /*
- * An environment destroyed mid-run (killAfterMs): the handler gets no warning, so nothing after the
- * kill point happens, unlike middy's early timeout, which the fault campaign also exercises.
+ * An environment destroyed mid-run (killWhen): the handler gets no warning, so nothing after the
+ * kill point happens, unlike middy's early timeout, which the fault campaign also exercises. The kill
+ * comes when the armed fault holds the run at its point, not after a fixed time, so that a slow machine
+ * cannot kill the run before it gets there.
  */
-const KILL_AFTER_MS = 500;
 const SLOWER_THAN_THE_KILL_MS = 2_000;
 
 describe("config-sync when its environment dies part-way through a run", () => {
@@ -39,7 +41,10 @@ describe("config-sync when its environment dies part-way through a run", () => {
         kind === "hang" ? { kind } : { kind, ms: SLOWER_THAN_THE_KILL_MS },
       );
 
-      const killed = await suite.deployment.configSync.invoke(change, { killAfterMs: KILL_AFTER_MS });
+      /* Killed once the fault holds the run at its point, however long the run took to get there. */
+      const killed = await suite.deployment.configSync.invoke(change, {
+        killWhen: suite.deployment.faults[service].holding(),
+      });
       expect(killed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
       expect(suite.deployment.faults[service].pending()).toBe(0);
 
@@ -57,7 +62,7 @@ describe("config-sync when its environment dies part-way through a run", () => {
         outcome: expect.stringMatching(/^(applied|in-sync)$/),
       });
     },
-    30_000,
+    WORKER_TIMEOUT_MS,
   );
 
   it("writes no secret to any log line", () => {
@@ -75,34 +80,38 @@ describe("user-sync-callback when a delivery dies after recording the deletion, 
    */
   const DEADLINE_MS = 5_000;
 
-  it("has a delivery inside the dead delivery's hold wait for the hold to run out and forward the deletion once; a later delivery is a duplicate", async () => {
-    const [first, second, third] = suite.deployment.clients as [
-      DeployedClient,
-      DeployedClient,
-      DeployedClient,
-    ];
-    const body = JSON.stringify({ userId: "user-crashed-delivery", event: "DELETED" });
-    const forwarded = () =>
-      suite.deployment.forwarded().filter((detail) => detail.userId === "user-crashed-delivery");
-    suite.deployment.faults.eventBridge.arm("PutEvents hangs", operation("PutEvents"), { kind: "hang" });
-    const startedAt = Date.now();
+  it(
+    "has a delivery inside the dead delivery's hold wait for the hold to run out and forward the deletion once; a later delivery is a duplicate",
+    async () => {
+      const [first, second, third] = suite.deployment.clients as [
+        DeployedClient,
+        DeployedClient,
+        DeployedClient,
+      ];
+      const body = JSON.stringify({ userId: "user-crashed-delivery", event: "DELETED" });
+      const forwarded = () =>
+        suite.deployment.forwarded().filter((detail) => detail.userId === "user-crashed-delivery");
+      suite.deployment.faults.eventBridge.arm("PutEvents hangs", operation("PutEvents"), { kind: "hang" });
+      const startedAt = Date.now();
 
-    const crashed = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(first, body), {
-      timeoutMs: DEADLINE_MS,
-      killAfterMs: KILL_AFTER_MS,
-    });
-    expect(crashed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
+      const crashed = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(first, body), {
+        timeoutMs: DEADLINE_MS,
+        killWhen: suite.deployment.faults.eventBridge.holding(),
+      });
+      expect(crashed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
 
-    const inside = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(second, body));
-    expect(inside).toMatchObject({ ok: true, payload: { statusCode: 202 } });
-    expect(Date.now()).toBeGreaterThanOrEqual(startedAt + DEADLINE_MS);
-    expect(forwarded()).toEqual([expect.objectContaining({ client: second.name })]);
-    expect(suite.deployment.deadLetters()).toEqual([]);
+      const inside = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(second, body));
+      expect(inside).toMatchObject({ ok: true, payload: { statusCode: 202 } });
+      expect(Date.now()).toBeGreaterThanOrEqual(startedAt + DEADLINE_MS);
+      expect(forwarded()).toEqual([expect.objectContaining({ client: second.name })]);
+      expect(suite.deployment.deadLetters()).toEqual([]);
 
-    const after = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(third, body));
-    expect(after).toMatchObject({ ok: true, payload: { statusCode: 202 } });
-    expect(forwarded()).toHaveLength(1);
-  }, 30_000);
+      const after = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(third, body));
+      expect(after).toMatchObject({ ok: true, payload: { statusCode: 202 } });
+      expect(forwarded()).toHaveLength(1);
+    },
+    WORKER_TIMEOUT_MS,
+  );
 
   it("writes no secret to any log line", () => {
     const leaked = suite.leakedSecrets();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
+import { SYNTH_TIMEOUT_MS } from "../../support/timeouts.ts";
 import {
   type DeployedClient,
   type DeploymentOptions,
@@ -35,7 +36,7 @@ export function useLocalDeployment(options: DeploymentOptions = {}): LocalDeploy
     const [client] = suite.deployment.clients;
     if (!client) throw new Error("the stack configures no client");
     suite.client = client;
-  }, 180_000);
+  }, SYNTH_TIMEOUT_MS);
 
   afterAll(async () => {
     await suite.deployment?.close();
