@@ -16,13 +16,11 @@ import {
 } from "../../infra/constructs/finapi-config-sync.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import { FinapiConfigSyncStack } from "../../infra/stack.ts";
+import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 import { render, renderDeep } from "./render.ts";
 import { removeOutdirs, unbundledApp } from "./synth-app.ts";
 
 afterAll(removeOutdirs);
-
-/* A synth is CPU-bound: several times the default timeouts on a busy machine. */
-const SYNTH_TIMEOUT_MS = 180_000;
 
 const PARTNER_BUS_ARN = "arn:aws:events:eu-central-1:444455556666:event-bus/finapi-deletions";
 
