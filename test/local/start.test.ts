@@ -176,6 +176,7 @@ describe("npm start (local/start.ts)", { timeout: PROCESS_TEST_TIMEOUT_MS }, () 
     const loop = npmStart([...FREE_PORTS, "--schedule-seconds", "0"]);
     await loop.waitForOutput(/sync +live +applied/, WAIT_MS);
     await loop.waitForOutput(/sync +sandbox +applied/, WAIT_MS);
+    await loop.waitForOutput(/sync +sandbox-mobile +applied/, WAIT_MS);
     /* What a terminal does on Ctrl-C: SIGINT to every process of the foreground group (npm, its shell, the loop). */
     process.kill(-(loop.child.pid ?? 0), "SIGINT");
     expect(await loop.exited(WAIT_MS)).toBe(0);
@@ -192,11 +193,12 @@ describe("npm start (local/start.ts)", { timeout: PROCESS_TEST_TIMEOUT_MS }, () 
       WAIT_MS,
     );
     const [, callbackPort] = await loop.waitForOutput(
-      /user-sync callback {2}http:\/\/127\.0\.0\.1:(\d+)/,
+      /user-sync callback {2}https:\/\/127\.0\.0\.1:(\d+)/,
       WAIT_MS,
     );
     await loop.waitForOutput(/sync +live +applied/, WAIT_MS);
     await loop.waitForOutput(/sync +sandbox +applied/, WAIT_MS);
+    await loop.waitForOutput(/sync +sandbox-mobile +applied/, WAIT_MS);
     loop.child.kill("SIGTERM");
     expect(await loop.exited(WAIT_MS)).toBe(0);
     expect(loop.stdout()).toContain(
