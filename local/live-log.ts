@@ -5,7 +5,7 @@ import { formatViolations } from "../functions/finapi/schema.ts";
 import type { Activity, CallbackOutcome } from "./activity.ts";
 
 const CALLBACK_OUTCOMES: Readonly<Record<CallbackOutcome, string>> = {
-  forwarded: "forwarded to EventBridge",
+  forwarded: "handed to the deletion queue",
   duplicate: "duplicate, not forwarded again",
   unauthenticated: "refused: no such client and secret",
   invalid: "rejected: not a valid deletion callback",

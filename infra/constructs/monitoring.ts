@@ -167,7 +167,7 @@ export class Monitoring extends Construct {
       this.addAlarm("CallbackForwardFailed", {
         metric: callbackMetric(CallbackMetric.ForwardFailed),
         description:
-          "A user deletion could not be put on the event bus; it was written to the callback dead-letter queue instead. See the user-sync-callback log.",
+          "A user deletion could not be handed to the deletion queue; it was written to the deletions dead-letter queue instead. See the user-sync-callback log.",
       });
       this.addAlarm("CallbackDeadLetterFailed", {
         metric: callbackMetric(CallbackMetric.DeadLetterFailed),

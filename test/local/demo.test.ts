@@ -61,7 +61,7 @@ describe("the demo tour", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
     expect(report.ok).toBe(true);
 
     const output = printed.join("\n");
-    expect(output).toMatch(/callback {2}\S+ +user demo-[0-9a-f]+: forwarded to EventBridge \(202\)/);
+    expect(output).toMatch(/callback {2}\S+ +user demo-[0-9a-f]+: handed to the deletion queue \(202\)/);
     expect(output).toMatch(/callback {2}\S+ +user demo-[0-9a-f]+: duplicate, not forwarded again \(202\)/);
     for (const secret of loop.secrets) expect(output).not.toContain(secret);
   });

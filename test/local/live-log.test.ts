@@ -119,7 +119,7 @@ describe("formatActivity", () => {
   });
 
   it.each([
-    ["forwarded", "user u-1: forwarded to EventBridge (202)"],
+    ["forwarded", "user u-1: handed to the deletion queue (202)"],
     ["duplicate", "user u-1: duplicate, not forwarded again (202)"],
     ["dead-lettered", "user u-1: not forwarded: kept in the dead-letter queue (202)"],
     ["ignored-event", "user u-1: ignored: only DELETED is forwarded (202)"],
