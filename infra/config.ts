@@ -11,6 +11,8 @@ import { DEPLOYED_BASE_URL_RULE, finapiBaseUrlProblem } from "../functions/finap
 import { FINAPI_BASE_URLS } from "../functions/finapi/client.ts";
 import { nearestName } from "../functions/finapi/nearest-name.ts";
 import {
+  CALLBACK_URL_FIELDS,
+  type ClientConfigurationParams,
   finapiEnvironmentSchema,
   formatViolations,
   parseDesiredDocument,
@@ -20,6 +22,13 @@ import {
   DEFAULT_ROTATION_OVERLAP_SECONDS,
   MAX_ROTATION_OVERLAP_SECONDS,
 } from "../functions/user-sync-callback/config.ts";
+import {
+  CALLBACK_INGRESSES,
+  CALLBACK_RATE_LIMIT_MAX,
+  CALLBACK_RATE_LIMIT_MIN,
+  DEFAULT_CALLBACK_RATE_LIMIT,
+  isWafCidr,
+} from "./constructs/callback-ingress.ts";
 
 /** Every CDK context key the app reads; cdk.json sets them, `-c key=value` overrides them. */
 const CONTEXT_KEYS = {
@@ -31,6 +40,9 @@ const CONTEXT_KEYS = {
   callbackReservedConcurrency: "finapi:callbackReservedConcurrency",
   callbackSecretRotationOverlapHours: "finapi:callbackSecretRotationOverlapHours",
   callbackFanOutWindowSeconds: "finapi:callbackFanOutWindowSeconds",
+  callbackIngress: "finapi:callbackIngress",
+  callbackRateLimit: "finapi:callbackRateLimit",
+  callbackAllowedCidrs: "finapi:callbackAllowedCidrs",
   unauthenticatedAlarmThreshold: "finapi:unauthenticatedAlarmThreshold",
   logRetentionDays: "finapi:logRetentionDays",
   logLevel: "finapi:logLevel",
@@ -248,6 +260,32 @@ const contextSchema = z
           ),
       )
       .default(DEFAULT_FAN_OUT_WINDOW_SECONDS),
+    [CONTEXT_KEYS.callbackIngress]: z
+      .enum(CALLBACK_INGRESSES, { error: `must be one of ${CALLBACK_INGRESSES.join(", ")}` })
+      .default("function-url"),
+    [CONTEXT_KEYS.callbackRateLimit]: z
+      .preprocess(
+        fromCommandLine,
+        z
+          .int({ error: "must be a whole number (requests per source address per 5 minutes)" })
+          .min(CALLBACK_RATE_LIMIT_MIN, `must be at least ${CALLBACK_RATE_LIMIT_MIN} (AWS WAF's minimum)`)
+          .max(CALLBACK_RATE_LIMIT_MAX, `must be at most ${CALLBACK_RATE_LIMIT_MAX} (AWS WAF's maximum)`),
+      )
+      .optional(),
+    [CONTEXT_KEYS.callbackAllowedCidrs]: z
+      .preprocess(
+        fromCommandLine,
+        z
+          .array(
+            z.string({ error: "must be a string" }).refine(isWafCidr, {
+              message:
+                "must be an IPv4 or IPv6 CIDR block with a prefix of /1 or longer, e.g. 203.0.113.0/24",
+            }),
+            { error: "must be a JSON array of CIDR blocks" },
+          )
+          .min(1, "must name at least one CIDR block (leave the setting out to allow any source)"),
+      )
+      .optional(),
     [CONTEXT_KEYS.unauthenticatedAlarmThreshold]: z
       .preprocess(fromCommandLine, z.int({ error: "must be a whole number" }).min(1, "must be at least 1"))
       .default(10),
@@ -263,6 +301,18 @@ const contextSchema = z
       .enum(["DEBUG", "INFO", "WARN", "ERROR"], { error: "must be one of DEBUG, INFO, WARN, ERROR" })
       .default("INFO"),
   })
+  .superRefine((context, ctx) => {
+    if (context[CONTEXT_KEYS.callbackIngress] === "api-gateway-waf") return;
+    for (const key of [CONTEXT_KEYS.callbackRateLimit, CONTEXT_KEYS.callbackAllowedCidrs]) {
+      if (context[key] !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `takes effect only with ${CONTEXT_KEYS.callbackIngress} "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out`,
+        });
+      }
+    }
+  })
   .transform((context) => ({
     stackName: context[CONTEXT_KEYS.stackName],
     clients: context[CONTEXT_KEYS.clients],
@@ -272,6 +322,12 @@ const contextSchema = z
     callbackReservedConcurrency: context[CONTEXT_KEYS.callbackReservedConcurrency],
     callbackSecretRotationOverlapHours: context[CONTEXT_KEYS.callbackSecretRotationOverlapHours],
     callbackFanOutWindowSeconds: context[CONTEXT_KEYS.callbackFanOutWindowSeconds],
+    callbackIngress: context[CONTEXT_KEYS.callbackIngress],
+    callbackRateLimit:
+      context[CONTEXT_KEYS.callbackIngress] === "api-gateway-waf"
+        ? (context[CONTEXT_KEYS.callbackRateLimit] ?? DEFAULT_CALLBACK_RATE_LIMIT)
+        : undefined,
+    callbackAllowedCidrs: context[CONTEXT_KEYS.callbackAllowedCidrs],
     unauthenticatedAlarmThreshold: context[CONTEXT_KEYS.unauthenticatedAlarmThreshold],
     logRetentionDays: context[CONTEXT_KEYS.logRetentionDays],
     logLevel: context[CONTEXT_KEYS.logLevel],
@@ -340,6 +396,24 @@ function unknownContextKeys(context: Readonly<Record<string, unknown>>): string[
     });
 }
 
+/*
+ * A parameter the stack writes is a String whose value sits in the template (and the cloud assembly,
+ * and CloudFormation's console) in clear: a URL that carries credentials (user info) or a query
+ * string (often a token) does not belong there. Only the field is named, never the URL.
+ */
+function credentialBearingUrls(document: ClientConfigurationParams): string[] {
+  return CALLBACK_URL_FIELDS.flatMap((field) => {
+    const value = document[field];
+    if (value === undefined || value === "") return [];
+    const url = new URL(value);
+    const carries = [
+      ...(url.username !== "" || url.password !== "" ? ["user info (user:password@)"] : []),
+      ...(url.search !== "" || value.includes("?") ? ["a query string"] : []),
+    ];
+    return carries.length === 0 ? [] : [`${field} carries ${carries.join(" and ")}`];
+  });
+}
+
 function loadOwnedDocument(
   client: ParsedConfig["clients"][number],
   index: number,
@@ -369,6 +443,12 @@ function loadOwnedDocument(
         .split("\n")
         .map((line) => `      ${line}`)
         .join("\n")}`,
+    ];
+  }
+  const exposed = credentialBearingUrls(parsed.value);
+  if (exposed.length > 0) {
+    return [
+      `${where}: ${path}: ${exposed.join("; ")}, which the template would hold in clear; keep this client's document in a SecureString parameter the pipeline writes (leave "document" out and name that parameter, with parameterKeyArn if it uses a customer managed key)`,
     ];
   }
   return { path, value: JSON.stringify(parsed.value) };

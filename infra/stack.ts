@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import type { StackConfig } from "./config.ts";
+import { CallbackIngress } from "./constructs/callback-ingress.ts";
 import { ConfigSync } from "./constructs/config-sync.ts";
 import { Monitoring, type WatchedFunction, type WatchedQueue } from "./constructs/monitoring.ts";
 import { UserSyncCallback } from "./constructs/user-sync-callback.ts";
@@ -19,6 +20,8 @@ export interface FinapiConfigSyncStackProps extends StackProps {
 export class FinapiConfigSyncStack extends Stack {
   readonly configSync: ConfigSync;
   readonly callback?: UserSyncCallback;
+  /** How finAPI reaches the hosted callback (a Function URL, or API Gateway behind AWS WAF). */
+  readonly callbackIngress?: CallbackIngress;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: FinapiConfigSyncStackProps) {
@@ -36,11 +39,24 @@ export class FinapiConfigSyncStack extends Stack {
           logLevel: config.logLevel,
         })
       : undefined;
+    this.callbackIngress =
+      this.callback &&
+      new CallbackIngress(this, "CallbackIngress", {
+        handler: this.callback.handler.function,
+        kind: config.callbackIngress,
+        rateLimitPerFiveMinutes: config.callbackRateLimit,
+        allowedCidrs: config.callbackAllowedCidrs,
+        logRetention,
+        // About what the reserved instances serve at 100 ms a request; more is answered 429 without invoking.
+        throttlingRateLimit: config.callbackReservedConcurrency * 10,
+      });
+    const hostedCallback = this.callback &&
+      this.callbackIngress && { baseUrl: this.callbackIngress.baseUrl, secrets: this.callback.secrets };
 
     this.configSync = new ConfigSync(this, "ConfigSync", {
       clients: config.clients,
       reconcileSchedule: config.reconcileSchedule,
-      hostedCallback: this.callback && { baseUrl: this.callback.baseUrl, secrets: this.callback.secrets },
+      hostedCallback,
       logRetention,
       logLevel: config.logLevel,
     });
@@ -93,11 +109,11 @@ export class FinapiConfigSyncStack extends Stack {
   }
 
   private addOutputs(queues: readonly WatchedQueue[]): void {
-    if (this.callback) {
+    if (this.callback && this.callbackIngress) {
       new CfnOutput(this, "CallbackBaseUrl", {
         description:
           "The hosted callback's base URL. A client's callback URL is <base>/user-sync/<client>/<secret>, the secret being the value of its CallbackSecret output; config-sync registers it with finAPI.",
-        value: this.callback.baseUrl,
+        value: this.callbackIngress.baseUrl,
       });
       for (const [name, secret] of this.callback.secrets) {
         new CfnOutput(this, `CallbackSecret-${name}`, {

@@ -5,7 +5,12 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy from "@middy/core";
 import httpErrorHandler from "@middy/http-error-handler";
 import httpHeaderNormalizer from "@middy/http-header-normalizer";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from "aws-lambda";
 import type { UserDeletedDetail } from "../contracts/user-deletion.ts";
 import { USER_DELETED_EVENT, type UserSyncCallbackPayload } from "../finapi/user.ts";
 import { CallbackMetric, CLIENT_DIMENSION } from "../observability/metrics.ts";
@@ -29,6 +34,9 @@ export interface CallbackDependencies {
   readonly metrics: Metrics;
   readonly now?: () => Date;
 }
+
+/** A Function URL request (payload 2.0) or an API Gateway REST API proxy request (payload 1.0). */
+export type CallbackEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent;
 
 type CallbackMetricName = (typeof CallbackMetric)[keyof typeof CallbackMetric];
 
@@ -122,12 +130,12 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
   };
 
   const handle = async (
-    event: APIGatewayProxyEventV2,
+    event: CallbackEvent,
     context: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
     const receivedAt = now();
     const request = readHttpEvent(event);
-    const route = parseCallbackPath(request.rawPath);
+    const route = parseCallbackPath(request.path);
     const authentication = route
       ? await authenticateCallback(route, config.clients, secrets)
       : ({ outcome: "refused" } as const);
@@ -225,7 +233,7 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
     return accepted();
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  return middy<CallbackEvent, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(httpHeaderNormalizer())
     .use(

@@ -31,23 +31,66 @@ const reject = (statusCode: number, reason: string, headers?: Record<string, str
 /** A wrong secret, an unknown client or an unknown path all look the same from outside. */
 export const notFound = () => new HttpRejection(404, "");
 
-/**
- * The parts of an API Gateway HTTP API (payload 2.0) or Lambda Function URL event the callback reads,
- * headers already lower-cased by middy's header normalizer. Anything else in the event is ignored.
+const headersSchema = z.record(z.string(), z.optional(z.string()));
+
+/*
+ * The two ingresses the stack can put in front of the callback: a Lambda Function URL (payload 2.0,
+ * as an API Gateway HTTP API sends too) and an API Gateway REST API proxy integration (payload 1.0).
+ * Only the fields the callback reads are parsed; headers are already lower-cased by middy's header
+ * normalizer.
  */
-export const callbackHttpEventSchema = z.object({
+const functionUrlEventSchema = z.object({
   rawPath: z.optional(z.string()),
-  headers: z.optional(z.record(z.string(), z.optional(z.string()))),
+  headers: z.optional(headersSchema),
   body: z.optional(z.string()),
   isBase64Encoded: z.optional(z.boolean()),
   requestContext: z.optional(z.object({ http: z.object({ method: z.string() }) })),
 });
-export type CallbackHttpEvent = z.infer<typeof callbackHttpEventSchema>;
 
-/** The fields the callback reads; an event of another shape reads as empty, so it has no path and gets a 404. */
-export function readHttpEvent(event: unknown): CallbackHttpEvent {
-  const result = callbackHttpEventSchema.safeParse(event);
-  return result.success ? result.data : {};
+/* `path` is the resource path without the stage; a REST API gives null for absent headers and body. */
+const restApiEventSchema = z.object({
+  path: z.string(),
+  httpMethod: z.string(),
+  headers: z.nullish(headersSchema),
+  body: z.nullish(z.string()),
+  isBase64Encoded: z.nullish(z.boolean()),
+});
+
+/** One HTTP request to the callback, whichever ingress delivered it. */
+export interface CallbackHttpRequest {
+  readonly path?: string;
+  readonly method?: string;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body?: string;
+  readonly isBase64Encoded: boolean;
+}
+
+/**
+ * The request in a Function URL or REST API proxy event. An event of another shape reads as a request
+ * without path or method, so that it gets the 404 an unknown path gets.
+ */
+export function readHttpEvent(event: unknown): CallbackHttpRequest {
+  const rest = restApiEventSchema.safeParse(event);
+  if (rest.success) {
+    const { path, httpMethod, headers, body, isBase64Encoded } = rest.data;
+    return {
+      path,
+      method: httpMethod,
+      headers: headers ?? {},
+      ...(body === null || body === undefined ? {} : { body }),
+      isBase64Encoded: isBase64Encoded === true,
+    };
+  }
+  const functionUrl = functionUrlEventSchema.safeParse(event);
+  if (!functionUrl.success) return { headers: {}, isBase64Encoded: false };
+  const { rawPath, requestContext, headers, body, isBase64Encoded } = functionUrl.data;
+  return {
+    ...(rawPath === undefined ? {} : { path: rawPath }),
+    ...(requestContext === undefined ? {} : { method: requestContext.http.method }),
+    headers: headers ?? {},
+    ...(body === undefined ? {} : { body }),
+    isBase64Encoded: isBase64Encoded === true,
+  };
 }
 
 function isJsonMediaType(contentType: string | undefined): boolean {
@@ -78,14 +121,13 @@ function describeIssues(error: z.core.$ZodError): string {
  * The callback payload of an authenticated request, or the HttpRejection that answers it:
  * 405 (not POST), 415 (not application/json), 413 (decoded body over 4 KiB), 400 (not a valid payload).
  */
-export function readCallbackPayload(event: CallbackHttpEvent): UserSyncCallbackPayload {
-  const method = event.requestContext?.http.method.toUpperCase();
-  if (method !== "POST") throw reject(405, "method must be POST", { Allow: "POST" });
-  if (!isJsonMediaType(event.headers?.["content-type"])) {
+export function readCallbackPayload(request: CallbackHttpRequest): UserSyncCallbackPayload {
+  if (request.method?.toUpperCase() !== "POST") throw reject(405, "method must be POST", { Allow: "POST" });
+  if (!isJsonMediaType(request.headers["content-type"])) {
     throw reject(415, "content-type must be application/json");
   }
-  const rawBody = event.body ?? "";
-  const isBase64Encoded = event.isBase64Encoded === true;
+  const rawBody = request.body ?? "";
+  const { isBase64Encoded } = request;
   const tooLarge = () => reject(413, `body must be at most ${MAX_BODY_BYTES} bytes`);
   if (!mayFit(rawBody, isBase64Encoded)) throw tooLarge();
   const bytes = decodeBody(rawBody, isBase64Encoded);

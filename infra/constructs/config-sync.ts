@@ -168,11 +168,9 @@ export class ConfigSync extends Construct {
       props.clients.map((client) => client.credentialsKeyArn),
       "secretsmanager",
     );
+    // The function only overwrites each client's status (status-store.ts); reading it is the CLI's job.
     fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-        resources: [this.statusTable.tableArn],
-      }),
+      new iam.PolicyStatement({ actions: ["dynamodb:PutItem"], resources: [this.statusTable.tableArn] }),
     );
 
     const target = new targets.LambdaFunction(fn, {

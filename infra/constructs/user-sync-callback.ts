@@ -1,7 +1,6 @@
-import { Duration, Fn, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
-import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import type { CallbackClient } from "../../functions/contracts/callback-environment.ts";
@@ -74,17 +73,14 @@ function checkProps(props: UserSyncCallbackProps): void {
 }
 
 /**
- * The hosted user-synchronization callback: a public Function URL (auth NONE: the handler
- * authenticates the secret in the path), one generated path secret per client, and the deletion
- * pipeline (see DeletionPipeline) it hands each deletion to: the deletions table that decides
+ * The hosted user-synchronization callback: the function (reached through a CallbackIngress: the
+ * handler authenticates the secret in the path), one generated path secret per client, and the
+ * deletion pipeline (see DeletionPipeline) it hands each deletion to: the deletions table that decides
  * deletion generations, the FIFO deletion queue and its dead-letter queue, the publisher and the bus
  * the team's consumers subscribe to.
  */
 export class UserSyncCallback extends Construct {
   readonly handler: HouseFunction;
-  readonly url: lambda.FunctionUrl;
-  /** `https://<host>`: the Function URL without its trailing slash. */
-  readonly baseUrl: string;
   readonly deletions: DeletionPipeline;
   /** Each client's path secret, by client name. */
   readonly secrets: ReadonlyMap<string, secretsmanager.Secret>;
@@ -163,7 +159,7 @@ export class UserSyncCallback extends Construct {
     acknowledgeFinding(
       fn,
       "Serverless-LambdaDLQ",
-      "Invoked synchronously through its Function URL only, so Lambda never has an asynchronous event to dead-letter; the handler itself writes a deletion it could not queue to the deletions' DeadLetters queue.",
+      "Invoked synchronously through its ingress only (Function URL or API Gateway), so Lambda never has an asynchronous event to dead-letter; the handler itself writes a deletion it could not queue to the deletions' DeadLetters queue.",
     );
 
     fn.addToRolePolicy(
@@ -188,8 +184,5 @@ export class UserSyncCallback extends Construct {
         resources: [queue.queueArn, deadLetters.queue.queueArn],
       }),
     );
-
-    this.url = fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-    this.baseUrl = `https://${Fn.select(2, Fn.split("/", this.url.url))}`;
   }
 }

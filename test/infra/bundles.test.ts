@@ -329,6 +329,28 @@ describe("the handler bundles cdk synth produces", () => {
     expect(sqs.bodies(queueNameOf(callback.environment.DEAD_LETTER_QUEUE_URL))).toEqual([]);
   });
 
+  it("runs the callback's index.mjs on an API Gateway REST proxy request and forwards that deletion too", async () => {
+    const secret = callbackSecrets.get("FinapiBundles/user-sync-callback/bundles") as string;
+    const request = readJson("events/rest-api-request.json");
+    const path = `/user-sync/bundles/${secret}`;
+    const event = {
+      ...request,
+      path,
+      pathParameters: { client: "bundles", secret },
+      requestContext: { ...(request.requestContext as object), path: `/callback${path}` },
+    };
+
+    const { reply, output } = await invokeBundle("user-sync-callback", callback, event);
+    outputs.push(output);
+    expect(reply).toEqual({ ok: true, result: expect.objectContaining({ statusCode: 202 }) });
+    expect(events.events.filter((published) => published.detail.userId === "user-4712")).toEqual([
+      expect.objectContaining({
+        source: "finapi.user-sync",
+        detail: expect.objectContaining({ userId: "user-4712", event: "DELETED", client: "bundles" }),
+      }),
+    ]);
+  });
+
   it("deploys each handler as its index.mjs alone: no source map in the asset, no NODE_OPTIONS to read one", () => {
     for (const fn of [configSync, callback, publisher]) {
       expect(readdirSync(dirname(fn.bundle))).toEqual(["index.mjs"]);

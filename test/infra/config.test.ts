@@ -43,6 +43,9 @@ describe("parseStackConfig", () => {
       callbackReservedConcurrency: 10,
       callbackSecretRotationOverlapHours: 24,
       callbackFanOutWindowSeconds: 3600,
+      callbackIngress: "function-url",
+      callbackRateLimit: undefined,
+      callbackAllowedCidrs: undefined,
       unauthenticatedAlarmThreshold: 10,
       logRetentionDays: 30,
       logLevel: "INFO",
@@ -228,6 +231,67 @@ describe("parseStackConfig", () => {
     expect(parse(cdkJson.context).callbackFanOutWindowSeconds).toBe(3600);
   });
 
+  it("takes the api-gateway-waf ingress with its rate limit (1000 by default) and allow-list, also as -c JSON text", () => {
+    const waf = parse({ "finapi:clients": [sandboxClient], "finapi:callbackIngress": "api-gateway-waf" });
+    expect(waf).toMatchObject({
+      callbackIngress: "api-gateway-waf",
+      callbackRateLimit: 1000,
+      callbackAllowedCidrs: undefined,
+    });
+    const fromCommandLine = parse({
+      "finapi:clients": [sandboxClient],
+      "finapi:callbackIngress": "api-gateway-waf",
+      "finapi:callbackRateLimit": "250",
+      "finapi:callbackAllowedCidrs": '["203.0.113.0/24","2001:db8::/32"]',
+    });
+    expect(fromCommandLine).toMatchObject({
+      callbackRateLimit: 250,
+      callbackAllowedCidrs: ["203.0.113.0/24", "2001:db8::/32"],
+    });
+  });
+
+  it("refuses an unknown ingress, a rate limit outside AWS WAF's bounds and anything but CIDR blocks in the allow-list", () => {
+    expect(
+      problemsOf({
+        "finapi:clients": [sandboxClient],
+        "finapi:callbackIngress": "cloudfront",
+        "finapi:callbackRateLimit": 5,
+        "finapi:callbackAllowedCidrs": ["203.0.113.7", "0.0.0.0/0", "2001:db8::/129"],
+      }),
+    ).toEqual([
+      "finapi:callbackIngress: must be one of function-url, api-gateway-waf",
+      "finapi:callbackRateLimit: must be at least 10 (AWS WAF's minimum)",
+      ...[0, 1, 2].map(
+        (index) =>
+          `finapi:callbackAllowedCidrs[${index}]: must be an IPv4 or IPv6 CIDR block with a prefix of /1 or longer, e.g. 203.0.113.0/24`,
+      ),
+    ]);
+    expect(
+      problemsOf({
+        "finapi:clients": [sandboxClient],
+        "finapi:callbackIngress": "api-gateway-waf",
+        "finapi:callbackAllowedCidrs": [],
+      }),
+    ).toEqual([
+      "finapi:callbackAllowedCidrs: must name at least one CIDR block (leave the setting out to allow any source)",
+    ]);
+  });
+
+  it("refuses web ACL settings with the Function URL ingress, which has no web ACL to apply them", () => {
+    expect(
+      problemsOf({
+        "finapi:clients": [sandboxClient],
+        "finapi:callbackRateLimit": 500,
+        "finapi:callbackAllowedCidrs": ["203.0.113.0/24"],
+      }),
+    ).toEqual(
+      ["finapi:callbackRateLimit", "finapi:callbackAllowedCidrs"].map(
+        (key) =>
+          `${key}: takes effect only with finapi:callbackIngress "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out`,
+      ),
+    );
+  });
+
   it("requires a base URL for an alpha client, and https for any base URL", () => {
     expect(problemsOf({ "finapi:clients": [{ ...sandboxClient, environment: "alpha" }] })).toEqual([
       "finapi:clients[0].baseUrl: is required for an alpha client: finAPI publishes no alpha URL",
@@ -314,6 +378,24 @@ describe("parseStackConfig", () => {
         `      ${document}:4:3: userAccessTokensValidityPeriod appears more than once in its object (first at line 2, column 3); JSON keeps only the last value, so remove the others [duplicate-key]`,
       ].join("\n"),
     ]);
+  });
+
+  it("refuses a repository-owned document whose URLs carry user info or a query string, naming the fields but never the URLs", () => {
+    const document = "test/fixtures/infra/documents/credential-urls.json";
+    const emptyQuery = "test/fixtures/infra/documents/query-mark.json";
+    const problems = problemsOf({
+      "finapi:clients": [
+        { ...sandboxClient, document },
+        { ...sandboxClient, name: "other", parameterName: "/finapi/other", document: emptyQuery },
+      ],
+    });
+    const advice =
+      'which the template would hold in clear; keep this client\'s document in a SecureString parameter the pipeline writes (leave "document" out and name that parameter, with parameterKeyArn if it uses a customer managed key)';
+    expect(problems).toEqual([
+      `finapi:clients[0].document: ${document}: userNotificationCallbackUrl carries user info (user:password@); userSynchronizationCallbackUrl carries a query string, ${advice}`,
+      `finapi:clients[1].document: ${emptyQuery}: userSynchronizationCallbackUrl carries a query string, ${advice}`,
+    ]);
+    expect(problems.join("\n")).not.toMatch(/hunter2|s3cr3t-token|backend\.example\.com/);
   });
 
   it("rejects a document outside the repository and one that cannot be read", () => {

@@ -119,7 +119,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync",
       LOG_LEVEL: "DEBUG",
       STATUS_TABLE_NAME: `\${${id(stack.configSync.statusTable)}}`,
-      CALLBACK_BASE_URL: `https://select(2, split("/", \${${id(callback().url)}.FunctionUrl}))`,
+      CALLBACK_BASE_URL: `https://select(2, split("/", \${${id(stack.callbackIngress?.functionUrl as IConstruct)}.FunctionUrl}))`,
     });
     expect(JSON.parse(environment.FINAPI_CLIENTS as string)).toEqual([
       {
@@ -367,7 +367,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         },
         {
           Effect: "Allow",
-          Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+          Action: "dynamodb:PutItem",
           Resource: `\${${id(stack.configSync.statusTable)}.Arn}`,
         },
       ]),
@@ -756,7 +756,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       ].sort(),
     );
     expect(render(outputs.CallbackBaseUrl?.Value)).toBe(
-      `https://select(2, split("/", \${${id(callback().url)}.FunctionUrl}))`,
+      `https://select(2, split("/", \${${id(stack.callbackIngress?.functionUrl as IConstruct)}.FunctionUrl}))`,
     );
     expect(render(outputs.CallbackSecretsandbox?.Value)).toBe(
       `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,

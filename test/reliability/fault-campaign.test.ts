@@ -29,6 +29,34 @@ const RUNS = settings.RELIABILITY_RUNS;
 /* Each lane is a whole local deployment; runs wait on retries and backoff far more than on the CPU. */
 const LANES = 8;
 
+/*
+ * The grants of the template no call of the campaign used, reviewed: each is used by AWS on the
+ * function's behalf (Lambda's runtime, X-Ray, the on-failure destination), which the local host does
+ * not model. Any other unused grant is a permission the role does not need.
+ */
+const UNUSED_GRANTS_REVIEWED: readonly { readonly grant: string; readonly reason: string }[] = [
+  ...["config-sync", "user-sync-callback"].flatMap((fn) => [
+    {
+      grant: `${fn} logs:CreateLogStream`,
+      reason: "Lambda's runtime creates the function's log stream with its role",
+    },
+    {
+      grant: `${fn} logs:PutLogEvents`,
+      reason: "Lambda's runtime writes the function's log lines with its role",
+    },
+    {
+      grant: `${fn} xray:PutTraceSegments`,
+      reason: "Lambda sends the active-tracing segments with the role",
+    },
+    { grant: `${fn} xray:PutTelemetryRecords`, reason: "Lambda sends X-Ray telemetry with the role" },
+  ]),
+  {
+    grant: "config-sync sqs:SendMessage",
+    reason:
+      "Lambda delivers a failed asynchronous invocation to the on-failure destination (FailedInvocations) with the function's role",
+  },
+];
+
 describe("the deployed bundles under a seeded campaign of injected faults", () => {
   let stack: SynthesizedStack;
   const lanes: Lane[] = [];
@@ -102,6 +130,35 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
     ]);
     expect(figures.deletions.keptForRedrive).toBeGreaterThan(0);
     expect(figures.configurations.lambdaRetries).toBeGreaterThan(0);
+  });
+
+  it("needs every grant of the template and no other: no call refused, and each unused grant reviewed", () => {
+    const refusals = lanes.flatMap((lane) => lane.deployment.iam?.refusals ?? []);
+    expect(refusals).toEqual([]);
+    /* A grant is unused when no lane used it. */
+    const unusedPerLane = lanes.map(
+      (lane) =>
+        new Set(
+          (lane.deployment.iam?.unusedGrants() ?? []).map(
+            (grant) => `${grant.function} ${grant.action} ${grant.resource}`,
+          ),
+        ),
+    );
+    const [first = new Set<string>()] = unusedPerLane;
+    const unused = [...first].filter((grant) => unusedPerLane.every((lane) => lane.has(grant))).sort();
+    console.log(`grants no call of the campaign used:\n${unused.map((grant) => `  ${grant}`).join("\n")}\n`);
+    recordSection("unused-grants", {
+      kind: "table",
+      header: ["Grant no call used (function, action, resource)", "Why it stays"],
+      rows: unused.map((grant): [string, string] => [
+        grant,
+        UNUSED_GRANTS_REVIEWED.find((reviewed) => grant.startsWith(`${reviewed.grant} `))?.reason ??
+          "NOT REVIEWED",
+      ]),
+    });
+    expect([...new Set(unused.map((grant) => grant.split(" ").slice(0, 2).join(" ")))].sort()).toEqual(
+      UNUSED_GRANTS_REVIEWED.map((reviewed) => reviewed.grant).sort(),
+    );
   });
 
   it("writes no secret to any log line: client secrets, access tokens, callback path secrets", () => {

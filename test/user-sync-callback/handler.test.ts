@@ -10,6 +10,7 @@ import {
   type CallbackRequest,
   DELETION_QUEUE_NAME,
   deletionBody,
+  INGRESSES,
   invoke,
   pathOf,
   secrets,
@@ -217,10 +218,15 @@ const cases: StatusCase[] = [
 describe("user-sync-callback handler", () => {
   const suite = useCallbackSuite();
 
-  it.each(cases.map((testCase, index) => ({ ...testCase, userId: `status-${index}` })))(
-    "answers $statusCode to $name",
-    async ({ request, statusCode, metric, reason, userId }) => {
-      const answer = await invoke(suite.handler, request(userId));
+  /* The same table through both ingresses: a REST API proxy event gets exactly the Function URL's answers. */
+  it.each(
+    INGRESSES.flatMap((ingress) =>
+      cases.map((testCase, index) => ({ ...testCase, ingress, userId: `status-${ingress}-${index}` })),
+    ),
+  )(
+    "answers $statusCode to $name through the $ingress",
+    async ({ request, statusCode, metric, reason, userId, ingress }) => {
+      const answer = await invoke(suite.handler, request(userId), ingress);
       expect(answer.statusCode).toBe(statusCode);
       const forwarded = statusCode === 202 && metric[0] === CallbackMetric.Forwarded;
       expect(suite.standIns.deletionsOf(userId)).toHaveLength(forwarded ? 1 : 0);
@@ -234,8 +240,8 @@ describe("user-sync-callback handler", () => {
     },
   );
 
-  it("tells a 405 caller which method to use", async () => {
-    const answer = await invoke(suite.handler, { method: "DELETE" });
+  it.each(INGRESSES)("tells a 405 caller through the %s which method to use", async (ingress) => {
+    const answer = await invoke(suite.handler, { method: "DELETE" }, ingress);
     expect(answer.headers?.Allow).toBe("POST");
   });
 

@@ -13,6 +13,15 @@ import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
 import type { SqsEventSourceMapping } from "../../../local/aws/sqs-event-source-mapping.ts";
 import { type SsmStandIn, startSsm } from "../../../local/aws/ssm.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
+import {
+  createIamAuthority,
+  governedFunctions,
+  type IamAuthority,
+  type IamGate,
+  LOCAL_ACCOUNT,
+  policyValues,
+  startIamGate,
+} from "./iam-enforcement.ts";
 import { type HostedFunction, hostFunction } from "./lambda-host.ts";
 import {
   createStandInResources,
@@ -108,6 +117,11 @@ export interface LocalDeployment {
   drainEventSources(): Promise<void>;
   readonly configSyncEnvironment: Readonly<Record<string, string>>;
   readonly callbackEnvironment: Readonly<Record<string, string>>;
+  /**
+   * The template's IAM as the stand-ins enforce it: each function's calls are evaluated against its
+   * role's policies. Undefined with `clientCount`, whose copied clients the template grants nothing.
+   */
+  readonly iam: IamAuthority | undefined;
   /** Every line the functions wrote. */
   readonly lines: readonly string[];
   /** Every secret in play: client secrets, callback path secrets, and each access token finAPI issued. */
@@ -187,13 +201,6 @@ export async function deployLocally(
     startFinapiEmulator({ latencyMs: options.finapiLatencyMs ?? 0 }),
     startKms(),
   ]);
-  const [finapiProxy, ssmProxy, secretsProxy, dynamoProxy, eventsProxy] = await Promise.all(
-    [finapi.url, ssm.url, secretsManager.url, dynamo.url, eventBridge.url].map(startFaultProxy),
-  );
-  if (!finapiProxy || !ssmProxy || !secretsProxy || !dynamoProxy || !eventsProxy) {
-    throw new Error("a fault proxy did not start");
-  }
-
   const callbackSecrets = new Map<string, string>();
   const physical = new Map<string, string>();
   for (const [logicalId, secret] of stack.resourcesOf("AWS::SecretsManager::Secret")) {
@@ -206,6 +213,48 @@ export async function deployLocally(
   for (const [logicalId] of stack.resourcesOf("AWS::KMS::Key"))
     physical.set(`${logicalId}.Arn`, kms.createHmacKey());
   await createStandInResources(stack, { dynamo, sqs }, physical, REGION);
+
+  /* The template grants only its own clients: copies made for the benchmark run without the gates. */
+  const iam =
+    options.clientCount === undefined
+      ? createIamAuthority(
+          governedFunctions(stack.resourcesOf, policyValues(stack.resourcesOf, physical, REGION)),
+          {
+            region: REGION,
+            secretArn: (secretId) => {
+              if (secretId.startsWith("arn:")) return secretId;
+              try {
+                return secretsManager.arnOf(secretId);
+              } catch {
+                return `arn:aws:secretsmanager:${REGION}:${LOCAL_ACCOUNT}:secret:${secretId}`;
+              }
+            },
+          },
+        )
+      : undefined;
+  const gates: IamGate[] = iam
+    ? await Promise.all(
+        [ssm.url, secretsManager.url, dynamo.url, eventBridge.url, sqs.url, kms.url].map((url) =>
+          startIamGate(url, iam),
+        ),
+      )
+    : [];
+  const [ssmUrl, secretsUrl, dynamoUrl, eventsUrl, sqsUrl, kmsUrl] = iam
+    ? gates.map((gate) => gate.url)
+    : [ssm.url, secretsManager.url, dynamo.url, eventBridge.url, sqs.url, kms.url];
+  if (sqsUrl !== sqs.url) {
+    /* The SDK may send an SQS call to its QueueUrl's host: queue URLs name the gate too. */
+    for (const [logicalId] of stack.resourcesOf("AWS::SQS::Queue")) {
+      physical.set(logicalId, String(physical.get(logicalId)).replace(sqs.url, sqsUrl as string));
+    }
+  }
+
+  const [finapiProxy, ssmProxy, secretsProxy, dynamoProxy, eventsProxy] = await Promise.all(
+    [finapi.url, ssmUrl, secretsUrl, dynamoUrl, eventsUrl].map((url) => startFaultProxy(url as string)),
+  );
+  if (!finapiProxy || !ssmProxy || !secretsProxy || !dynamoProxy || !eventsProxy) {
+    throw new Error("a fault proxy did not start");
+  }
   const lookup = physicalValues(physical, REGION, FUNCTION_URL);
 
   const awsEnvironment = {
@@ -217,8 +266,21 @@ export async function deployLocally(
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsProxy.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventsProxy.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoProxy.url,
-    AWS_ENDPOINT_URL_SQS: sqs.url,
-    AWS_ENDPOINT_URL_KMS: kms.url,
+    AWS_ENDPOINT_URL_SQS: sqsUrl as string,
+    AWS_ENDPOINT_URL_KMS: kmsUrl as string,
+  };
+  /* Each function signs with its own access key, which tells the gates whose policies apply. */
+  const credentialsOf = (serviceName: string) => {
+    const governed =
+      iam &&
+      stack
+        .resourcesOf("AWS::Lambda::Function")
+        .find(
+          ([, fn]) =>
+            (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables
+              .POWERTOOLS_SERVICE_NAME === serviceName,
+        );
+    return governed && iam ? { AWS_ACCESS_KEY_ID: iam.accessKeyOf(governed[0]) } : {};
   };
 
   const templateConfigSync = stack.environmentOf(stack.configSync, lookup);
@@ -238,10 +300,12 @@ export async function deployLocally(
       .replaceAll(FINAPI_SANDBOX, finapiProxy.url)
       .replaceAll(FINAPI_LIVE, finapiProxy.url),
     ...awsEnvironment,
+    ...credentialsOf("config-sync"),
   };
   const callbackEnvironment: Record<string, string> = {
     ...stack.environmentOf(stack.callback, lookup),
     ...awsEnvironment,
+    ...credentialsOf("user-sync-callback"),
   };
 
   const callbackClients = new Map(
@@ -398,6 +462,7 @@ export async function deployLocally(
     settleQueues,
     configSyncEnvironment,
     callbackEnvironment,
+    iam,
     lines,
     secrets() {
       collectTokens();
@@ -456,7 +521,9 @@ export async function deployLocally(
       await Promise.all([...eventSources.values()].map((eventSource) => eventSource.close()));
       await Promise.all([...functions.values()].map((fn) => fn.close()));
       await Promise.all(
-        [finapiProxy, ssmProxy, secretsProxy, dynamoProxy, eventsProxy].map((proxy) => proxy.close()),
+        [finapiProxy, ssmProxy, secretsProxy, dynamoProxy, eventsProxy, ...gates].map((proxy) =>
+          proxy.close(),
+        ),
       );
       await Promise.all(
         [ssm, secretsManager, eventBridge, sqs, dynamo, finapi, kms].map((standIn) => standIn.close()),

@@ -37,6 +37,7 @@ export function useLocalDeployment(options: LocalDeploymentSuiteOptions = {}): L
         .filter((secret) => suite.deployment.lines.some((line) => line.includes(secret))),
   } as LocalDeploymentSuite & { deployment: LocalDeployment; client: DeployedClient };
 
+  /* Synthesizing with both bundles takes over a minute on a busy two-core machine. */
   beforeAll(async () => {
     stack =
       contextFile === undefined
@@ -46,7 +47,7 @@ export function useLocalDeployment(options: LocalDeploymentSuiteOptions = {}): L
     const [client] = suite.deployment.clients;
     if (!client) throw new Error("the stack configures no client");
     suite.client = client;
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await suite.deployment?.close();

@@ -1,5 +1,10 @@
 import { readFileSync } from "node:fs";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from "aws-lambda";
 import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb.ts";
 import type { AwsJsonCall } from "../../../local/aws/json-protocol-server.ts";
 import { type KmsStandIn, startKms } from "../../../local/aws/kms.ts";
@@ -195,6 +200,10 @@ export const deliveryThrough = (client: keyof typeof currentPathOf, userId: stri
 });
 export const deletionBody = (userId: string, event = "DELETED") => JSON.stringify({ userId, event });
 
+/** The ingresses whose events the callback accepts: a Function URL and an API Gateway REST API. */
+export const INGRESSES = ["function-url", "rest-api"] as const;
+export type Ingress = (typeof INGRESSES)[number];
+
 /** A Lambda Function URL event as finAPI's POST produces it (the fixture), with the given parts replaced. */
 export function callbackEvent(request: CallbackRequest = {}): APIGatewayProxyEventV2 {
   const event = JSON.parse(fixture("function-url-event.json")) as APIGatewayProxyEventV2;
@@ -208,6 +217,34 @@ export function callbackEvent(request: CallbackRequest = {}): APIGatewayProxyEve
   return event;
 }
 
+/**
+ * An API Gateway REST API proxy event (the fixture, stage "prod") for the same request: the stage is in
+ * requestContext.path only, headers come single- and multi-valued, and an absent body is null.
+ */
+export function restApiEvent(request: CallbackRequest = {}): APIGatewayProxyEvent {
+  const event = JSON.parse(fixture("rest-api-event.json")) as APIGatewayProxyEvent;
+  const path = request.path ?? pathOf("acme", secrets.acme.current);
+  const method = request.method ?? "POST";
+  event.path = path;
+  event.httpMethod = method;
+  event.requestContext.path = `/${event.requestContext.stage}${path}`;
+  event.requestContext.httpMethod = method;
+  if (request.headers) {
+    event.headers = request.headers;
+    event.multiValueHeaders = Object.fromEntries(
+      Object.entries(request.headers).map(([name, value]) => [name, [value]]),
+    );
+  }
+  const body = "body" in request ? request.body : deletionBody("user-1");
+  event.body = body ?? null;
+  event.isBase64Encoded = request.isBase64Encoded ?? false;
+  return event;
+}
+
+/** The event `ingress` delivers for the request. */
+export const eventThrough = (ingress: Ingress, request: CallbackRequest = {}) =>
+  ingress === "function-url" ? callbackEvent(request) : restApiEvent(request);
+
 /** The context of an invocation with `remainingMs` left, as the callback's Lambda environment gives it. */
 export function lambdaContext(remainingMs = 30_000): Context {
   return hostedLambdaContext(CALLBACK_FUNCTION, {
@@ -216,12 +253,19 @@ export function lambdaContext(remainingMs = 30_000): Context {
   });
 }
 
-export type CallbackHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+export type CallbackHandler = (
+  event: APIGatewayProxyEventV2 | APIGatewayProxyEvent,
+  context: Context,
+) => Promise<unknown>;
 
-/** Invokes the handler as Lambda would and returns its HTTP answer. */
+/** Invokes the handler as Lambda would, through the Function URL unless told otherwise, and returns its HTTP answer. */
 export async function invoke(
   handler: CallbackHandler,
   request: CallbackRequest = {},
+  ingress: Ingress = "function-url",
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  return (await handler(callbackEvent(request), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+  return (await handler(
+    eventThrough(ingress, request),
+    lambdaContext(),
+  )) as APIGatewayProxyStructuredResultV2;
 }
