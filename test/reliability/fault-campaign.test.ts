@@ -75,6 +75,8 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
         documents: new Map(),
         versions: new Map(),
         authenticated: new Set(),
+        seenDeletionIds: new Set(),
+        deletedUsers: [],
       });
     }
     await Promise.all(lanes.map(prepareLane));
@@ -105,7 +107,8 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
     expect(problems.slice(0, 20), `seed ${SEED}: ${problems.length} problem(s)`).toEqual([]);
     expect(figures.runs.total).toBe(RUNS);
     expect(figures.deletions.lost).toBe(0);
-    expect(figures.deletions.duplicated).toBe(0);
+    expect(figures.deletions.duplicatedUnexplained).toBe(0);
+    expect(figures.deletions.forwardedAndDeadLettered).toBe(0);
     expect(figures.deletions.accepted).toBe(figures.deletions.sent);
     expect(figures.configurations.notConverged).toBe(0);
     expect(figures.configurations.stalePatches).toBe(0);
@@ -116,6 +119,7 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
     if (!figures) throw new Error("the campaign did not run");
     expect(Object.keys(figures.faults.byClass).sort()).toEqual([
       "DynamoDB unavailable",
+      "EventBridge outage (outlasting the queue's receives)",
       "EventBridge partial failure",
       "EventBridge total failure",
       "Lambda timeout mid-run",
@@ -129,6 +133,7 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
       "finAPI token revoked",
     ]);
     expect(figures.deletions.keptForRedrive).toBeGreaterThan(0);
+    expect(figures.deletions.reDeletions).toBeGreaterThan(0);
     expect(figures.configurations.lambdaRetries).toBeGreaterThan(0);
   });
 

@@ -378,7 +378,11 @@ export async function deployLocally(
       const started = hostFunction({
         functionName: logicalId,
         bundle: fn.bundle,
-        environment: { ...stack.environmentOf(fn, lookup), ...awsEnvironment },
+        environment: {
+          ...stack.environmentOf(fn, lookup),
+          ...awsEnvironment,
+          ...(iam ? { AWS_ACCESS_KEY_ID: iam.accessKeyOf(logicalId) } : {}),
+        },
         timeoutMs: fn.timeoutMs,
         concurrency: fn.reservedConcurrency,
         memoryMb: fn.memoryMb,
