@@ -35,7 +35,7 @@ const LANES = 8;
  * not model. Any other unused grant is a permission the role does not need.
  */
 const UNUSED_GRANTS_REVIEWED: readonly { readonly grant: string; readonly reason: string }[] = [
-  ...["config-sync", "user-sync-callback"].flatMap((fn) => [
+  ...["config-sync", "user-sync-callback", "deletion-publisher"].flatMap((fn) => [
     {
       grant: `${fn} logs:CreateLogStream`,
       reason: "Lambda's runtime creates the function's log stream with its role",
@@ -54,6 +54,26 @@ const UNUSED_GRANTS_REVIEWED: readonly { readonly grant: string; readonly reason
     grant: "config-sync sqs:SendMessage",
     reason:
       "Lambda delivers a failed asynchronous invocation to the on-failure destination (FailedInvocations) with the function's role",
+  },
+  ...[
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+  ].map((action) => ({
+    grant: `deletion-publisher ${action}`,
+    reason: "Lambda's event-source mapping polls the deletion queue with the function's role",
+  })),
+  {
+    grant: "user-sync-callback sqs:SendMessage",
+    reason:
+      "the dead-letter queue, when SendMessage to the deletion queue failed: the campaign does not fail SQS (test/user-sync-callback/forwarding.test.ts does)",
+  },
+  {
+    grant: "user-sync-callback dynamodb:DeleteItem",
+    reason:
+      "forgets a revoked secret's kept digests: the campaign revokes no secret (test/user-sync-callback/revocation.test.ts does)",
   },
 ];
 
