@@ -31,7 +31,7 @@ export const EVENT_BUS_NAME = "finapi-user-sync";
 const DELETION_QUEUE = "user-deletions.fifo";
 const DEAD_LETTER_QUEUE = "user-deletion-dead-letters.fifo";
 const MAX_PUBLISH_ATTEMPTS = 5;
-const PUBLISHER_TIMEOUT_MS = 30_000;
+const PUBLISHER_TIMEOUT_MS = 60_000;
 const STATUS_TABLE = "config-sync-status";
 const DELETIONS_TABLE = "user-sync-callback-deletions";
 /* As the stack deploys them (infra/constructs). */

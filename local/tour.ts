@@ -253,6 +253,13 @@ export async function runTour(loop: LocalLoop, options: TourOptions): Promise<To
           elsewhere.length === 0,
           `finAPI called back ${elsewhere.map((callback) => callback.client).join(", ")} of another user base`,
         );
+        /* The publisher takes the deletion from the FIFO deletion queue after the callbacks were answered. */
+        await activities.waitFor(`the "finAPI User Deleted" event of ${userId}`, {
+          since: mark,
+          kind: "deletion-forwarded",
+          matches: (event) => event.event.detail.userId === userId,
+          timeoutMs,
+        });
         const forwarded = activities.since(
           mark,
           "deletion-forwarded",

@@ -343,7 +343,13 @@ describe("the handler bundles cdk synth produces", () => {
     const { reply, output } = await invokeBundle("user-sync-callback", callback, event);
     outputs.push(output);
     expect(reply).toEqual({ ok: true, result: expect.objectContaining({ statusCode: 202 }) });
-    expect(events.events.filter((published) => published.detail.userId === "user-4712")).toEqual([
+    const queued = sqs
+      .bodies(queueNameOf(callback.environment.DELETION_QUEUE_URL))
+      .filter((body) => userDeletedDetailSchema.parse(JSON.parse(body)).userId === "user-4712");
+    expect(queued).toHaveLength(1);
+    const published = await invokeBundle("deletion-publisher", publisher, deletionQueueBatch(queued));
+    outputs.push(published.output);
+    expect(events.events.filter((busEvent) => busEvent.detail.userId === "user-4712")).toEqual([
       expect.objectContaining({
         source: "finapi.user-sync",
         detail: expect.objectContaining({ userId: "user-4712", event: "DELETED", client: "bundles" }),

@@ -108,11 +108,13 @@ const parsedBodies = (sqs: SqsStandIn, queueName: string) =>
 export async function startCallbackStandIns(): Promise<CallbackStandIns> {
   const [dynamo, sqs, secretsManager, kms] = await Promise.all([
     startDynamoDb(),
-    startSqs({ queueNames: [DELETION_QUEUE_NAME, DEAD_LETTER_QUEUE_NAME] }),
+    startSqs(),
     startSecretsManager(),
     startKms(),
   ]);
   await dynamo.createTable(TABLE_NAME);
+  for (const name of [DELETION_QUEUE_NAME, DEAD_LETTER_QUEUE_NAME])
+    sqs.createQueue(name, { FifoQueue: "true" });
   secretsManager.putSecret("callback/acme", secrets.acme.previous);
   secretsManager.putSecret("callback/acme", secrets.acme.current);
   secretsManager.putSecret("callback/globex", secrets.globex.current);
