@@ -38,8 +38,13 @@ export interface CampaignFigures {
     forwardedDirectly: number;
     /** Not on the bus but in the dead-letter queue: the redrive publishes it. */
     keptForRedrive: number;
-    /** A deletion id both on the bus and in the dead-letter queue: a redrive skips it by its published mark. */
+    /**
+     * A deletion id both on the bus and in the dead-letter queue: one copy's hand-off to the deletion
+     * queue failed and another's succeeded. A redrive skips it by its published mark.
+     */
     forwardedAndDeadLettered: number;
+    /** …without a copy the callback kept in the dead-letter queue. Must be 0. */
+    forwardedAndDeadLetteredUnexplained: number;
     deadLetterMessages: number;
     /** Accepted, yet neither on the bus nor in the dead-letter queue. Must be 0. */
     lost: number;
@@ -133,6 +138,7 @@ export function emptyFigures(seed: number, lanes: number): MutableFigures {
       forwardedDirectly: 0,
       keptForRedrive: 0,
       forwardedAndDeadLettered: 0,
+      forwardedAndDeadLetteredUnexplained: 0,
       deadLetterMessages: 0,
       lost: 0,
       duplicated: 0,
@@ -396,6 +402,7 @@ const deletionBody = (userId: string) => JSON.stringify({ userId, event: "DELETE
 /* What the functions log in the two documented windows that may repeat a deletion (notes/callback.md, notes/publisher.md). */
 const MARK_NOT_WRITTEN = "deletion published, but its published mark was not written";
 const TABLE_FAILED = "deletions table failed; handing the delivery off as a new deletion";
+const KEPT_BY_THE_CALLBACK = "deletion not forwarded; kept in the dead-letter queue";
 
 /**
  * One deletion as finAPI sends it: once to every client of the user base (all of the lane's clients),
@@ -425,13 +432,20 @@ async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number
    */
   const digestsKept = clients.every((client) => lane.authenticated.has(client.name));
   const proxies = deployment.faults;
-  for (let count = random.int(0, 2); count > 0; count--) {
-    const kind = random.weighted([
+  const kinds = Array.from({ length: random.int(0, 2) }, () =>
+    random.weighted([
       ["dynamodb", 3],
       ["eventbridge", 3],
       ["eventbridge-outage", 1],
       ["secrets", cold ? 1 : 0],
-    ] as const);
+    ] as const),
+  );
+  /*
+   * The kept digests live in DynamoDB: with DynamoDB failing too, a cold environment has neither, so
+   * only a burst the SDK absorbs is armed then (both down at once is not modelled: see notes/reliability.md).
+   */
+  const digestsReachable = digestsKept && !kinds.includes("dynamodb");
+  for (const kind of kinds) {
     arm(
       kind === "dynamodb"
         ? dynamoDbUnavailable(random, proxies)
@@ -439,7 +453,7 @@ async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number
           ? eventBridgeFailure(random, proxies)
           : kind === "eventbridge-outage"
             ? eventBridgeOutage(proxies)
-            : secretsThrottling(random, proxies, digestsKept ? 12 : 2),
+            : secretsThrottling(random, proxies, digestsReachable ? 12 : 2),
     );
   }
 
@@ -452,9 +466,17 @@ async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number
         Promise.resolve([]),
       );
   /* The publisher meets the faults still armed; then the outage is over and whatever returned is retried. */
-  await deployment.settleQueues();
+  const settled = await deployment.settleQueues().then(
+    () => undefined,
+    (error: unknown) => String(error),
+  );
   clearFaults(deployment, firedBefore, figures);
-  await deployment.settleQueues();
+  const settledAfterClearing = await deployment.settleQueues().then(
+    () => undefined,
+    (error: unknown) => String(error),
+  );
+  if (settled !== undefined) problems.push(`${userId}: with the faults armed: ${settled}`);
+  if (settledAfterClearing !== undefined) problems.push(`${userId}: after clearing: ${settledAfterClearing}`);
   clients.forEach((client, index) => {
     const result = results[index];
     if (result?.ok && (result.payload as { statusCode?: number }).statusCode === 202) {
@@ -490,8 +512,11 @@ async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number
   const inBoth = [...ids].filter((id) => onBus.includes(id) && deadLettered.includes(id));
   if (inBoth.length > 0) {
     deletions.forwardedAndDeadLettered += 1;
-    /* Only a SendMessage that failed for one copy and not another puts one id in both; the campaign does not fail SQS. */
-    problems.push(`${userId}: deletion ${inBoth.join(", ")} is on the bus and in the dead-letter queue`);
+    /* Documented: one copy's hand-off to the deletion queue failed (kept in the DLQ), another copy's succeeded. */
+    if (!logged(KEPT_BY_THE_CALLBACK, userId)) {
+      deletions.forwardedAndDeadLetteredUnexplained += 1;
+      problems.push(`${userId}: deletion ${inBoth.join(", ")} is on the bus and in the dead-letter queue`);
+    }
   }
 
   let duplicated = false;

@@ -418,13 +418,16 @@ export async function deployLocally(
   const sourceQueueNames = queueSources.map((source) => source.queueUrl.split("/").at(-1) as string);
   const settleQueues = async () => {
     await drainEventSources();
-    for (let round = 0; round <= longestReceives; round++) {
+    /* Each message needs at most its receives plus the one that moves it; a batch may hold back its group's later ones. */
+    for (let round = 0; round <= 4 * (longestReceives + 1); round++) {
       if (sourceQueueNames.every((name) => sqs.bodies(name).length === 0)) return;
       queueClockOffsetMs += longestVisibilityMs;
       await drainEventSources();
     }
     throw new Error(
-      `messages are still in ${sourceQueueNames.join(", ")} after ${longestReceives + 1} visibility timeouts`,
+      `messages are still in ${sourceQueueNames.join(", ")} after ${4 * (longestReceives + 1)} visibility timeouts: ${sourceQueueNames
+        .flatMap((name) => sqs.bodies(name))
+        .join("; ")}`,
     );
   };
 

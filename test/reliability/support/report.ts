@@ -71,9 +71,10 @@ export function campaignMarkdown(figures: CampaignFigures): string {
         ],
         ["Dead-letter messages", number(deletions.deadLetterMessages)],
         [
-          "A deletion id both on the bus and in the dead-letter queue",
-          mustBeZero(deletions.forwardedAndDeadLettered),
+          "A deletion id both on the bus and in the dead-letter queue (one copy's hand-off failed, another's succeeded; the redrive skips it)",
+          number(deletions.forwardedAndDeadLettered),
         ],
+        ["… without a copy kept by the callback", mustBeZero(deletions.forwardedAndDeadLetteredUnexplained)],
         ["Lost", mustBeZero(deletions.lost)],
         ["Deletions put on the bus more than once or under more than one id", number(deletions.duplicated)],
         [
@@ -122,7 +123,7 @@ export function sectionMarkdown(section: ReportSection): string {
 export const CAMPAIGN_LIMITS = [
   "**What the campaign does not model.**",
   "",
-  "- SQS failing: the deletion queue and the dead-letter queue are never refused or slow, so the callback's path to the dead-letter queue (SendMessage failed after the SDK's retries) and the one way a deletion id gets both onto the bus and into the dead-letter queue (SendMessage failing for one copy, not another) are covered by `test/user-sync-callback/forwarding.test.ts`, not here.",
+  "- SQS refusing or failing: the queues are never faulted, so the callback reaches its dead-letter path only when its hand-off runs out of time (DynamoDB hanging); SendMessage errors are covered by `test/user-sync-callback/forwarding.test.ts`.",
   "- A PutEvents that EventBridge accepts but answers after the publisher's 10 s attempt: the SDK's retry puts the deletion on the bus a second time. `test/reliability/callback-edges.test.ts` proves exactly two events and no dead letter for one such answer; the campaign does not inject it.",
   "- Functions killed mid-run (the environment destroyed without warning): the callback's crash windows are in `test/reliability/interrupted-runs.test.ts`; the campaign's interruptions are middy's timeouts of config-sync runs.",
   "- Copies of two deletions of one user crossing (a copy held up longer than deleting, re-creating and deleting the user again): the campaign's re-deletions start after every copy of the previous deletion was answered; `test/reliability/concurrency.test.ts` covers one interleaving and its extra event.",
