@@ -1,10 +1,44 @@
 import { defineConfig } from "vitest/config";
 
+/*
+ * Two projects. `test` is what `npm test` runs: unit and integration tests, meant to finish in under
+ * two minutes on 2 cores. `reliability` is `npm run test:reliability`: the fault campaign and the
+ * other runs against the synthesized bundles (test/reliability), and the fuzzers (test/fuzz and the
+ * callback's), which take minutes. CI runs both. A path filter (`npx vitest run test/local`) picks
+ * its files from either project.
+ */
+const RELIABILITY_FILES = [
+  "test/reliability/**/*.test.ts",
+  "test/fuzz/**/*.test.ts",
+  "test/user-sync-callback/fuzz.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
     pool: "forks",
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "test",
+          include: ["test/**/*.test.ts"],
+          exclude: RELIABILITY_FILES,
+          /* For tests that only run code in this process; the slow ones set their own (test/support/timeouts.ts). */
+          testTimeout: 20_000,
+          /* Hooks start stand-ins, emulators and worker threads. */
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "reliability",
+          include: RELIABILITY_FILES,
+          testTimeout: 120_000,
+          /* Hooks synthesize the stack with its bundles and deploy it onto local stand-ins. */
+          hookTimeout: 300_000,
+        },
+      },
+    ],
   },
 });

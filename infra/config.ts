@@ -30,24 +30,6 @@ import {
   isWafCidr,
 } from "./constructs/callback-ingress.ts";
 
-/** Every CDK context key the app reads; cdk.json sets them, `-c key=value` overrides them. */
-const CONTEXT_KEYS = {
-  stackName: "finapi:stackName",
-  clients: "finapi:clients",
-  reconcileSchedule: "finapi:reconcileSchedule",
-  hostCallback: "finapi:hostCallback",
-  alarmEmail: "finapi:alarmEmail",
-  callbackReservedConcurrency: "finapi:callbackReservedConcurrency",
-  callbackSecretRotationOverlapHours: "finapi:callbackSecretRotationOverlapHours",
-  callbackFanOutWindowSeconds: "finapi:callbackFanOutWindowSeconds",
-  callbackIngress: "finapi:callbackIngress",
-  callbackRateLimit: "finapi:callbackRateLimit",
-  callbackAllowedCidrs: "finapi:callbackAllowedCidrs",
-  unauthenticatedAlarmThreshold: "finapi:unauthenticatedAlarmThreshold",
-  logRetentionDays: "finapi:logRetentionDays",
-  logLevel: "finapi:logLevel",
-} as const;
-
 const CONTEXT_PREFIX = "finapi:";
 
 /** The retention periods CloudWatch Logs accepts, in days. */
@@ -204,7 +186,8 @@ const clientsSchema = z
         });
       }
     }
-  });
+  })
+  .readonly();
 
 const scheduleSchema = z
   .string({ error: "must be a string" })
@@ -213,125 +196,116 @@ const scheduleSchema = z
     'must be an EventBridge schedule expression such as "rate(15 minutes)" or "cron(0/15 * * * ? *)"',
   );
 
-const contextSchema = z
-  .object({
-    [CONTEXT_KEYS.stackName]: z
-      .string({ error: "must be a string" })
-      .regex(
-        /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
-        "must be a CloudFormation stack name: a letter, then letters, digits and hyphens",
-      )
-      .default("FinapiConfigSync"),
-    [CONTEXT_KEYS.clients]: z.preprocess(fromCommandLine, clientsSchema),
-    [CONTEXT_KEYS.reconcileSchedule]: scheduleSchema.default("rate(15 minutes)"),
-    [CONTEXT_KEYS.hostCallback]: z
-      .preprocess(fromCommandLine, z.boolean({ error: "must be true or false" }))
-      .default(true),
-    [CONTEXT_KEYS.alarmEmail]: z.email({ error: "must be an e-mail address" }).optional(),
-    [CONTEXT_KEYS.callbackReservedConcurrency]: z
-      .preprocess(
-        fromCommandLine,
-        z
-          .int({ error: "must be a whole number" })
-          .min(1, "must be at least 1")
-          .max(1000, "must be at most 1000"),
-      )
-      .default(10),
-    [CONTEXT_KEYS.callbackSecretRotationOverlapHours]: z
-      .preprocess(
-        fromCommandLine,
-        z
-          .int({ error: "must be a whole number of hours" })
-          .min(0, "must be at least 0")
-          .max(
-            MAX_ROTATION_OVERLAP_SECONDS / 3600,
-            `must be at most ${MAX_ROTATION_OVERLAP_SECONDS / 3600} (a leaked URL must stop working within a week)`,
-          ),
-      )
-      .default(DEFAULT_ROTATION_OVERLAP_SECONDS / 3600),
-    [CONTEXT_KEYS.callbackFanOutWindowSeconds]: z
-      .preprocess(
-        fromCommandLine,
-        z
-          .int({ error: "must be a whole number of seconds" })
-          .min(
-            MIN_FAN_OUT_WINDOW_SECONDS,
-            `must be at least ${MIN_FAN_OUT_WINDOW_SECONDS} (finAPI's copies of one deletion to a user base's clients arrive within it)`,
-          ),
-      )
-      .default(DEFAULT_FAN_OUT_WINDOW_SECONDS),
-    [CONTEXT_KEYS.callbackIngress]: z
-      .enum(CALLBACK_INGRESSES, { error: `must be one of ${CALLBACK_INGRESSES.join(", ")}` })
-      .default("function-url"),
-    [CONTEXT_KEYS.callbackRateLimit]: z
-      .preprocess(
-        fromCommandLine,
-        z
-          .int({ error: "must be a whole number (requests per source address per 5 minutes)" })
-          .min(CALLBACK_RATE_LIMIT_MIN, `must be at least ${CALLBACK_RATE_LIMIT_MIN} (AWS WAF's minimum)`)
-          .max(CALLBACK_RATE_LIMIT_MAX, `must be at most ${CALLBACK_RATE_LIMIT_MAX} (AWS WAF's maximum)`),
-      )
-      .optional(),
-    [CONTEXT_KEYS.callbackAllowedCidrs]: z
-      .preprocess(
-        fromCommandLine,
-        z
-          .array(
-            z.string({ error: "must be a string" }).refine(isWafCidr, {
-              message:
-                "must be an IPv4 or IPv6 CIDR block with a prefix of /1 or longer, e.g. 203.0.113.0/24",
-            }),
-            { error: "must be a JSON array of CIDR blocks" },
-          )
-          .min(1, "must name at least one CIDR block (leave the setting out to allow any source)"),
-      )
-      .optional(),
-    [CONTEXT_KEYS.unauthenticatedAlarmThreshold]: z
-      .preprocess(fromCommandLine, z.int({ error: "must be a whole number" }).min(1, "must be at least 1"))
-      .default(10),
-    [CONTEXT_KEYS.logRetentionDays]: z
-      .preprocess(
-        fromCommandLine,
-        z.literal(LOG_RETENTION_DAYS, {
-          error: `must be one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
-        }),
-      )
-      .default(30),
-    [CONTEXT_KEYS.logLevel]: z
-      .enum(["DEBUG", "INFO", "WARN", "ERROR"], { error: "must be one of DEBUG, INFO, WARN, ERROR" })
-      .default("INFO"),
-  })
-  .superRefine((context, ctx) => {
-    if (context[CONTEXT_KEYS.callbackIngress] === "api-gateway-waf") return;
-    for (const key of [CONTEXT_KEYS.callbackRateLimit, CONTEXT_KEYS.callbackAllowedCidrs]) {
-      if (context[key] !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: [key],
-          message: `takes effect only with ${CONTEXT_KEYS.callbackIngress} "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out`,
-        });
-      }
-    }
-  })
-  .transform((context) => ({
-    stackName: context[CONTEXT_KEYS.stackName],
-    clients: context[CONTEXT_KEYS.clients],
-    reconcileSchedule: context[CONTEXT_KEYS.reconcileSchedule],
-    hostCallback: context[CONTEXT_KEYS.hostCallback],
-    alarmEmail: context[CONTEXT_KEYS.alarmEmail],
-    callbackReservedConcurrency: context[CONTEXT_KEYS.callbackReservedConcurrency],
-    callbackSecretRotationOverlapHours: context[CONTEXT_KEYS.callbackSecretRotationOverlapHours],
-    callbackFanOutWindowSeconds: context[CONTEXT_KEYS.callbackFanOutWindowSeconds],
-    callbackIngress: context[CONTEXT_KEYS.callbackIngress],
-    callbackRateLimit:
-      context[CONTEXT_KEYS.callbackIngress] === "api-gateway-waf"
-        ? (context[CONTEXT_KEYS.callbackRateLimit] ?? DEFAULT_CALLBACK_RATE_LIMIT)
-        : undefined,
-    callbackAllowedCidrs: context[CONTEXT_KEYS.callbackAllowedCidrs],
-    unauthenticatedAlarmThreshold: context[CONTEXT_KEYS.unauthenticatedAlarmThreshold],
-    logRetentionDays: context[CONTEXT_KEYS.logRetentionDays],
-    logLevel: context[CONTEXT_KEYS.logLevel],
-  }));
+const stackNameSchema = z
+  .string({ error: "must be a string" })
+  .regex(
+    /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
+    "must be a CloudFormation stack name: a letter, then letters, digits and hyphens",
+  )
+  .default("FinapiConfigSync");
+
+/** How problems name a setting: its context key, or the construct's prop. */
+type SettingLabel = (setting: string) => string;
+
+/**
+ * The settings of the whole product: the FinapiConfigSync construct's props, and the app's CDK context
+ * (`finapi:<setting>`). settingsSchemaFor makes it the one schema that checks both, so a cdk.json app
+ * and an app that embeds the construct obey the same rules and get the same defaults.
+ */
+const settingsShape = {
+  clients: clientsSchema,
+  reconcileSchedule: scheduleSchema.default("rate(15 minutes)"),
+  hostCallback: z.boolean({ error: "must be true or false" }).default(true),
+  alarmEmail: z.email({ error: "must be an e-mail address" }).optional(),
+  callbackReservedConcurrency: z
+    .int({ error: "must be a whole number" })
+    .min(1, "must be at least 1")
+    .max(1000, "must be at most 1000")
+    .default(10),
+  callbackSecretRotationOverlapHours: z
+    .int({ error: "must be a whole number of hours" })
+    .min(0, "must be at least 0")
+    .max(
+      MAX_ROTATION_OVERLAP_SECONDS / 3600,
+      `must be at most ${MAX_ROTATION_OVERLAP_SECONDS / 3600} (a leaked URL must stop working within a week)`,
+    )
+    .default(DEFAULT_ROTATION_OVERLAP_SECONDS / 3600),
+  callbackFanOutWindowSeconds: z
+    .int({ error: "must be a whole number of seconds" })
+    .min(
+      MIN_FAN_OUT_WINDOW_SECONDS,
+      `must be at least ${MIN_FAN_OUT_WINDOW_SECONDS} (finAPI's copies of one deletion to a user base's clients arrive within it)`,
+    )
+    .default(DEFAULT_FAN_OUT_WINDOW_SECONDS),
+  callbackIngress: z
+    .enum(CALLBACK_INGRESSES, { error: `must be one of ${CALLBACK_INGRESSES.join(", ")}` })
+    .default("function-url"),
+  callbackRateLimit: z
+    .int({ error: "must be a whole number (requests per source address per 5 minutes)" })
+    .min(CALLBACK_RATE_LIMIT_MIN, `must be at least ${CALLBACK_RATE_LIMIT_MIN} (AWS WAF's minimum)`)
+    .max(CALLBACK_RATE_LIMIT_MAX, `must be at most ${CALLBACK_RATE_LIMIT_MAX} (AWS WAF's maximum)`)
+    .optional(),
+  callbackAllowedCidrs: z
+    .array(
+      z.string({ error: "must be a string" }).refine(isWafCidr, {
+        message: "must be an IPv4 or IPv6 CIDR block with a prefix of /1 or longer, e.g. 203.0.113.0/24",
+      }),
+      { error: "must be a JSON array of CIDR blocks" },
+    )
+    .min(1, "must name at least one CIDR block (leave the setting out to allow any source)")
+    .readonly()
+    .optional(),
+  unauthenticatedAlarmThreshold: z
+    .int({ error: "must be a whole number" })
+    .min(1, "must be at least 1")
+    .default(10),
+  logRetentionDays: z
+    .literal(LOG_RETENTION_DAYS, {
+      error: `must be one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
+    })
+    .default(30),
+  logLevel: z
+    .enum(["DEBUG", "INFO", "WARN", "ERROR"], { error: "must be one of DEBUG, INFO, WARN, ERROR" })
+    .default("INFO"),
+};
+
+/** The settings that only the api-gateway-waf ingress uses (a Function URL has no web ACL). */
+const WEB_ACL_SETTINGS = ["callbackRateLimit", "callbackAllowedCidrs"] as const;
+
+/** The settings' schema; rules across settings are checked beside it (webAclProblems). */
+const settingsSchema = z.strictObject(settingsShape).transform((settings) => ({
+  ...settings,
+  // Every setting is a key of the result, also one left out (as the context's keys always were).
+  alarmEmail: settings.alarmEmail,
+  callbackAllowedCidrs: settings.callbackAllowedCidrs,
+  callbackRateLimit:
+    settings.callbackIngress === "api-gateway-waf"
+      ? (settings.callbackRateLimit ?? DEFAULT_CALLBACK_RATE_LIMIT)
+      : undefined,
+}));
+
+/*
+ * Checked on the input, not inside the schema, so that it is reported together with any other
+ * problem (zod skips an object's refinements once a field failed). An invalid ingress is the
+ * schema's problem alone.
+ */
+function webAclProblems(input: Readonly<Record<string, unknown>>, label: SettingLabel): string[] {
+  const ingress = input.callbackIngress ?? "function-url";
+  if (ingress === "api-gateway-waf" || !(CALLBACK_INGRESSES as readonly unknown[]).includes(ingress))
+    return [];
+  return WEB_ACL_SETTINGS.filter((setting) => input[setting] !== undefined).map(
+    (setting) =>
+      `${label(setting)}: takes effect only with ${label("callbackIngress")} "api-gateway-waf" (a Function URL has no web ACL); set that too, or leave this out`,
+  );
+}
+
+/** The settings' names, the construct's props (the context key of each is `finapi:<name>`). */
+const SETTING_NAMES = Object.keys(settingsShape) as readonly (keyof typeof settingsShape)[];
+
+/** Every CDK context key the app reads; cdk.json sets them, `-c key=value` overrides them. */
+const CONTEXT_KEYS: readonly string[] = ["stackName", ...SETTING_NAMES].map(
+  (name) => `${CONTEXT_PREFIX}${name}`,
+);
 
 /** A desired-state document kept in the repository, validated at synth time, written by the stack. */
 export interface OwnedDocument {
@@ -341,58 +315,77 @@ export interface OwnedDocument {
   readonly value: string;
 }
 
-type ParsedConfig = z.output<typeof contextSchema>;
-export type ClientConfig = ParsedConfig["clients"][number] & { readonly ownedDocument?: OwnedDocument };
-export type StackConfig = Omit<ParsedConfig, "clients"> & { readonly clients: readonly ClientConfig[] };
+type ParsedSettings = z.output<typeof settingsSchema>;
+/** What the settings schema accepts: the construct's props are checked against it by the compiler too. */
+export type FinapiConfigSyncSettingsInput = z.input<typeof settingsSchema>;
+/** A retention period CloudWatch Logs accepts, in days. */
+export type LogRetentionDays = (typeof LOG_RETENTION_DAYS)[number];
+export type ClientConfig = ParsedSettings["clients"][number] & { readonly ownedDocument?: OwnedDocument };
+/** The checked settings, defaults applied and each client's document loaded. */
+export type FinapiConfigSyncSettings = Omit<ParsedSettings, "clients"> & {
+  readonly clients: readonly ClientConfig[];
+};
+export type StackConfig = FinapiConfigSyncSettings & { readonly stackName: string };
 export type FinapiClientMode = ClientConfig["mode"];
 
-function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[], label: SettingLabel): string {
   const [key, ...rest] = path;
-  return `${String(key)}${rest.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("")}`;
+  return `${label(String(key))}${rest.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("")}`;
 }
 
-function valueAt(context: unknown, path: readonly PropertyKey[]): unknown {
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return path.reduce<unknown>((value, key) => {
     const parsed = fromCommandLine(value);
     return typeof parsed === "object" && parsed !== null
       ? (parsed as Record<PropertyKey, unknown>)[key]
       : undefined;
-  }, context);
+  }, input);
 }
 
 function problemsOf(
   issues: readonly z.core.$ZodIssue[],
-  context: Readonly<Record<string, unknown>>,
+  input: Readonly<Record<string, unknown>>,
+  label: SettingLabel,
 ): string[] {
   return issues.flatMap((issue) => {
+    if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
+      return issue.keys.map((key) => {
+        const suggestion = nearestName(key, SETTING_NAMES);
+        const hint = suggestion
+          ? `did you mean "${suggestion}"?`
+          : `the props are ${SETTING_NAMES.join(", ")}`;
+        return `${key}: is not a prop of FinapiConfigSync; ${hint}`;
+      });
+    }
     if (issue.code === "unrecognized_keys") {
       const fields = Object.keys(clientFieldsSchema.shape);
       return issue.keys.map((key) => {
         const suggestion = nearestName(key, fields);
         const hint = suggestion ? `did you mean "${suggestion}"?` : `the fields are ${fields.join(", ")}`;
-        return `${formatPath([...issue.path, key])}: is not a client field; ${hint}`;
+        return `${formatPath([...issue.path, key], label)}: is not a client field; ${hint}`;
       });
     }
     if (issue.code === "invalid_value" && issue.path.at(-1) === "environment") {
-      return [`${formatPath(issue.path)}: must be one of ${finapiEnvironmentSchema.options.join(", ")}`];
+      return [
+        `${formatPath(issue.path, label)}: must be one of ${finapiEnvironmentSchema.options.join(", ")}`,
+      ];
     }
     if (issue.code === "invalid_value" && issue.path.at(-1) === "mode") {
-      return [`${formatPath(issue.path)}: must be "apply" or "report-only"`];
+      return [`${formatPath(issue.path, label)}: must be "apply" or "report-only"`];
     }
-    if (issue.code === "invalid_type" && valueAt(context, issue.path) === undefined) {
-      return [`${formatPath(issue.path)}: is required`];
+    if (issue.code === "invalid_type" && valueAt(input, issue.path) === undefined) {
+      return [`${formatPath(issue.path, label)}: is required`];
     }
-    return [`${formatPath(issue.path)}: ${issue.message}`];
+    return [`${formatPath(issue.path, label)}: ${issue.message}`];
   });
 }
 
 function unknownContextKeys(context: Readonly<Record<string, unknown>>): string[] {
-  const known: readonly string[] = Object.values(CONTEXT_KEYS);
   return Object.keys(context)
-    .filter((key) => key.startsWith(CONTEXT_PREFIX) && !known.includes(key))
+    .filter((key) => key.startsWith(CONTEXT_PREFIX) && !CONTEXT_KEYS.includes(key))
     .map((key) => {
-      const suggestion = nearestName(key, known);
-      return `${key}: is not a setting of this app${suggestion ? `; did you mean "${suggestion}"?` : ` (the settings are ${known.join(", ")})`}`;
+      const suggestion = nearestName(key, CONTEXT_KEYS);
+      return `${key}: is not a setting of this app${suggestion ? `; did you mean "${suggestion}"?` : ` (the settings are ${CONTEXT_KEYS.join(", ")})`}`;
     });
 }
 
@@ -415,11 +408,10 @@ function credentialBearingUrls(document: ClientConfigurationParams): string[] {
 }
 
 function loadOwnedDocument(
-  client: ParsedConfig["clients"][number],
-  index: number,
+  client: ParsedSettings["clients"][number],
+  where: string,
   repoRoot: string,
 ): OwnedDocument | string[] {
-  const where = `${CONTEXT_KEYS.clients}[${index}].document`;
   const document = client.document as string;
   const absolute = resolve(repoRoot, document);
   const path = relative(repoRoot, absolute);
@@ -454,24 +446,69 @@ function loadOwnedDocument(
   return { path, value: JSON.stringify(parsed.value) };
 }
 
+/** The outcome of checking settings: every problem, or the settings. */
+export type SettingsCheck =
+  | { readonly ok: true; readonly settings: FinapiConfigSyncSettings }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+/**
+ * Checks settings (the construct's props, or the context mapped onto them) with the one schema, then
+ * loads and validates each client's document (a path relative to `documentsRoot`, which it must not
+ * leave). Every problem is reported, each naming its setting through `label`.
+ */
+export function checkSettings(
+  input: Readonly<Record<string, unknown>>,
+  documentsRoot: string,
+  label: SettingLabel = (setting) => setting,
+): SettingsCheck {
+  const parsed = settingsSchema.safeParse(input);
+  const problems = parsed.success ? [] : problemsOf(parsed.error.issues, input, label);
+  problems.push(...webAclProblems(input, label));
+
+  /* A client that is valid on its own gets its document checked, whatever else is wrong. */
+  const candidates = parsed.success
+    ? parsed.data.clients
+    : (Array.isArray(input.clients) ? input.clients : []).map(
+        (client) => clientSchema.safeParse(client).data,
+      );
+  const ownedDocuments = new Map<number, OwnedDocument>();
+  candidates.forEach((client, index) => {
+    if (client?.document === undefined) return;
+    const owned = loadOwnedDocument(client, `${label("clients")}[${index}].document`, documentsRoot);
+    if (Array.isArray(owned)) problems.push(...owned);
+    else ownedDocuments.set(index, owned);
+  });
+
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
+  const clients = parsed.data.clients.map((client, index): ClientConfig => {
+    const ownedDocument = ownedDocuments.get(index);
+    return ownedDocument ? { ...client, ownedDocument } : client;
+  });
+  return { ok: true, settings: { ...parsed.data, clients } };
+}
+
 /**
  * Validates the app's CDK context and the repository-owned documents it points at. Throws a
  * StackConfigError that lists every problem, so that one `cdk synth` shows them all.
  */
 export function parseStackConfig(context: Readonly<Record<string, unknown>>, repoRoot: string): StackConfig {
   const problems = unknownContextKeys(context);
-  const parsed = contextSchema.safeParse(context);
-  if (!parsed.success) throw new StackConfigError([...problems, ...problemsOf(parsed.error.issues, context)]);
-
-  const clients = parsed.data.clients.map((client, index): ClientConfig => {
-    if (client.document === undefined) return client;
-    const owned = loadOwnedDocument(client, index, repoRoot);
-    if (Array.isArray(owned)) {
-      problems.push(...owned);
-      return client;
-    }
-    return { ...client, ownedDocument: owned };
-  });
-  if (problems.length > 0) throw new StackConfigError(problems);
-  return { ...parsed.data, clients };
+  const contextKey = (setting: string) => `${CONTEXT_PREFIX}${setting}`;
+  const stackName = stackNameSchema.safeParse(context[contextKey("stackName")]);
+  if (!stackName.success) {
+    problems.push(...problemsOf(stackName.error.issues, context, () => contextKey("stackName")));
+  }
+  const settings = checkSettings(
+    Object.fromEntries(
+      SETTING_NAMES.filter((name) => context[contextKey(name)] !== undefined).map((name) => [
+        name,
+        fromCommandLine(context[contextKey(name)]),
+      ]),
+    ),
+    repoRoot,
+    contextKey,
+  );
+  if (!settings.ok) problems.push(...settings.problems);
+  if (problems.length > 0 || !settings.ok || !stackName.success) throw new StackConfigError(problems);
+  return { stackName: stackName.data, ...settings.settings };
 }

@@ -1,23 +1,30 @@
-import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
-import type * as logs from "aws-cdk-lib/aws-logs";
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { StackConfig } from "./config.ts";
-import { CallbackIngress } from "./constructs/callback-ingress.ts";
-import { ConfigSync } from "./constructs/config-sync.ts";
-import { Monitoring, type WatchedFunction, type WatchedQueue } from "./constructs/monitoring.ts";
-import { UserSyncCallback } from "./constructs/user-sync-callback.ts";
+import type { CallbackIngress } from "./constructs/callback-ingress.ts";
+import type { ConfigSync } from "./constructs/config-sync.ts";
+import { FinapiConfigSync } from "./constructs/finapi-config-sync.ts";
+import { REPOSITORY_ROOT } from "./constructs/house-function.ts";
+import type { Monitoring, WatchedQueue } from "./constructs/monitoring.ts";
+import type { UserSyncCallback } from "./constructs/user-sync-callback.ts";
 
 export interface FinapiConfigSyncStackProps extends StackProps {
   /** The validated CDK context (see config.ts). */
   readonly config: StackConfig;
+  /**
+   * The directory the context's document paths are relative to (buildApp parses the context with it).
+   * @default - the repository root
+   */
+  readonly documentsRoot?: string;
 }
 
 /**
- * finAPI client configuration as code: config-sync keeps each client's configuration equal to its
- * document in Parameter Store; the optional hosted callback forwards finAPI's user deletions to an
- * EventBridge bus. Everything alarms to one topic and shows on one dashboard.
+ * The cdk.json app's stack: one FinapiConfigSync built from the CDK context, and the outputs an
+ * operator and the CLI need. The construct's id "Default" keeps it out of the logical ids, so the
+ * resources keep the ids they had when the stack built them itself (no replacement on upgrade).
  */
 export class FinapiConfigSyncStack extends Stack {
+  readonly finapiConfigSync: FinapiConfigSync;
   readonly configSync: ConfigSync;
   readonly callback?: UserSyncCallback;
   /** How finAPI reaches the hosted callback (a Function URL, or API Gateway behind AWS WAF). */
@@ -26,86 +33,18 @@ export class FinapiConfigSyncStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FinapiConfigSyncStackProps) {
     super(scope, id, props);
-    const { config } = props;
-    const logRetention = config.logRetentionDays as logs.RetentionDays;
-
-    this.callback = config.hostCallback
-      ? new UserSyncCallback(this, "UserSyncCallback", {
-          clients: config.clients.map(({ name, userBase, environment }) => ({ name, userBase, environment })),
-          reservedConcurrency: config.callbackReservedConcurrency,
-          secretRotationOverlap: Duration.hours(config.callbackSecretRotationOverlapHours),
-          fanOutWindowSeconds: config.callbackFanOutWindowSeconds,
-          logRetention,
-          logLevel: config.logLevel,
-        })
-      : undefined;
-    this.callbackIngress =
-      this.callback &&
-      new CallbackIngress(this, "CallbackIngress", {
-        handler: this.callback.handler.function,
-        kind: config.callbackIngress,
-        rateLimitPerFiveMinutes: config.callbackRateLimit,
-        allowedCidrs: config.callbackAllowedCidrs,
-        logRetention,
-        // About what the reserved instances serve at 100 ms a request; more is answered 429 without invoking.
-        throttlingRateLimit: config.callbackReservedConcurrency * 10,
-      });
-    const hostedCallback = this.callback &&
-      this.callbackIngress && { baseUrl: this.callbackIngress.baseUrl, secrets: this.callback.secrets };
-
-    this.configSync = new ConfigSync(this, "ConfigSync", {
-      clients: config.clients,
-      reconcileSchedule: config.reconcileSchedule,
-      hostedCallback,
-      logRetention,
-      logLevel: config.logLevel,
+    const { stackName: _, clients, ...settings } = props.config;
+    this.finapiConfigSync = new FinapiConfigSync(this, "Default", {
+      ...settings,
+      // The construct loads each document itself, from the path the context gave.
+      clients: clients.map(({ ownedDocument: _, ...client }) => client),
+      documentsRoot: props.documentsRoot ?? REPOSITORY_ROOT,
     });
-
-    const functions: WatchedFunction[] = [
-      { label: "config-sync", function: this.configSync.handler.function },
-    ];
-    const queues: WatchedQueue[] = [
-      {
-        label: "config-sync-failed-invocations",
-        queue: this.configSync.failedInvocations.queue,
-        meaning:
-          "a config-sync run failed after Lambda's retries. The message holds the event and the error; fix the cause, then invoke config-sync again (the next scheduled run also catches up).",
-      },
-      {
-        label: "config-sync-undelivered-events",
-        queue: this.configSync.undeliveredEvents.queue,
-        meaning:
-          "EventBridge could not invoke config-sync (permissions, throttling beyond the retry window). The next scheduled run catches up; check the function's resource policy.",
-      },
-    ];
-    if (this.callback) {
-      functions.push(
-        { label: "user-sync-callback", function: this.callback.handler.function },
-        { label: "deletion-publisher", function: this.callback.deletions.publisher.function },
-      );
-      queues.push({
-        label: "user-deletions",
-        queue: this.callback.deletions.deadLetters.queue,
-        meaning:
-          "a user deletion the callback could not queue, or the publisher could not put on the event bus in 5 tries. Fix the cause (the deletion-publisher log names each deletion), then move the messages back: aws sqs start-message-move-task --source-arn <this queue's ARN> --destination-arn <the deletion queue's ARN>. A deletion already on the bus is skipped, so the move is safe.",
-      });
-    }
-
-    this.monitoring = new Monitoring(this, "Monitoring", {
-      name: this.stackName,
-      clients: config.clients,
-      functions,
-      queues,
-      callbackFunction: this.callback?.handler.function,
-      deletionPipeline: this.callback && {
-        publisher: this.callback.deletions.publisher.function,
-        queue: this.callback.deletions.queue,
-      },
-      unauthenticatedAlarmThreshold: config.unauthenticatedAlarmThreshold,
-      alarmEmail: config.alarmEmail,
-    });
-
-    this.addOutputs(queues);
+    this.configSync = this.finapiConfigSync.configSync;
+    this.callback = this.finapiConfigSync.callback;
+    this.callbackIngress = this.finapiConfigSync.callbackIngress;
+    this.monitoring = this.finapiConfigSync.monitoring;
+    this.addOutputs(this.finapiConfigSync.deadLetterQueues);
   }
 
   private addOutputs(queues: readonly WatchedQueue[]): void {

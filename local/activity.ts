@@ -33,10 +33,33 @@ export type Activity =
     }
   | { readonly kind: "schedule" }
   | { readonly kind: "sync"; readonly trigger: Trigger; readonly result: ClientResult }
-  /** The run reconciled nothing: the parameter was deleted or is no client's, or the input was refused. */
-  | { readonly kind: "sync-skipped"; readonly trigger: Trigger; readonly reason: string }
-  /** The invocation failed (a transient failure Lambda would retry, or a timeout). */
-  | { readonly kind: "sync-failed"; readonly trigger: Trigger; readonly error: string }
+  /**
+   * The run reconciled nothing: the parameter was deleted or is no client's, or the input was refused.
+   * `client` is the client whose parameter changed, for a run a parameter change started.
+   */
+  | {
+      readonly kind: "sync-skipped";
+      readonly trigger: Trigger;
+      readonly reason: string;
+      readonly client?: string;
+    }
+  /** The invocation failed (a transient failure Lambda would retry, or a timeout); `client` as above. */
+  | {
+      readonly kind: "sync-failed";
+      readonly trigger: Trigger;
+      readonly error: string;
+      readonly client?: string;
+    }
+  /**
+   * A parameter file that is no client's parameter: the loop has no client named after it. `example`
+   * is where its document would make it one (absent when the file's name is not a client name).
+   */
+  | {
+      readonly kind: "parameter-file-unknown";
+      readonly file: string;
+      readonly client: string;
+      readonly example?: string;
+    }
   /** finAPI (the emulator) POSTed a deletion to a client's callback URL; `url` holds the path secret. */
   | { readonly kind: "finapi-callback"; readonly client: string; readonly delivery: CallbackDelivery }
   | {

@@ -75,12 +75,20 @@ function describe(activity: Activity): string {
       const line = columns("sync", client, `${headline} [${activity.trigger}]`);
       return details ? `${line}\n${indent(details)}` : line;
     }
+    case "parameter-file-unknown":
+      return columns(
+        "params",
+        activity.client,
+        activity.example === undefined
+          ? `${activity.file} is no client's parameter: a client is named after its file, and "${activity.client}" is not a client name (1..64 characters of a-z A-Z 0-9 - _)`
+          : `${activity.file} is no client's parameter: to add client ${activity.client}, put its document into ${activity.example} and restart npm start`,
+      );
     case "sync-skipped":
-      return columns("sync", undefined, `nothing reconciled: ${activity.reason} [${activity.trigger}]`);
+      return columns("sync", activity.client, `nothing reconciled: ${activity.reason} [${activity.trigger}]`);
     case "sync-failed":
       return columns(
         "sync",
-        undefined,
+        activity.client,
         `invocation failed: ${activity.error} [${activity.trigger}] (in AWS, Lambda retries an event twice; the schedule catches up)`,
       );
     case "finapi-callback": {

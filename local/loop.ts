@@ -91,6 +91,10 @@ export interface LocalLoop {
   /** The Function URL's self-signed certificate (PEM): this process trusts it; `curl --cacert` it elsewhere. */
   readonly callbackCertificateFile: string;
   readonly eventBusName: string;
+  /** The DynamoDB table (on the DynamoDB stand-in) where config-sync keeps each client's last outcome. */
+  readonly statusTableName: string;
+  /** The region the handlers and stand-ins are configured with. */
+  readonly region: string;
   readonly awsEndpoints: Readonly<
     Record<"ssm" | "secretsManager" | "eventBridge" | "sqs" | "dynamoDb", string>
   >;
@@ -283,10 +287,8 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
   const opened = new Closers();
 
   try {
-    const clients = await describeClients(
-      resolve(options.examplesDir ?? "examples"),
-      join(stateDir, "parameters"),
-    );
+    const examplesDir = resolve(options.examplesDir ?? "examples");
+    const clients = await describeClients(examplesDir, join(stateDir, "parameters"));
     const clientByParameter = new Map(clients.map((client) => [client.parameterName, client]));
     const clientById = new Map(clients.map((client) => [client.clientId, client]));
     const secrets = clients.flatMap((client) => [client.clientSecret, client.callbackSecret]);
@@ -484,9 +486,9 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
     });
     opened.push(() => configSync.close());
 
-    const invokeConfigSync = async (event: unknown, trigger: Trigger) => {
+    const invokeConfigSync = async (event: unknown, trigger: Trigger, client?: string) => {
       const result = await configSync.invoke(event);
-      for (const activity of syncActivities(trigger, result)) record(activity);
+      for (const activity of syncActivities(trigger, result, client)) record(activity);
     };
 
     deliverChange = (event) => {
@@ -498,7 +500,7 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
         parameterName: event.detail.name,
         operation: event.detail.operation,
       });
-      void invokeConfigSync(event, "parameter-change");
+      void invokeConfigSync(event, "parameter-change", client.name);
     };
     const parameterFiles: ParameterFiles = await startParameterFiles({
       ssm,
@@ -511,6 +513,17 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
           client: client?.name ?? "?",
           file: relative(process.cwd(), file.path),
           reason,
+        });
+      },
+      onUnknownFile: (path) => {
+        const name = basename(path, ".json");
+        record({
+          kind: "parameter-file-unknown",
+          file: relative(process.cwd(), path),
+          client: name,
+          ...(CLIENT_NAME_PATTERN.test(name)
+            ? { example: relative(process.cwd(), join(examplesDir, `${name}.json`)) }
+            : {}),
         });
       },
     });
@@ -540,6 +553,8 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       callbackBaseUrl: functionUrl.url,
       callbackCertificateFile,
       eventBusName: EVENT_BUS_NAME,
+      statusTableName: STATUS_TABLE,
+      region: REGION,
       awsEndpoints: {
         ssm: ssm.url,
         secretsManager: secretsManager.url,

@@ -80,19 +80,28 @@ export function callbackActivity(exchange: FunctionUrlExchange): Activity {
   };
 }
 
-/** What one config-sync invocation came to, one activity per reconciled client. */
-export function syncActivities(trigger: Trigger, result: InvokeResult): Activity[] {
+/**
+ * What one config-sync invocation came to, one activity per reconciled client. `client` names the
+ * client the invocation was for (a parameter change), so that a run reconciling nothing still says whose.
+ */
+export function syncActivities(trigger: Trigger, result: InvokeResult, client?: string): Activity[] {
+  const whose = client === undefined ? {} : { client };
   if (!result.ok) {
-    return [{ kind: "sync-failed", trigger, error: `${result.errorType}: ${result.errorMessage}` }];
+    return [{ kind: "sync-failed", trigger, error: `${result.errorType}: ${result.errorMessage}`, ...whose }];
   }
   const response = configSyncResponseSchema.safeParse(result.payload);
   if (!response.success) {
     return [
-      { kind: "sync-failed", trigger, error: "config-sync answered with something that is not its response" },
+      {
+        kind: "sync-failed",
+        trigger,
+        error: "config-sync answered with something that is not its response",
+        ...whose,
+      },
     ];
   }
   const { results, ignored, rejected } = response.data;
   const skipped = rejected ?? ignored;
-  if (skipped !== undefined) return [{ kind: "sync-skipped", trigger, reason: skipped }];
+  if (skipped !== undefined) return [{ kind: "sync-skipped", trigger, reason: skipped, ...whose }];
   return results.map((clientResult) => ({ kind: "sync", trigger, result: clientResult }));
 }

@@ -12,6 +12,7 @@ import {
   LocalLoopStartError,
   startLocalLoop,
 } from "./loop.ts";
+import { REPEAT_WINDOW_MS, StopRequests } from "./stop-requests.ts";
 
 const USAGE = `Usage: npm start [-- options]
 
@@ -91,6 +92,20 @@ function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): StartOpti
   return parsed.data;
 }
 
+/**
+ * The `finapi-config status` command that reads the loop's status table: the DynamoDB stand-in's
+ * endpoint, its region and placeholder credentials (the stand-in checks none, but the SDK wants some).
+ */
+function statusCommandLine(loop: LocalLoop): string {
+  return [
+    `AWS_ENDPOINT_URL_DYNAMODB=${loop.awsEndpoints.dynamoDb}`,
+    `AWS_REGION=${loop.region}`,
+    "AWS_ACCESS_KEY_ID=local",
+    "AWS_SECRET_ACCESS_KEY=local",
+    `npm exec --no -- finapi-config status --table ${loop.statusTableName}`,
+  ].join(" ");
+}
+
 function banner(loop: LocalLoop, options: StartOptions): string {
   const here = (path: string) => {
     const inside = relative(process.cwd(), path);
@@ -128,7 +143,9 @@ function banner(loop: LocalLoop, options: StartOptions): string {
     "",
     `  Handler logs (JSON, as CloudWatch would hold them): ${here(loop.logFiles.configSync)}, ${here(loop.logFiles.userSyncCallback)}`,
     `  The emulated clients' credentials (for finapi-config plan/apply, curl): ${here(loop.credentialsFile)}`,
-    "  The scripted tour: npm run demo.  Ctrl-C stops everything.",
+    `  Each client's last config-sync outcome is in the status table ${loop.statusTableName}; read it from another terminal:`,
+    `    ${statusCommandLine(loop)}`,
+    `  The scripted tour: npm run demo.  Ctrl-C stops everything (a Ctrl-C ${REPEAT_WINDOW_MS / 1000} s or more after the first exits at once).`,
     "",
     "Live log:",
   ].join("\n");
@@ -182,13 +199,14 @@ async function main(): Promise<void> {
 
   /* Every server and worker of the loop is unref'd; this handle is what keeps the process running until Ctrl-C. */
   const keepAlive = setInterval(() => {}, 1 << 30);
-  let stopping = false;
+  const stopRequests = new StopRequests();
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    const request = stopRequests.receive(signal);
+    if (request === "repeat") return;
+    if (request === "force") {
       fail(`${signal} again: exiting without waiting`);
       process.exit(EXIT_FORCED);
     }
-    stopping = true;
     write(`\n${signal}: stopping the handlers, the emulator and the stand-ins...`);
     loop
       .close()

@@ -1,6 +1,6 @@
 import { type FSWatcher, watch } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { basename, dirname, resolve } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { AwsServiceError } from "./json-protocol-server.ts";
 import type { SsmStandIn } from "./ssm.ts";
 
@@ -17,6 +17,11 @@ export interface ParameterFilesOptions {
   /** A file's content that Parameter Store refused (empty, too long) or a file that could not be read. */
   readonly onRejected?: (file: ParameterFile, reason: string) => void;
   /**
+   * A `*.json` file beside the parameter files that is none of them (at start, and after each edit of
+   * it): someone expected it to be a parameter.
+   */
+  readonly onUnknownFile?: (path: string) => void;
+  /**
    * How long a file must stay unchanged before it is read: editors write in bursts (truncate, write,
    * rename), and one edit must be one Parameter Store change. @default 100
    */
@@ -27,6 +32,13 @@ export interface ParameterFiles {
   /** Reads every file now and puts each changed one (what the watcher does on its own after an edit). */
   syncAll(): Promise<void>;
   close(): void;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (found) => found.isFile(),
+    () => false,
+  );
 }
 
 function describeReadError(error: unknown): string {
@@ -41,7 +53,7 @@ function describeReadError(error: unknown): string {
  * nothing, as putting the same value again is not an edit anyone meant.
  */
 export async function startParameterFiles(options: ParameterFilesOptions): Promise<ParameterFiles> {
-  const { ssm, onRejected } = options;
+  const { ssm, onRejected, onUnknownFile } = options;
   const settleMs = options.settleMs ?? 100;
   const files = options.files.map((file) => ({ ...file, path: resolve(file.path) }));
   const pending = new Map<string, NodeJS.Timeout>();
@@ -94,10 +106,34 @@ export async function startParameterFiles(options: ParameterFilesOptions): Promi
     for (const file of files) await queueSync(file);
   };
 
+  const directories = [...new Set(files.map((file) => dirname(file.path)))];
+  const isUnknown = (directory: string, name: string) =>
+    name.endsWith(".json") && !files.some((file) => file.path === join(directory, name));
+  const reportIfPresent = async (path: string) => {
+    if (await isFile(path)) onUnknownFile?.(path);
+  };
+  const scheduleReport = (path: string) => {
+    clearTimeout(pending.get(path));
+    const timer = setTimeout(() => {
+      pending.delete(path);
+      void reportIfPresent(path);
+    }, settleMs);
+    timer.unref();
+    pending.set(path, timer);
+  };
+
   await syncAll();
+  if (onUnknownFile) {
+    for (const directory of directories) {
+      for (const name of (await readdir(directory)).sort()) {
+        if (isUnknown(directory, name)) await reportIfPresent(join(directory, name));
+      }
+    }
+  }
   /* Directories, not files, are watched: an editor that saves by renaming a new file into place replaces the file's inode. */
-  const watchers: FSWatcher[] = [...new Set(files.map((file) => dirname(file.path)))].map((directory) =>
+  const watchers: FSWatcher[] = directories.map((directory) =>
     watch(directory, { persistent: false }, (_event, name) => {
+      if (name !== null && isUnknown(directory, name)) scheduleReport(join(directory, name));
       const touched = name === null ? files : files.filter((file) => basename(file.path) === name);
       for (const file of touched) {
         if (dirname(file.path) === directory) scheduleSync(file);

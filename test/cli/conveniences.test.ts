@@ -1,12 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
 import { runCli } from "./support/run-cli.ts";
 
 const VALID = "test/fixtures/cli/valid.json";
 const INVALID = "test/fixtures/cli/invalid.json";
 
 /* Each test starts the CLI as a child process: seconds apiece on a busy machine. */
-describe("finapi-config's conveniences", { timeout: 60_000 }, () => {
+describe("finapi-config's conveniences", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it("prints the package's version with --version", async () => {
     const { version } = JSON.parse(await readFile("package.json", "utf8")) as { version: string };
     const run = await runCli(["--version"]);

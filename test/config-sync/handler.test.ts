@@ -15,6 +15,7 @@ import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
+import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 import {
   bearerTokens,
   type CapturedOutput,
@@ -43,7 +44,9 @@ async function loadHandler(environment: Record<string, string>): Promise<Handler
   return (await import("../../functions/config-sync/handler.ts")).handler as unknown as Handler;
 }
 
-describe("config-sync handler (real SDK clients against local stand-ins)", () => {
+describe("config-sync handler (real SDK clients against local stand-ins)", {
+  timeout: WORKER_TIMEOUT_MS,
+}, () => {
   let ssm: SsmStandIn;
   let secretsManager: SecretsManagerStandIn;
   let dynamo: DynamoDbStandIn;

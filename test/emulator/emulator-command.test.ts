@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, type RunningProcess, startProcess } from "../local/support/running-process.ts";
+import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
 import { type CallbackReceiver, startCallbackReceiver } from "./user-calls.ts";
 
 const CLI = fileURLToPath(new URL("../../cli/finapi-config.ts", import.meta.url));
@@ -13,7 +14,6 @@ const CLIENT_SECRET = "Emul4tor-S3cret-never-printed";
 const CALLBACK_SECRET = "cb7Secret9InThePath0Abcdef12345";
 const credentials = { FINAPI_CLIENT_ID: "walkthrough", FINAPI_CLIENT_SECRET: CLIENT_SECRET };
 const STARTED = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
-const WAIT_MS = 10_000;
 
 /** Runs a finapi-config command to its end (plan, apply). */
 function runCli(args: readonly string[]): Promise<{ code: number | null; output: string }> {
@@ -35,7 +35,7 @@ function runCli(args: readonly string[]): Promise<{ code: number | null; output:
   });
 }
 
-describe("finapi-config emulator", () => {
+describe("finapi-config emulator", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   let receiver: CallbackReceiver;
   const started: RunningProcess[] = [];
   const start = (args: readonly string[], env: Record<string, string> = credentials) => {
@@ -54,7 +54,7 @@ describe("finapi-config emulator", () => {
 
   it("serves the walk-through: plan shows changes, apply makes them, plan is clean; it logs each request and stops with 0 on SIGINT", async () => {
     const emulator = start(["--port", "0"]);
-    const [, url = ""] = await emulator.waitForOutput(STARTED, WAIT_MS);
+    const [, url = ""] = await emulator.waitForOutput(STARTED, PROCESS_WAIT_MS);
 
     const before = await runCli(["plan", "--file", "examples/sandbox.json", "--base-url", url]);
     expect(before.code).toBe(2);
@@ -62,9 +62,12 @@ describe("finapi-config emulator", () => {
     const after = await runCli(["plan", "--file", "examples/sandbox.json", "--base-url", url]);
     expect(after.code).toBe(0);
 
-    await emulator.waitForOutput(/PATCH \/api\/v1\/clientConfiguration -> 200 \[X-Request-Id /, WAIT_MS);
+    await emulator.waitForOutput(
+      /PATCH \/api\/v1\/clientConfiguration -> 200 \[X-Request-Id /,
+      PROCESS_WAIT_MS,
+    );
     emulator.child.kill("SIGINT");
-    expect(await emulator.exited(WAIT_MS)).toBe(0);
+    expect(await emulator.exited(PROCESS_WAIT_MS)).toBe(0);
     expect(emulator.stdout()).toContain("SIGINT: emulator stopped");
     expect(emulator.stdout()).toMatch(
       /client walkthrough \(credentials: FINAPI_CLIENT_ID, FINAPI_CLIENT_SECRET\)/,
@@ -76,7 +79,7 @@ describe("finapi-config emulator", () => {
 
   it("prints each user-synchronization callback with the URL's secret masked", async () => {
     const emulator = start(["--port", "0"]);
-    const [, url = ""] = await emulator.waitForOutput(STARTED, WAIT_MS);
+    const [, url = ""] = await emulator.waitForOutput(STARTED, PROCESS_WAIT_MS);
     const callbackUrl = `${receiver.url}/user-sync/walkthrough/${CALLBACK_SECRET}`;
     const document = join(await mkdtemp(join(tmpdir(), "emulator-command-")), "callback.json");
     await writeFile(document, JSON.stringify({ userSynchronizationCallbackUrl: callbackUrl }));
@@ -98,7 +101,7 @@ describe("finapi-config emulator", () => {
 
     await emulator.waitForOutput(
       /user walker deleted: POST http:\/\/127\.0\.0\.1:\d+\/user-sync\/walkthrough\/\*\*\* \(client walkthrough\) -> 202/,
-      WAIT_MS,
+      PROCESS_WAIT_MS,
     );
     expect(receiver.received.at(-1)?.body).toEqual({ userId: "walker", event: "DELETED" });
     expect(emulator.stdout()).not.toContain(CALLBACK_SECRET);
@@ -112,7 +115,7 @@ describe("finapi-config emulator", () => {
     const port = typeof address === "object" && address ? address.port : 0;
     try {
       const emulator = start(["--port", String(port)]);
-      expect(await emulator.exited(WAIT_MS)).toBe(3);
+      expect(await emulator.exited(PROCESS_WAIT_MS)).toBe(3);
       expect(emulator.stderr()).toContain(`port ${port} is already in use. Choose another with --port N`);
     } finally {
       blocker.close();
@@ -121,14 +124,14 @@ describe("finapi-config emulator", () => {
 
   it("refuses to start without FINAPI_CLIENT_ID and FINAPI_CLIENT_SECRET, with the usage and exit 64", async () => {
     const emulator = start(["--port", "0"], {});
-    expect(await emulator.exited(WAIT_MS)).toBe(64);
+    expect(await emulator.exited(PROCESS_WAIT_MS)).toBe(64);
     expect(emulator.stderr()).toContain("FINAPI_CLIENT_ID and FINAPI_CLIENT_SECRET must be set");
     expect(emulator.stderr()).toContain("Usage: finapi-config emulator");
   });
 
   it("refuses a port that is not a number with exit 64", async () => {
     const emulator = start(["--port", "eighty"]);
-    expect(await emulator.exited(WAIT_MS)).toBe(64);
+    expect(await emulator.exited(PROCESS_WAIT_MS)).toBe(64);
     expect(emulator.stderr()).toContain("--port must be a port number, 0..65535");
   });
 });

@@ -6,6 +6,7 @@ import { parse } from "yaml";
 import { parseInvocation } from "../../functions/config-sync/invocation.ts";
 import { type LambdaApiStandIn, startLambdaApi } from "../../local/aws/lambda-api.ts";
 import { type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
+import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WORKFLOW = "examples/github-actions/finapi-config.yml";
@@ -91,7 +92,7 @@ const ourCommands = (job: Job): Command[] =>
  * Runs each step's commands against the local Parameter Store, so that a renamed command or flag
  * breaks this suite rather than a user's pipeline.
  */
-describe("the example GitHub Actions workflow", { timeout: 300_000 }, () => {
+describe("the example GitHub Actions workflow", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   let workflow: Workflow;
   let ssm: SsmStandIn;
   let lambda: LambdaApiStandIn;

@@ -6,6 +6,7 @@ import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import { deployLocally, type LocalDeployment } from "../reliability/support/deployment.ts";
 import { recordSection } from "../reliability/support/report.ts";
 import { type SynthesizedStack, synthesizeStack } from "../reliability/support/synthesized-stack.ts";
+import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const CORPUS = join(REPOSITORY_ROOT, "test/fixtures/fuzz/config-sync-events");
 const expectationsSchema = z.record(
@@ -27,7 +28,7 @@ describe("the config-sync bundle on a corpus of malformed and unexpected events"
   beforeAll(async () => {
     stack = synthesizeStack();
     deployment = await deployLocally(stack);
-  }, 60_000);
+  }, SYNTH_TIMEOUT_MS);
 
   afterAll(async () => {
     recordSection("config-sync-corpus", {

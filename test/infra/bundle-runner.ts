@@ -14,6 +14,16 @@ interface Invocation {
 }
 
 process.once("message", async (message: Invocation) => {
+  let bundle: { handler: (event: unknown, context: unknown) => Promise<unknown> };
+  try {
+    bundle = await import(pathToFileURL(message.bundle).href);
+  } catch (error) {
+    const { name, message: text } =
+      error instanceof Error ? error : { name: "Error", message: String(error) };
+    process.send?.({ ok: false, error: { name, message: text } }, () => process.exit(0));
+    return;
+  }
+  /* As in Lambda, the timeout counts from the invocation: loading the module (init) is not part of it. */
   const started = Date.now();
   const context = {
     awsRequestId: randomUUID(),
@@ -28,9 +38,6 @@ process.once("message", async (message: Invocation) => {
   };
   let reply: unknown;
   try {
-    const bundle = (await import(pathToFileURL(message.bundle).href)) as {
-      handler: (event: unknown, context: unknown) => Promise<unknown>;
-    };
     reply = { ok: true, result: await bundle.handler(message.event, context) };
   } catch (error) {
     const { name, message: text } =

@@ -31,6 +31,7 @@ import {
   type SynthesizedStack,
   synthesizeStack,
 } from "../reliability/support/synthesized-stack.ts";
+import { SYNTH_TIMEOUT_MS, WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 import { resolve } from "./render.ts";
 
 const FIXTURES = join(REPOSITORY_ROOT, "test/fixtures/infra");
@@ -142,7 +143,7 @@ function emittedMetrics(output: string): { metric: string; dimensions: Record<st
     });
 }
 
-describe("the handler bundles cdk synth produces", () => {
+describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS }, () => {
   const changes: ParameterStoreChangeEvent[] = [];
   const callbackSecrets = new Map<string, string>();
   const outputs: string[] = [];
@@ -228,8 +229,7 @@ describe("the handler bundles cdk synth produces", () => {
     configSync = bundled("config-sync", stack.configSync);
     callback = bundled("user-sync-callback", stack.callback);
     publisher = bundled("deletion-publisher", stack.deletionPublisher);
-    /* cdk synth bundles three functions with esbuild and runs cdk-nag: CPU-bound, slow on a busy machine. */
-  }, 300_000);
+  }, SYNTH_TIMEOUT_MS);
 
   afterAll(async () => {
     await Promise.all([ssm, secrets, events, sqs, dynamo, finapi, kms].map((standIn) => standIn?.close()));
@@ -458,7 +458,7 @@ describe("the handler bundles cdk synth produces", () => {
   });
 });
 
-describe("the house bundle's createRequire banner", () => {
+describe("the house bundle's createRequire banner", { timeout: WORKER_TIMEOUT_MS }, () => {
   const outdir = mkdtempSync(join(tmpdir(), "finapi-banner-"));
   let bundle: BundledFunction;
 
@@ -476,7 +476,7 @@ describe("the house bundle's createRequire banner", () => {
     const assembly = readAssembly(outdir, stack.artifactId);
     const [legacy] = assembly.resourcesOf("AWS::Lambda::Function").map(([, fn]) => assembly.bundleOf(fn));
     bundle = { bundle: legacy as string, timeoutMs: 3000, environment: {} };
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 

@@ -11,13 +11,11 @@ import { parseStackConfig } from "../../infra/config.ts";
 import { CallbackIngress, type CallbackIngressProps } from "../../infra/constructs/callback-ingress.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import { FinapiConfigSyncStack } from "../../infra/stack.ts";
+import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 import { render, renderDeep } from "./render.ts";
 import { removeOutdirs, type SynthesizedApp, synthApp, unbundledApp } from "./synth-app.ts";
 
 afterAll(removeOutdirs);
-
-/* A synth with cdk-nag and bundling off takes about a minute on a busy two-core machine. */
-const SYNTH_TIMEOUT_MS = 180_000;
 
 const context = (name: string) =>
   JSON.parse(readFileSync(join(REPOSITORY_ROOT, "test/fixtures/infra/contexts", name), "utf8")) as Record<

@@ -5,6 +5,7 @@ import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const run = promisify(execFile);
 
@@ -50,24 +51,28 @@ afterAll(() => {
 });
 
 /* Each test starts the cdk CLI; the first bundles three functions and runs cdk-nag: minutes on a busy machine. */
-describe("npx cdk synth", () => {
-  it("synthesizes offline with cdk.json's context: the template, the three bundles and no cdk-nag finding", async () => {
-    const { exitCode, stderr, outdir } = await synth();
-    expect(stderr).not.toMatch(/ERROR|Error:/);
-    expect(exitCode).toBe(0);
-    const template = JSON.parse(readFileSync(join(outdir, "FinapiConfigSync.template.json"), "utf8")) as {
-      Resources: Record<string, { Type: string }>;
-    };
-    expect(
-      Object.values(template.Resources).filter((resource) => resource.Type === "AWS::Lambda::Function"),
-    ).toHaveLength(3);
-    const bundles = readdirSync(outdir).filter((entry) => existsSync(join(outdir, entry, "index.mjs")));
-    expect(bundles).toHaveLength(3);
-    const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8")) as {
-      pluginReports: unknown[];
-    };
-    expect(report.pluginReports).toEqual([]);
-  }, 300_000);
+describe("npx cdk synth", { timeout: SYNTH_TIMEOUT_MS }, () => {
+  it(
+    "synthesizes offline with cdk.json's context: the template, the three bundles and no cdk-nag finding",
+    async () => {
+      const { exitCode, stderr, outdir } = await synth();
+      expect(stderr).not.toMatch(/ERROR|Error:/);
+      expect(exitCode).toBe(0);
+      const template = JSON.parse(readFileSync(join(outdir, "FinapiConfigSync.template.json"), "utf8")) as {
+        Resources: Record<string, { Type: string }>;
+      };
+      expect(
+        Object.values(template.Resources).filter((resource) => resource.Type === "AWS::Lambda::Function"),
+      ).toHaveLength(3);
+      const bundles = readdirSync(outdir).filter((entry) => existsSync(join(outdir, entry, "index.mjs")));
+      expect(bundles).toHaveLength(3);
+      const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8")) as {
+        pluginReports: unknown[];
+      };
+      expect(report.pluginReports).toEqual([]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 
   it("fails on a bad -c value, listing every problem without a stack trace and before bundling anything", async () => {
     const { exitCode, stderr, outdir } = await synth({

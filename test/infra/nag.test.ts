@@ -10,6 +10,7 @@ import { parseStackConfig } from "../../infra/config.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import { acknowledgeFinding } from "../../infra/nag.ts";
 import { FinapiConfigSyncStack } from "../../infra/stack.ts";
+import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 import { removeOutdirs, type SynthesizedApp, synthApp, unbundledApp } from "./synth-app.ts";
 
 const context = () =>
@@ -46,13 +47,13 @@ function acknowledgementsIn(
   );
 }
 
-describe("cdk-nag on the stack", () => {
+describe("cdk-nag on the stack", { timeout: SYNTH_TIMEOUT_MS }, () => {
   let synthesized: SynthesizedApp;
 
   /* A synth with the cdk-nag packs is CPU-bound: several times the hook default on a busy machine. */
   beforeAll(() => {
     synthesized = synthApp({ context: context() });
-  }, 180_000);
+  }, SYNTH_TIMEOUT_MS);
 
   afterAll(removeOutdirs);
 
@@ -112,43 +113,51 @@ describe("cdk-nag on the stack", () => {
     );
   });
 
-  it("needs every acknowledgement: without them, the packs report exactly the acknowledged findings", () => {
-    const acknowledged = acknowledgementsIn(synthesized.app)
-      .map(({ rule, path }) => ({ rule, path }))
-      .sort(byPath);
-
-    const ignoreAcknowledgements = vi
-      .spyOn(Validations.prototype, "acknowledge")
-      .mockImplementation(() => {});
-    try {
-      const app = unbundledApp(context());
-      const config = parseStackConfig(app.node.getAllContext(), REPOSITORY_ROOT);
-      new FinapiConfigSyncStack(app, config.stackName, { config });
-      app.synth();
-      const findings = [new AwsSolutionsChecks(), new ServerlessChecks()]
-        .flatMap((pack) => pack.validateScope(app).violations)
-        .flatMap((violation) =>
-          violation.violatingResources.map((resource) => ({
-            rule: violation.ruleName,
-            path: resource.constructPath as string,
-          })),
-        )
+  it(
+    "needs every acknowledgement: without them, the packs report exactly the acknowledged findings",
+    () => {
+      const acknowledged = acknowledgementsIn(synthesized.app)
+        .map(({ rule, path }) => ({ rule, path }))
         .sort(byPath);
-      expect(findings).toEqual(acknowledged);
-    } finally {
-      ignoreAcknowledgements.mockRestore();
-    }
-  }, 180_000);
 
-  it("fails the synth on a finding nobody acknowledged", () => {
-    const { app, stack } = buildApp(unbundledApp(context()));
-    stack.configSync.handler.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["ssm:GetParametersByPath"], resources: ["*"] }),
-    );
-    expect(() => app.synth()).toThrow(
-      /ConfigSync\/Handler\/Role\/DefaultPolicy\/Resource[\s\S]*AwsSolutions-IAM5\[Resource::\*\]/,
-    );
-  }, 180_000);
+      const ignoreAcknowledgements = vi
+        .spyOn(Validations.prototype, "acknowledge")
+        .mockImplementation(() => {});
+      try {
+        const app = unbundledApp(context());
+        const config = parseStackConfig(app.node.getAllContext(), REPOSITORY_ROOT);
+        new FinapiConfigSyncStack(app, config.stackName, { config });
+        app.synth();
+        const findings = [new AwsSolutionsChecks(), new ServerlessChecks()]
+          .flatMap((pack) => pack.validateScope(app).violations)
+          .flatMap((violation) =>
+            violation.violatingResources.map((resource) => ({
+              rule: violation.ruleName,
+              path: resource.constructPath as string,
+            })),
+          )
+          .sort(byPath);
+        expect(findings).toEqual(acknowledged);
+      } finally {
+        ignoreAcknowledgements.mockRestore();
+      }
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    "fails the synth on a finding nobody acknowledged",
+    () => {
+      const { app, stack } = buildApp(unbundledApp(context()));
+      stack.configSync.handler.function.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ["ssm:GetParametersByPath"], resources: ["*"] }),
+      );
+      expect(() => app.synth()).toThrow(
+        /ConfigSync\/Handler\/Role\/DefaultPolicy\/Resource[\s\S]*AwsSolutions-IAM5\[Resource::\*\]/,
+      );
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 
   it("refuses to acknowledge a finding on anything but a CloudFormation resource", () => {
     expect(() => acknowledgeFinding(synthesized.stack, "AwsSolutions-IAM5", "a reason")).toThrow(

@@ -7,13 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callbackClientsSchema } from "../../functions/contracts/callback-environment.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import type { FinapiConfigSyncStack } from "../../infra/stack.ts";
+import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 import { render, renderDeep } from "./render.ts";
 import { removeOutdirs, type SynthesizedApp, synthApp } from "./synth-app.ts";
 
 afterAll(removeOutdirs);
-
-/* A synth with the cdk-nag packs is CPU-bound: several times the hook default on a busy machine. */
-const SYNTH_TIMEOUT_MS = 180_000;
 
 const context = (name: string) =>
   JSON.parse(readFileSync(join(REPOSITORY_ROOT, "test/fixtures/infra/contexts", name), "utf8")) as Record<
@@ -777,7 +775,7 @@ describe("FinapiConfigSyncStack without the hosted callback", () => {
 
   beforeAll(() => {
     synthesized = synthApp({ context: context("no-callback.json") });
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   it("creates no callback, path secret, bus, deletions table, deletion queue or publisher, and no callback alarms", () => {
     expect(synthesized.stack.callback).toBeUndefined();

@@ -6,13 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatActivity } from "../../local/live-log.ts";
 import { type LocalLoop, startLocalLoop } from "../../local/loop.ts";
 import { runTour } from "../../local/tour.ts";
+import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
 import { startProcess } from "./support/running-process.ts";
 
 const DEMO = fileURLToPath(new URL("../../local/demo.ts", import.meta.url));
 const EXAMPLES = fileURLToPath(new URL("../../examples", import.meta.url));
-const STEP_TIMEOUT_MS = 15_000;
+/* How long the tour waits for each step: as long as a test waits for a process (see timeouts.ts). */
+const STEP_TIMEOUT_MS = PROCESS_WAIT_MS;
 
-describe("the demo tour", () => {
+describe("the demo tour", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   let stateDir: string;
   let loop: LocalLoop;
   const printed: string[] = [];
@@ -65,7 +67,7 @@ describe("the demo tour", () => {
   });
 });
 
-describe("the demo tour with one client", () => {
+describe("the demo tour with one client", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it("reports the step that needs two clients as not held, after the steps before it held", async () => {
     const stateDir = await mkdtemp(join(tmpdir(), "demo-one-client-"));
     const examplesDir = await mkdtemp(join(tmpdir(), "demo-one-example-"));
@@ -93,12 +95,17 @@ describe("the demo tour with one client", () => {
   });
 });
 
-describe("npm run demo", () => {
+describe("npm run demo", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it("runs the tour in a process of its own and exits 0 when every step held", async () => {
     const stateDir = await mkdtemp(join(tmpdir(), "demo-process-"));
     try {
-      const demo = startProcess(DEMO, ["--state-dir", stateDir, "--timeout-seconds", "15"]);
-      expect(await demo.exited(60_000)).toBe(0);
+      const demo = startProcess(DEMO, [
+        "--state-dir",
+        stateDir,
+        "--timeout-seconds",
+        String(STEP_TIMEOUT_MS / 1000),
+      ]);
+      expect(await demo.exited(PROCESS_TEST_TIMEOUT_MS)).toBe(0);
       expect(demo.stdout()).toMatch(/=== Step 5\/5: Deletion/);
       expect(demo.stdout()).toContain("Every step held (5/5)");
     } finally {
@@ -108,7 +115,7 @@ describe("npm run demo", () => {
 
   it("refuses an unknown option with its usage and exit 64", async () => {
     const demo = startProcess(DEMO, ["--fast"]);
-    expect(await demo.exited(10_000)).toBe(64);
+    expect(await demo.exited(PROCESS_WAIT_MS)).toBe(64);
     expect(demo.stderr()).toContain("Usage: npm run demo");
   });
 });

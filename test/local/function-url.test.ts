@@ -9,6 +9,7 @@ import {
 } from "../../local/function-url.ts";
 import { type LocalLambda, startLambda } from "../../local/lambda-runtime.ts";
 import { PortInUseError } from "../../local/listen.ts";
+import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const AT = new Date("2026-11-21T10:16:48.123Z");
 
@@ -85,7 +86,7 @@ describe("functionUrlEvent", () => {
   });
 });
 
-describe("startFunctionUrl", () => {
+describe("startFunctionUrl", { timeout: WORKER_TIMEOUT_MS }, () => {
   let lambda: LocalLambda;
   let functionUrl: FunctionUrl;
   const exchanges: FunctionUrlExchange[] = [];

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { LambdaInitError, type LocalLambda, startLambda } from "../../local/lambda-runtime.ts";
+import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const handlerModule = (name: string) => new URL(`../fixtures/local/handlers/${name}.ts`, import.meta.url);
 
-describe("startLambda", () => {
+describe("startLambda", { timeout: WORKER_TIMEOUT_MS }, () => {
   const started: LocalLambda[] = [];
   const start = async (
     name: string,

@@ -175,11 +175,41 @@ describe("formatActivity", () => {
       `${TIME}  schedule  -          Scheduled Event → config-sync (every client)`,
     );
     expect(
-      show({ kind: "sync-skipped", trigger: "parameter-change", reason: "the parameter was deleted" }),
-    ).toContain("nothing reconciled: the parameter was deleted [parameter-change]");
+      show({
+        kind: "sync-skipped",
+        trigger: "parameter-change",
+        reason: "the parameter was deleted",
+        client: "sandbox",
+      }),
+    ).toBe(`${TIME}  sync      sandbox    nothing reconciled: the parameter was deleted [parameter-change]`);
+    expect(show({ kind: "sync-skipped", trigger: "manual", reason: "client: no configured client" })).toBe(
+      `${TIME}  sync      -          nothing reconciled: client: no configured client [manual]`,
+    );
     expect(
       show({ kind: "sync-failed", trigger: "schedule", error: "Sandbox.Timedout: Task timed out" }),
     ).toContain("invocation failed: Sandbox.Timedout: Task timed out [schedule]");
+  });
+
+  it("says how to add the client a parameter file of no client is named after, or why it cannot be one", () => {
+    expect(
+      show({
+        kind: "parameter-file-unknown",
+        file: ".local-state/parameters/acme.json",
+        client: "acme",
+        example: "examples/acme.json",
+      }),
+    ).toBe(
+      `${TIME}  params    acme       .local-state/parameters/acme.json is no client's parameter: to add client acme, put its document into examples/acme.json and restart npm start`,
+    );
+    expect(
+      show({
+        kind: "parameter-file-unknown",
+        file: ".local-state/parameters/my team.json",
+        client: "my team",
+      }),
+    ).toContain(
+      `.local-state/parameters/my team.json is no client's parameter: a client is named after its file, and "my team" is not a client name (1..64 characters of a-z A-Z 0-9 - _)`,
+    );
   });
 
   it("masks every secret it is given wherever it appears", () => {

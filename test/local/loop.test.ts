@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSqs } from "../../local/aws/sqs.ts";
@@ -18,8 +18,9 @@ import {
   startQueueEventSource,
 } from "../../local/loop.ts";
 import { standInClientConfig } from "../support/stand-in-client.ts";
+import { PROCESS_WAIT_MS, WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 
-const WAIT_MS = 15_000;
+const WAIT_MS = PROCESS_WAIT_MS;
 const EXAMPLES = new URL("../../examples", import.meta.url).pathname;
 
 const scratch = () => mkdtemp(join(tmpdir(), "local-loop-"));
@@ -31,7 +32,7 @@ async function takenPort(): Promise<{ port: number; server: Server }> {
   return { port: typeof address === "object" && address ? address.port : 0, server };
 }
 
-describe("startLocalLoop", () => {
+describe("startLocalLoop", { timeout: WORKER_TIMEOUT_MS }, () => {
   let stateDir: string;
   let loop: LocalLoop;
   const EDITED = '{"clientAccessTokensValidityPeriod": 900}\n';
@@ -172,6 +173,7 @@ describe("startLocalLoop", () => {
       timeoutMs: WAIT_MS,
     });
     expect(skipped?.reason).toMatch(/the parameter was deleted/);
+    expect(skipped?.client).toBe("sandbox");
     expect(loop.activities.since(mark, "parameter-change")).toEqual([
       {
         kind: "parameter-change",
@@ -181,6 +183,25 @@ describe("startLocalLoop", () => {
       },
     ]);
     expect(loop.emulator.configurationOf(sandbox.clientId)).toEqual(before);
+  });
+
+  it("reports a parameter file that no client is named after, with where its document would make it one", async () => {
+    const mark = loop.activities.mark();
+    const file = join(stateDir, "parameters", "acme.json");
+    await writeFile(file, '{"clientAccessTokensValidityPeriod": 900}\n');
+    const [unknown] = await loop.activities.waitFor("the unknown parameter file", {
+      since: mark,
+      kind: "parameter-file-unknown",
+      timeoutMs: WAIT_MS,
+    });
+    expect(unknown).toEqual({
+      kind: "parameter-file-unknown",
+      file: relative(process.cwd(), file),
+      client: "acme",
+      example: relative(process.cwd(), join(EXAMPLES, "acme.json")),
+    });
+    expect(loop.activities.since(mark, "parameter-change")).toEqual([]);
+    await rm(file);
   });
 
   it("keeps every secret out of the handlers' logs", async () => {

@@ -94,6 +94,31 @@ describe("syncActivities", () => {
     ).toEqual([{ kind: "sync-skipped", trigger: "manual", reason: "client: no configured client" }]);
   });
 
+  it("names the client a parameter change was for, also when nothing was reconciled or the run failed", () => {
+    expect(
+      syncActivities(
+        "parameter-change",
+        invoked({ results: [], ignored: "the parameter was deleted" }),
+        "sandbox",
+      ),
+    ).toEqual([
+      {
+        kind: "sync-skipped",
+        trigger: "parameter-change",
+        reason: "the parameter was deleted",
+        client: "sandbox",
+      },
+    ]);
+    expect(syncActivities("parameter-change", invoked("ok"), "live")).toEqual([
+      {
+        kind: "sync-failed",
+        trigger: "parameter-change",
+        error: "config-sync answered with something that is not its response",
+        client: "live",
+      },
+    ]);
+  });
+
   it("reports a failed invocation with Lambda's error type and message", () => {
     const failed: InvokeResult = {
       ok: false,

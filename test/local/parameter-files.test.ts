@@ -9,7 +9,8 @@ import {
 } from "../../local/aws/parameter-files.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
 
-const WAIT_MS = 5_000;
+/* Only how long a missing change takes to fail the test: file watching is slow on a starved machine. */
+const WAIT_MS = 60_000;
 
 describe("startParameterFiles", () => {
   let directory: string;
@@ -18,6 +19,7 @@ describe("startParameterFiles", () => {
   let changes: ParameterStoreChangeEvent[];
   let listeners: (() => void)[];
   let rejected: { file: ParameterFile; reason: string }[];
+  let unknown: string[];
 
   const sandbox = () => ({
     parameterName: "/finapi-config-sync/sandbox",
@@ -53,6 +55,18 @@ describe("startParameterFiles", () => {
       check();
     });
 
+  const unknownReach = (count: number) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (unknown.length < count) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => reject(new Error(`expected ${count} unknown file(s)`)), WAIT_MS);
+      listeners.push(check);
+      check();
+    });
+
   const notify = () => {
     for (const listener of listeners) listener();
   };
@@ -66,6 +80,10 @@ describe("startParameterFiles", () => {
         rejected.push({ file, reason });
         notify();
       },
+      onUnknownFile: (path) => {
+        unknown.push(path);
+        notify();
+      },
     });
     return files;
   };
@@ -75,6 +93,7 @@ describe("startParameterFiles", () => {
     changes = [];
     listeners = [];
     rejected = [];
+    unknown = [];
     ssm = await startSsm({
       onChange: (event) => {
         changes.push(event);
@@ -125,6 +144,29 @@ describe("startParameterFiles", () => {
     await rename(temporary, sandbox().path);
     await changesReach(3);
     expect(ssm.valueOf(sandbox().parameterName)).toBe('{"userAccessTokensValidityPeriod": 900}');
+  });
+
+  it("reports a *.json file that is no parameter, at start and when one is written, and puts nothing", async () => {
+    await writeFile(join(directory, "acme.json"), "{}");
+    await writeFile(join(directory, "notes.txt"), "not a document");
+    await start();
+    expect(unknown).toEqual([join(directory, "acme.json")]);
+    await writeFile(join(directory, "other.json"), "{}");
+    await unknownReach(2);
+    expect(unknown[1]).toBe(join(directory, "other.json"));
+    expect(changes).toHaveLength(2);
+  });
+
+  it("does not report the deletion of an unknown file", async () => {
+    const acme = join(directory, "acme.json");
+    await writeFile(acme, "{}");
+    await start();
+    await rm(acme);
+    /* Another unknown file after it: once that one is reported, a report of the deletion would have been too. */
+    const later = join(directory, "later.json");
+    await writeFile(later, "{}");
+    await unknownReach(2);
+    expect(unknown).toEqual([acme, later]);
   });
 
   it("changes nothing when the content is the same as the parameter's", async () => {

@@ -1,27 +1,68 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type RunningProcess, startProcess } from "./support/running-process.ts";
+import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
+import { ROOT, type RunningProcess, startNpmScript, startProcess } from "./support/running-process.ts";
 
 const START = fileURLToPath(new URL("../../local/start.ts", import.meta.url));
-const WAIT_MS = 20_000;
+const WAIT_MS = PROCESS_WAIT_MS;
 const FREE_PORTS = ["--emulator-port", "0", "--callback-port", "0"];
 
-async function takenPort(): Promise<{ port: number; server: Server }> {
+async function takenPort(port = 0): Promise<{ port: number; server: Server }> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
   const address = server.address();
   return { port: typeof address === "object" && address ? address.port : 0, server };
 }
 
-describe("npm start (local/start.ts)", () => {
+/** Whether something accepts connections on the port. */
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Runs a command line as a person would paste it into a POSIX shell, from the repository root. */
+function runShell(command: string, timeoutMs: number): Promise<{ exitCode: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "sh",
+      ["-c", command],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? ROOT },
+        timeout: timeoutMs,
+      },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== "number") reject(new Error(`${error.message}\n${stderr}`));
+        else resolve({ exitCode: typeof error?.code === "number" ? error.code : 0, stdout });
+      },
+    );
+  });
+}
+
+describe("npm start (local/start.ts)", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   let stateDir: string;
   const started: RunningProcess[] = [];
   const start = (args: readonly string[], env: Record<string, string> = {}) => {
     const running = startProcess(START, ["--state-dir", stateDir, ...args], env);
+    started.push(running);
+    return running;
+  };
+  const npmStart = (args: readonly string[]) => {
+    const running = startNpmScript("start", ["--state-dir", stateDir, ...args]);
     started.push(running);
     return running;
   };
@@ -30,7 +71,16 @@ describe("npm start (local/start.ts)", () => {
     stateDir = await mkdtemp(join(tmpdir(), "npm-start-"));
   });
   afterEach(async () => {
-    for (const running of started.splice(0)) running.child.kill("SIGKILL");
+    for (const running of started.splice(0)) {
+      /* The npm runs have a process group of their own: end all of it (a test that failed may leave the loop). */
+      if (running.child.spawnargs[0] === "npm" && running.child.pid !== undefined) {
+        try {
+          process.kill(-running.child.pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      } else running.child.kill("SIGKILL");
+    }
     await rm(stateDir, { recursive: true, force: true });
   });
 
@@ -120,6 +170,61 @@ describe("npm start (local/start.ts)", () => {
     } finally {
       server.close();
     }
+  });
+
+  it("exits 0 through npm start on Ctrl-C: the terminal's SIGINT and npm's copy of it are one request to stop", async () => {
+    const loop = npmStart([...FREE_PORTS, "--schedule-seconds", "0"]);
+    await loop.waitForOutput(/sync +live +applied/, WAIT_MS);
+    await loop.waitForOutput(/sync +sandbox +applied/, WAIT_MS);
+    await loop.waitForOutput(/sync +sandbox-mobile +applied/, WAIT_MS);
+    /* What a terminal does on Ctrl-C: SIGINT to every process of the foreground group (npm, its shell, the loop). */
+    process.kill(-(loop.child.pid ?? 0), "SIGINT");
+    expect(await loop.exited(WAIT_MS)).toBe(0);
+    expect(loop.stdout()).toContain(
+      "SIGINT: stopping the handlers, the emulator and the stand-ins...\nStopped.",
+    );
+    expect(loop.stderr()).not.toContain("exiting without waiting");
+  });
+
+  it("stops the loop and frees its ports when npm gets SIGTERM, and exits 0", async () => {
+    const loop = npmStart([...FREE_PORTS, "--schedule-seconds", "0"]);
+    const [, emulatorPort] = await loop.waitForOutput(
+      /finAPI emulator {5}http:\/\/127\.0\.0\.1:(\d+)/,
+      WAIT_MS,
+    );
+    const [, callbackPort] = await loop.waitForOutput(
+      /user-sync callback {2}https:\/\/127\.0\.0\.1:(\d+)/,
+      WAIT_MS,
+    );
+    await loop.waitForOutput(/sync +live +applied/, WAIT_MS);
+    await loop.waitForOutput(/sync +sandbox +applied/, WAIT_MS);
+    await loop.waitForOutput(/sync +sandbox-mobile +applied/, WAIT_MS);
+    loop.child.kill("SIGTERM");
+    expect(await loop.exited(WAIT_MS)).toBe(0);
+    expect(loop.stdout()).toContain(
+      "SIGTERM: stopping the handlers, the emulator and the stand-ins...\nStopped.",
+    );
+    for (const port of [emulatorPort, callbackPort]) {
+      expect(await connects(Number(port))).toBe(false);
+      const { server } = await takenPort(Number(port));
+      server.close();
+    }
+  });
+
+  it("prints the status table and a finapi-config status command that reads it from the running loop", async () => {
+    const loop = start([...FREE_PORTS, "--schedule-seconds", "0"]);
+    const [, command] = await loop.waitForOutput(
+      /status table config-sync-status; read it from another terminal:\n {4}(.+)\n/,
+      WAIT_MS,
+    );
+    await loop.waitForOutput(/sync +live +applied/, WAIT_MS);
+    await loop.waitForOutput(/sync +sandbox +applied/, WAIT_MS);
+    expect(command).toMatch(/npm exec --no -- finapi-config status --table config-sync-status$/);
+
+    const { exitCode, stdout } = await runShell(command ?? "", WAIT_MS);
+    expect(stdout).toMatch(/^live +applied +\S+ +parameter-change +v1 /m);
+    expect(stdout).toMatch(/^sandbox +applied +\S+ +parameter-change +v1 /m);
+    expect(exitCode).toBe(0);
   });
 
   it.each([

@@ -1,15 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { SQS_DEDUPLICATION_INTERVAL_MS } from "../../functions/contracts/user-deletion.ts";
+import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 import type { DeployedClient, DesiredDocument } from "./support/deployment.ts";
 import { operation, type ProxiedRequest } from "./support/fault-proxy.ts";
 import { FINAPI_ROUTES } from "./support/faults.ts";
 import { useLocalDeployment } from "./support/suite.ts";
 
 /*
- * An environment destroyed mid-run (killAfterMs): the handler gets no warning, so nothing after the
- * kill point happens, unlike middy's early timeout, which the fault campaign also exercises.
+ * An environment destroyed mid-run (killWhen): the handler gets no warning, so nothing after the
+ * kill point happens, unlike middy's early timeout, which the fault campaign also exercises. The kill
+ * comes when the armed fault holds the run at its point, not after a fixed time, so that a slow machine
+ * cannot kill the run before it gets there.
  */
-const KILL_AFTER_MS = 500;
 const SLOWER_THAN_THE_KILL_MS = 2_000;
 
 describe("config-sync when its environment dies part-way through a run", () => {
@@ -40,7 +42,10 @@ describe("config-sync when its environment dies part-way through a run", () => {
         kind === "hang" ? { kind } : { kind, ms: SLOWER_THAN_THE_KILL_MS },
       );
 
-      const killed = await suite.deployment.configSync.invoke(change, { killAfterMs: KILL_AFTER_MS });
+      /* Killed once the fault holds the run at its point, however long the run took to get there. */
+      const killed = await suite.deployment.configSync.invoke(change, {
+        killWhen: suite.deployment.faults[service].holding(),
+      });
       expect(killed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
       expect(suite.deployment.faults[service].pending()).toBe(0);
 
@@ -58,7 +63,7 @@ describe("config-sync when its environment dies part-way through a run", () => {
         outcome: expect.stringMatching(/^(applied|in-sync)$/),
       });
     },
-    30_000,
+    WORKER_TIMEOUT_MS,
   );
 
   it("writes no secret to any log line", () => {
@@ -90,36 +95,40 @@ describe("user-sync-callback when a delivery dies part-way through handing a del
     }
   };
 
-  it("has a later copy through another client send the dead delivery's deletion id when the delivery died after writing the generation, before SendMessage; a further copy is a duplicate", async () => {
-    const [first, second, third] = clients();
-    await warmUp("user-warm-up-before-send");
-    /* The generation's PutItem reaches the table; its answer is held past the kill, so SendMessage never runs. */
-    suite.deployment.faults.dynamodb.arm("generation written, answer held", operation("PutItem"), {
-      kind: "delay",
-      ms: SLOWER_THAN_THE_KILL_MS,
-    });
-    const crashed = await suite.deployment.callback.invoke(
-      suite.deployment.callbackEvent(first, body("user-died-before-send")),
-      { killAfterMs: KILL_AFTER_MS },
-    );
-    expect(crashed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
-    expect(await forwardedOf("user-died-before-send")).toEqual([]);
+  it(
+    "has a later copy through another client send the dead delivery's deletion id when the delivery died after writing the generation, before SendMessage; a further copy is a duplicate",
+    async () => {
+      const [first, second, third] = clients();
+      await warmUp("user-warm-up-before-send");
+      /* The generation's PutItem reaches the table; its answer is held past the kill, so SendMessage never runs. */
+      suite.deployment.faults.dynamodb.arm("generation written, answer held", operation("PutItem"), {
+        kind: "delay",
+        ms: SLOWER_THAN_THE_KILL_MS,
+      });
+      const crashed = await suite.deployment.callback.invoke(
+        suite.deployment.callbackEvent(first, body("user-died-before-send")),
+        { killWhen: suite.deployment.faults.dynamodb.holding() },
+      );
+      expect(crashed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
+      expect(await forwardedOf("user-died-before-send")).toEqual([]);
 
-    const copy = await suite.deployment.callback.invoke(
-      suite.deployment.callbackEvent(second, body("user-died-before-send")),
-    );
-    expect(copy).toMatchObject({ ok: true, payload: { statusCode: 202 } });
-    const forwarded = await forwardedOf("user-died-before-send");
-    /* The deletion the dead delivery recorded, first delivered through its client, sent by the copy. */
-    expect(forwarded).toEqual([expect.objectContaining({ client: first.name })]);
+      const copy = await suite.deployment.callback.invoke(
+        suite.deployment.callbackEvent(second, body("user-died-before-send")),
+      );
+      expect(copy).toMatchObject({ ok: true, payload: { statusCode: 202 } });
+      const forwarded = await forwardedOf("user-died-before-send");
+      /* The deletion the dead delivery recorded, first delivered through its client, sent by the copy. */
+      expect(forwarded).toEqual([expect.objectContaining({ client: first.name })]);
 
-    const further = await suite.deployment.callback.invoke(
-      suite.deployment.callbackEvent(third, body("user-died-before-send")),
-    );
-    expect(further).toMatchObject({ ok: true, payload: { statusCode: 202 } });
-    expect(await forwardedOf("user-died-before-send")).toEqual(forwarded);
-    expect(await deadLettersOf("user-died-before-send")).toEqual([]);
-  }, 60_000);
+      const further = await suite.deployment.callback.invoke(
+        suite.deployment.callbackEvent(third, body("user-died-before-send")),
+      );
+      expect(further).toMatchObject({ ok: true, payload: { statusCode: 202 } });
+      expect(await forwardedOf("user-died-before-send")).toEqual(forwarded);
+      expect(await deadLettersOf("user-died-before-send")).toEqual([]);
+    },
+    WORKER_TIMEOUT_MS,
+  );
 
   it.each([
     ["within SQS's deduplication interval: the FIFO queue drops the second send", "within", 0, false],
@@ -144,9 +153,7 @@ describe("user-sync-callback when a delivery dies part-way through handing a del
       );
       const crashed = await suite.deployment.callback.invoke(
         suite.deployment.callbackEvent(first, body(userId)),
-        {
-          killAfterMs: KILL_AFTER_MS,
-        },
+        { killWhen: suite.deployment.faults.dynamodb.holding() },
       );
       expect(crashed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
       const forwarded = await forwardedOf(userId);
@@ -172,7 +179,7 @@ describe("user-sync-callback when a delivery dies part-way through handing a del
       expect(await forwardedOf(userId)).toEqual(forwarded);
       expect(await deadLettersOf(userId)).toEqual([]);
     },
-    60_000,
+    WORKER_TIMEOUT_MS,
   );
 
   it("writes no secret to any log line", () => {

@@ -23,11 +23,37 @@ export function startProcess(
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
 ): RunningProcess {
-  const child = spawn(process.execPath, [script, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+  return watchProcess(
+    spawn(process.execPath, [script, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    }),
+  );
+}
+
+/**
+ * Starts `npm run SCRIPT -- ARGS...` from the repository root in a process group of its own, as a
+ * terminal runs a command: `process.kill(-child.pid, signal)` is then what Ctrl-C does. npm runs on
+ * the Node that runs the tests (first on PATH).
+ */
+export function startNpmScript(
+  script: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): RunningProcess {
+  const npmEnvironment = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? ROOT };
+  return watchProcess(
+    spawn("npm", ["run", "--silent", script, "--", ...args], {
+      cwd: ROOT,
+      env: { ...npmEnvironment, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    }),
+  );
+}
+
+function watchProcess(child: ChildProcessWithoutNullStreams): RunningProcess {
   let stdout = "";
   let stderr = "";
   let exitCode: number | null | undefined;

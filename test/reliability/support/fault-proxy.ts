@@ -48,6 +48,11 @@ export interface FaultProxy {
   arm(label: string, matches: (request: ProxiedRequest) => boolean, fault: ProxyFault, times?: number): void;
   /** How many armed faults have not been served yet. */
   pending(): number;
+  /**
+   * Resolves when the proxy next holds an answer back: a delay fault's answer has come from the service
+   * and waits, or a hang fault has taken its request. What a test waits for to act at that point.
+   */
+  holding(): Promise<void>;
   /** Disarms every fault not served yet: the service is healthy again. */
   clear(): void;
   close(): Promise<void>;
@@ -92,7 +97,13 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
   const armed: ArmedFault[] = [];
   const fired: FiredFault[] = [];
   const held = new Set<ServerResponse>();
+  const holdingWaiters: (() => void)[] = [];
   let requestCount = 0;
+
+  const hold = (outgoing: ServerResponse) => {
+    held.add(outgoing);
+    for (const resolve of holdingWaiters.splice(0)) resolve();
+  };
 
   const take = (request: ProxiedRequest): ArmedFault | undefined => {
     const index = armed.findIndex((candidate) => candidate.matches(request));
@@ -123,7 +134,7 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
             outgoing.writeHead(answer.statusCode ?? 502, answer.headers).end(Buffer.concat(chunks));
           };
           if (delayMs > 0) {
-            held.add(outgoing);
+            hold(outgoing);
             setTimeout(send, delayMs).unref();
           } else send();
         });
@@ -162,7 +173,7 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
         return;
       case "hang":
         incoming.resume();
-        held.add(outgoing);
+        hold(outgoing);
         outgoing.on("close", () => held.delete(outgoing));
         return;
     }
@@ -185,6 +196,7 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
       armed.push({ label, matches, fault, remaining: times });
     },
     pending: () => armed.reduce((sum, fault) => sum + fault.remaining, 0),
+    holding: () => new Promise<void>((resolve) => holdingWaiters.push(resolve)),
     clear: () => {
       armed.length = 0;
     },

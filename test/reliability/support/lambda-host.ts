@@ -32,10 +32,11 @@ export interface InvokeOptions {
   /** This invocation's timeout instead of the function's (to stop a run part-way, as a timeout does). */
   readonly timeoutMs?: number;
   /**
-   * Destroys the environment this long into the invocation while the handler still believes it has
-   * its whole timeout: a crash (out of memory, a killed runtime) that no middleware sees coming.
+   * Destroys the environment when this resolves (at a point the test observed, such as a fault holding
+   * the run), while the handler still believes it has its whole timeout: a crash (out of memory, a
+   * killed runtime) that no middleware sees coming.
    */
-  readonly killAfterMs?: number;
+  readonly killWhen?: Promise<unknown>;
 }
 
 export interface HostedFunction {
@@ -124,31 +125,35 @@ export function hostFunction(options: HostedFunctionOptions): HostedFunction {
     environment: Environment,
     event: unknown,
     timeoutMs: number,
-    killAfterMs?: number,
+    killWhen?: Promise<unknown>,
   ): Promise<InvokeResult> =>
     new Promise((resolve) => {
       const requestId = randomUUID();
       const coldStart = environment.fresh;
       const startedAt = performance.now();
-      const killed = killAfterMs !== undefined && killAfterMs < timeoutMs;
-      const timer = setTimeout(
-        () => {
-          environment.worker.off("message", onMessage);
-          void environment.worker.terminate();
-          resolve({
-            ok: false,
-            errorType: killed ? KILLED : TIMED_OUT,
-            errorMessage: killed
-              ? "Runtime exited with error: signal: killed"
-              : `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
-            durationMs: performance.now() - startedAt,
-            coldStart,
-          });
-        },
-        killed ? killAfterMs : timeoutMs,
-      );
+      let settled = false;
+      const destroy = (killed: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        environment.worker.off("message", onMessage);
+        void environment.worker.terminate();
+        resolve({
+          ok: false,
+          errorType: killed ? KILLED : TIMED_OUT,
+          errorMessage: killed
+            ? "Runtime exited with error: signal: killed"
+            : `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+          durationMs: performance.now() - startedAt,
+          coldStart,
+        });
+      };
+      const timer = setTimeout(() => destroy(false), timeoutMs);
+      void killWhen?.then(() => destroy(true));
       const onMessage = (message: EnvironmentMessage) => {
         if (message.type !== "result" || message.requestId !== requestId) return;
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         environment.worker.off("message", onMessage);
         idle.push({ worker: environment.worker, fresh: false });
@@ -180,7 +185,7 @@ export function hostFunction(options: HostedFunctionOptions): HostedFunction {
           environment,
           event,
           invokeOptions.timeoutMs ?? options.timeoutMs,
-          invokeOptions.killAfterMs,
+          invokeOptions.killWhen,
         );
       } finally {
         releaseSlot();

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { REPOSITORY_ROOT } from "../../../infra/constructs/house-function.ts";
+import { SYNTH_TIMEOUT_MS } from "../../support/timeouts.ts";
 import {
   type DeployedClient,
   type DeploymentOptions,
@@ -47,7 +48,7 @@ export function useLocalDeployment(options: LocalDeploymentSuiteOptions = {}): L
     const [client] = suite.deployment.clients;
     if (!client) throw new Error("the stack configures no client");
     suite.client = client;
-  }, 180_000);
+  }, SYNTH_TIMEOUT_MS);
 
   afterAll(async () => {
     await suite.deployment?.close();
