@@ -37,8 +37,13 @@ const LANES = 8;
  * function's behalf (Lambda's runtime, X-Ray, the on-failure destination), which the local host does
  * not model. Any other unused grant is a permission the role does not need.
  */
-const UNUSED_GRANTS_REVIEWED: readonly { readonly grant: string; readonly reason: string }[] = [
-  ...["config-sync", "user-sync-callback"].flatMap((fn) => [
+const UNUSED_GRANTS_REVIEWED: readonly {
+  readonly grant: string;
+  readonly reason: string;
+  /** Used in some campaigns, not in others (it depends on timing under load). */
+  readonly sometimesUsed?: boolean;
+}[] = [
+  ...["config-sync", "user-sync-callback", "deletion-publisher"].flatMap((fn) => [
     {
       grant: `${fn} logs:CreateLogStream`,
       reason: "Lambda's runtime creates the function's log stream with its role",
@@ -57,6 +62,27 @@ const UNUSED_GRANTS_REVIEWED: readonly { readonly grant: string; readonly reason
     grant: "config-sync sqs:SendMessage",
     reason:
       "Lambda delivers a failed asynchronous invocation to the on-failure destination (FailedInvocations) with the function's role",
+  },
+  ...[
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+  ].map((action) => ({
+    grant: `deletion-publisher ${action}`,
+    reason: "Lambda's event-source mapping polls the deletion queue with the function's role",
+  })),
+  {
+    grant: "user-sync-callback sqs:SendMessage",
+    reason:
+      "the dead-letter queue: used only when a hand-off to the deletion queue runs out of time (DynamoDB hanging under load); SQS itself is not faulted",
+    sometimesUsed: true,
+  },
+  {
+    grant: "user-sync-callback dynamodb:DeleteItem",
+    reason:
+      "forgets a revoked secret's kept digests: the campaign revokes no secret (test/user-sync-callback/revocation.test.ts does)",
   },
 ];
 
@@ -78,6 +104,8 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
         documents: new Map(),
         versions: new Map(),
         authenticated: new Set(),
+        seenDeletionIds: new Set(),
+        deletedUsers: [],
       });
     }
     await Promise.all(lanes.map(prepareLane));
@@ -110,7 +138,8 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
       expect(problems.slice(0, 20), `seed ${SEED}: ${problems.length} problem(s)`).toEqual([]);
       expect(figures.runs.total).toBe(RUNS);
       expect(figures.deletions.lost).toBe(0);
-      expect(figures.deletions.duplicated).toBe(0);
+      expect(figures.deletions.duplicatedUnexplained).toBe(0);
+      expect(figures.deletions.forwardedAndDeadLetteredUnexplained).toBe(0);
       expect(figures.deletions.accepted).toBe(figures.deletions.sent);
       expect(figures.configurations.notConverged).toBe(0);
       expect(figures.configurations.stalePatches).toBe(0);
@@ -123,6 +152,7 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
     if (!figures) throw new Error("the campaign did not run");
     expect(Object.keys(figures.faults.byClass).sort()).toEqual([
       "DynamoDB unavailable",
+      "EventBridge outage (outlasting the queue's receives)",
       "EventBridge partial failure",
       "EventBridge total failure",
       "Lambda timeout mid-run",
@@ -136,6 +166,7 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
       "finAPI token revoked",
     ]);
     expect(figures.deletions.keptForRedrive).toBeGreaterThan(0);
+    expect(figures.deletions.reDeletions).toBeGreaterThan(0);
     expect(figures.configurations.lambdaRetries).toBeGreaterThan(0);
   });
 
@@ -163,9 +194,15 @@ describe("the deployed bundles under a seeded campaign of injected faults", () =
           "NOT REVIEWED",
       ]),
     });
-    expect([...new Set(unused.map((grant) => grant.split(" ").slice(0, 2).join(" ")))].sort()).toEqual(
-      UNUSED_GRANTS_REVIEWED.map((reviewed) => reviewed.grant).sort(),
-    );
+    const unusedGrants = [...new Set(unused.map((grant) => grant.split(" ").slice(0, 2).join(" ")))];
+    expect(
+      unusedGrants.filter((grant) => !UNUSED_GRANTS_REVIEWED.some((reviewed) => reviewed.grant === grant)),
+    ).toEqual([]);
+    expect(
+      UNUSED_GRANTS_REVIEWED.filter(
+        (reviewed) => !reviewed.sometimesUsed && !unusedGrants.includes(reviewed.grant),
+      ),
+    ).toEqual([]);
   });
 
   it("writes no secret to any log line: client secrets, access tokens, callback path secrets", () => {

@@ -12,21 +12,25 @@ describe("the callback bundle when an AWS call is never answered", () => {
     suite.deployment.callback.invoke(suite.deployment.callbackEvent(suite.client, deletion(userId)));
 
   it.each([
-    ["DynamoDB PutItem (the idempotency record)", "dynamodb", "PutItem", "user-hung-put"],
-    ["EventBridge PutEvents", "eventBridge", "PutEvents", "user-hung-publish"],
+    ["DynamoDB PutItem (the callback's deletion generation)", "1 s", "dynamodb", "PutItem", "user-hung-put"],
+    ["EventBridge PutEvents (the publisher's)", "10 s", "eventBridge", "PutEvents", "user-hung-publish"],
   ] as const)(
-    "gives up on a hung %s after its 1 s attempt, retries, and forwards the deletion once",
-    async (_what, service, name, userId) => {
+    "gives up on a hung %s after its %s attempt, retries, and forwards the deletion once",
+    async (_what, _attempt, service, name, userId) => {
       suite.deployment.faults[service].arm(`${name} hangs`, operation(name), { kind: "hang" }, 1);
       const result = await deliver(userId);
       expect(result).toMatchObject({ ok: true, payload: { statusCode: 202 } });
+      const forwarded = (await suite.deployment.forwarded()).filter((detail) => detail.userId === userId);
+      expect(suite.deployment.faults[service].fired.map((fault) => fault.label)).toEqual([`${name} hangs`]);
       expect(suite.deployment.faults.dynamodb.pending() + suite.deployment.faults.eventBridge.pending()).toBe(
         0,
       );
-      expect(suite.deployment.forwarded().filter((detail) => detail.userId === userId)).toHaveLength(1);
-      expect(suite.deployment.deadLetters().filter((message) => message.userId === userId)).toEqual([]);
+      expect(forwarded).toHaveLength(1);
+      expect((await suite.deployment.deadLetters()).filter((message) => message.userId === userId)).toEqual(
+        [],
+      );
     },
-    20_000,
+    60_000,
   );
 
   it("writes no secret to its logs", () => {

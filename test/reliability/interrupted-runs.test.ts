@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SQS_DEDUPLICATION_INTERVAL_MS } from "../../functions/contracts/user-deletion.ts";
 import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 import type { DeployedClient, DesiredDocument } from "./support/deployment.ts";
 import { operation, type ProxiedRequest } from "./support/fault-proxy.ts";
@@ -71,44 +72,112 @@ describe("config-sync when its environment dies part-way through a run", () => {
   });
 });
 
-describe("user-sync-callback when a delivery dies after recording the deletion, before publishing it", () => {
+describe("user-sync-callback when a delivery dies part-way through handing a deletion to the queue", () => {
   const suite = useLocalDeployment();
 
+  const body = (userId: string) => JSON.stringify({ userId, event: "DELETED" });
+  const forwardedOf = async (userId: string) =>
+    (await suite.deployment.forwarded()).filter((detail) => detail.userId === userId);
+  const deadLettersOf = async (userId: string) =>
+    (await suite.deployment.deadLetters()).filter((message) => message.userId === userId);
+  const clients = () =>
+    suite.deployment.clients as readonly DeployedClient[] as [DeployedClient, DeployedClient, DeployedClient];
   /*
-   * The dead delivery's in-progress record expires with that invocation's deadline (Powertools takes it
-   * from the Lambda context), here 5 s after it started: long enough that publishing was under way.
+   * A delivery through each client first, so that the warm environment has read and kept every callback
+   * secret: the armed DynamoDB fault then meets the deletion's write, not a digest being kept.
    */
-  const DEADLINE_MS = 5_000;
+  const warmUp = async (userId: string) => {
+    for (const client of clients()) {
+      const result = await suite.deployment.callback.invoke(
+        suite.deployment.callbackEvent(client, body(userId)),
+      );
+      expect(result).toMatchObject({ ok: true, payload: { statusCode: 202 } });
+    }
+  };
 
   it(
-    "has a delivery inside the dead delivery's hold wait for the hold to run out and forward the deletion once; a later delivery is a duplicate",
+    "has a later copy through another client send the dead delivery's deletion id when the delivery died after writing the generation, before SendMessage; a further copy is a duplicate",
     async () => {
-      const [first, second, third] = suite.deployment.clients as [
-        DeployedClient,
-        DeployedClient,
-        DeployedClient,
-      ];
-      const body = JSON.stringify({ userId: "user-crashed-delivery", event: "DELETED" });
-      const forwarded = () =>
-        suite.deployment.forwarded().filter((detail) => detail.userId === "user-crashed-delivery");
-      suite.deployment.faults.eventBridge.arm("PutEvents hangs", operation("PutEvents"), { kind: "hang" });
-      const startedAt = Date.now();
-
-      const crashed = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(first, body), {
-        timeoutMs: DEADLINE_MS,
-        killWhen: suite.deployment.faults.eventBridge.holding(),
+      const [first, second, third] = clients();
+      await warmUp("user-warm-up-before-send");
+      /* The generation's PutItem reaches the table; its answer is held past the kill, so SendMessage never runs. */
+      suite.deployment.faults.dynamodb.arm("generation written, answer held", operation("PutItem"), {
+        kind: "delay",
+        ms: SLOWER_THAN_THE_KILL_MS,
       });
+      const crashed = await suite.deployment.callback.invoke(
+        suite.deployment.callbackEvent(first, body("user-died-before-send")),
+        { killWhen: suite.deployment.faults.dynamodb.holding() },
+      );
       expect(crashed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
+      expect(await forwardedOf("user-died-before-send")).toEqual([]);
 
-      const inside = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(second, body));
-      expect(inside).toMatchObject({ ok: true, payload: { statusCode: 202 } });
-      expect(Date.now()).toBeGreaterThanOrEqual(startedAt + DEADLINE_MS);
-      expect(forwarded()).toEqual([expect.objectContaining({ client: second.name })]);
-      expect(suite.deployment.deadLetters()).toEqual([]);
+      const copy = await suite.deployment.callback.invoke(
+        suite.deployment.callbackEvent(second, body("user-died-before-send")),
+      );
+      expect(copy).toMatchObject({ ok: true, payload: { statusCode: 202 } });
+      const forwarded = await forwardedOf("user-died-before-send");
+      /* The deletion the dead delivery recorded, first delivered through its client, sent by the copy. */
+      expect(forwarded).toEqual([expect.objectContaining({ client: first.name })]);
 
-      const after = await suite.deployment.callback.invoke(suite.deployment.callbackEvent(third, body));
-      expect(after).toMatchObject({ ok: true, payload: { statusCode: 202 } });
-      expect(forwarded()).toHaveLength(1);
+      const further = await suite.deployment.callback.invoke(
+        suite.deployment.callbackEvent(third, body("user-died-before-send")),
+      );
+      expect(further).toMatchObject({ ok: true, payload: { statusCode: 202 } });
+      expect(await forwardedOf("user-died-before-send")).toEqual(forwarded);
+      expect(await deadLettersOf("user-died-before-send")).toEqual([]);
+    },
+    WORKER_TIMEOUT_MS,
+  );
+
+  it.each([
+    ["within SQS's deduplication interval: the FIFO queue drops the second send", "within", 0, false],
+    [
+      "after it: the queue takes it again and the publisher's published mark skips it",
+      "after",
+      SQS_DEDUPLICATION_INTERVAL_MS + 1_000,
+      true,
+    ],
+  ] as const)(
+    "forwards one deletion when the delivery died after SendMessage, before marking it enqueued, and a copy sends it again %s",
+    async (_when, label, queueTimePassedMs, skippedByMark) => {
+      const [first, second, third] = clients();
+      const userId = `user-died-after-send-${label}`;
+      await warmUp(`user-warm-up-after-send-${label}`);
+      /* The creator's UpdateItem is its enqueued mark: SendMessage already succeeded. */
+      suite.deployment.faults.dynamodb.arm(
+        "enqueued mark hangs",
+        operation("UpdateItem"),
+        { kind: "hang" },
+        1,
+      );
+      const crashed = await suite.deployment.callback.invoke(
+        suite.deployment.callbackEvent(first, body(userId)),
+        { killWhen: suite.deployment.faults.dynamodb.holding() },
+      );
+      expect(crashed).toMatchObject({ ok: false, errorType: "Runtime.ExitError" });
+      const forwarded = await forwardedOf(userId);
+      expect(forwarded).toEqual([expect.objectContaining({ client: first.name })]);
+      const deletionId = String(forwarded[0]?.deletionId);
+
+      /* Not marked enqueued, so this copy sends the same deletion id again. */
+      suite.deployment.advanceQueueClock(queueTimePassedMs);
+      const copy = await suite.deployment.callback.invoke(
+        suite.deployment.callbackEvent(second, body(userId)),
+      );
+      expect(copy).toMatchObject({ ok: true, payload: { statusCode: 202 } });
+      expect(await forwardedOf(userId)).toEqual(forwarded);
+      const skipped = suite.deployment.lines.some(
+        (line) => line.includes("deletion already published") && line.includes(deletionId),
+      );
+      expect(skipped).toBe(skippedByMark);
+
+      const further = await suite.deployment.callback.invoke(
+        suite.deployment.callbackEvent(third, body(userId)),
+      );
+      expect(further).toMatchObject({ ok: true, payload: { statusCode: 202 } });
+      expect(await forwardedOf(userId)).toEqual(forwarded);
+      expect(await deadLettersOf(userId)).toEqual([]);
     },
     WORKER_TIMEOUT_MS,
   );

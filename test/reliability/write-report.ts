@@ -6,7 +6,7 @@ import * as z from "zod";
 import { writeGeneratedBlock } from "../../bench/generated-block.ts";
 import { describeMachine, machineLine } from "../../bench/machine.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
-import { type ReportSection, sectionMarkdown } from "./support/report.ts";
+import { CAMPAIGN_LIMITS, type ReportSection, sectionMarkdown } from "./support/report.ts";
 
 /*
  * `npm run reliability-report`: runs the reliability suite and the fuzzers at full strength
@@ -97,6 +97,7 @@ try {
     `Measured on ${machineLine(describeMachine())}. Fuzzers at FUZZ_RUNS=${FUZZ_RUNS}.`,
     `**${results.numPassedTests} of ${results.numTotalTests} tests passed.**`,
     ...ordered.map((name) => sectionMarkdown(sections.get(name) as ReportSection)),
+    CAMPAIGN_LIMITS,
     sectionMarkdown({ kind: "table", header: ["Test file", "Result"], rows: files }),
   ].join("\n\n");
   writeGeneratedBlock(join(REPOSITORY_ROOT, "RELIABILITY.md"), "reliability-report", content);

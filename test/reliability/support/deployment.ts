@@ -35,6 +35,7 @@ const REGION = "eu-central-1";
 /** What the Function URL resolves to: finAPI is told this URL; the harness invokes the callback directly. */
 export const FUNCTION_URL = "https://reliability0.lambda-url.eu-central-1.on.aws/";
 const FINAPI_SANDBOX = "https://sandbox.finapi.io";
+const FINAPI_LIVE = "https://live.finapi.io";
 export const MANAGED_FIELDS = [
   "userNotificationCallbackUrl",
   "userSynchronizationCallbackUrl",
@@ -62,6 +63,10 @@ export interface DeployedClient {
   readonly parameterName: string;
   /** The path secret of its hosted callback URL, when the stack hosts one for it. */
   readonly callbackSecret: string | undefined;
+  /** The finAPI user base its callback delivers deletions of (the client's `userBase`, by default its environment). */
+  readonly userBase: string;
+  /** Its finAPI environment: sandbox, live or alpha. */
+  readonly environment: string;
 }
 
 export interface DeploymentOptions {
@@ -129,10 +134,21 @@ export interface LocalDeployment {
   statusOf(client: DeployedClient): Promise<Record<string, unknown> | undefined>;
   /** A Function URL request as finAPI's callback arrives, on the client's hosted path. */
   callbackEvent(client: DeployedClient, body: string, secret?: string): APIGatewayProxyEventV2;
-  /** The deletions on the bus, as their details. */
-  forwarded(): Record<string, unknown>[];
-  /** The dead-letter queue's messages, parsed. */
-  deadLetters(): Record<string, unknown>[];
+  /**
+   * Moves the SQS stand-in's clock on (the rest of the world keeps its time): messages in flight come
+   * back once their visibility timeout passed, and FIFO deduplication ids older than 5 minutes are forgotten.
+   */
+  advanceQueueClock(ms: number): void;
+  /**
+   * Drains the event sources; then, while a queue they read still holds a message (one whose batch
+   * failed is in flight), lets its visibility timeout pass and drains again, until every message was
+   * published or moved to the dead-letter queue after its receives, as hours of Lambda polling would.
+   */
+  settleQueues(): Promise<void>;
+  /** The deletions on the bus, as their details, once the event sources drained the deletion queue. */
+  forwarded(): Promise<Record<string, unknown>[]>;
+  /** The dead-letter queue's messages, parsed, once the event sources drained the deletion queue. */
+  deadLetters(): Promise<Record<string, unknown>[]>;
   /** The bodies of the messages in a queue of the template (by logical id), received or not, oldest first. */
   queueBodies(queueLogicalId: string): string[];
   close(): Promise<void>;
@@ -175,11 +191,12 @@ export async function deployLocally(
   options: DeploymentOptions = {},
 ): Promise<LocalDeployment> {
   const busNames = stack.resourcesOf("AWS::Events::EventBus").map(([, bus]) => String(bus.Properties.Name));
+  let queueClockOffsetMs = 0;
   const [ssm, secretsManager, eventBridge, sqs, dynamo, finapi, kms] = await Promise.all([
     startSsm(),
     startSecretsManager(),
     startEventBridge({ busNames }),
-    startSqs(),
+    startSqs({ clock: () => Date.now() + queueClockOffsetMs }),
     startDynamoDb(),
     startFinapiEmulator({ latencyMs: options.finapiLatencyMs ?? 0 }),
     startKms(),
@@ -279,7 +296,9 @@ export async function deployLocally(
   }
   const configSyncEnvironment: Record<string, string> = {
     ...templateConfigSync,
-    FINAPI_CLIENTS: JSON.stringify(configured).replaceAll(FINAPI_SANDBOX, finapiProxy.url),
+    FINAPI_CLIENTS: JSON.stringify(configured)
+      .replaceAll(FINAPI_SANDBOX, finapiProxy.url)
+      .replaceAll(FINAPI_LIVE, finapiProxy.url),
     ...awsEnvironment,
     ...credentialsOf("config-sync"),
   };
@@ -289,7 +308,17 @@ export async function deployLocally(
     ...credentialsOf("user-sync-callback"),
   };
 
+  const callbackClients = new Map(
+    (
+      JSON.parse(callbackEnvironment.CALLBACK_CLIENTS ?? "[]") as {
+        name: string;
+        userBase: string;
+        environment: string;
+      }[]
+    ).map((entry) => [entry.name, entry]),
+  );
   const clients: DeployedClient[] = configured.map((client) => {
+    const environment = String(client.environment ?? "sandbox");
     const deployed: DeployedClient = {
       name: client.name,
       clientId: `${client.name}-client-id`,
@@ -297,6 +326,8 @@ export async function deployLocally(
       parameterName: client.parameterName,
       callbackSecret:
         client.callbackSecretId === undefined ? undefined : callbackSecrets.get(client.callbackSecretId),
+      userBase: callbackClients.get(client.name)?.userBase ?? String(client.userBase ?? environment),
+      environment,
     };
     finapi.addClient({ clientId: deployed.clientId, clientSecret: deployed.clientSecret });
     secretsManager.putSecret(
@@ -335,7 +366,8 @@ export async function deployLocally(
     [stack.configSync.logicalId, configSync],
     [stack.callback.logicalId, callback],
   ]);
-  const eventSources = startQueueEventSources(queueEventSourcesOf(stack, physical), {
+  const queueSources = queueEventSourcesOf(stack, physical);
+  const eventSources = startQueueEventSources(queueSources, {
     endpoint: sqs.url,
     region: REGION,
     pollIntervalMs: options.eventSourcePollMs ?? 20,
@@ -346,7 +378,11 @@ export async function deployLocally(
       const started = hostFunction({
         functionName: logicalId,
         bundle: fn.bundle,
-        environment: { ...stack.environmentOf(fn, lookup), ...awsEnvironment },
+        environment: {
+          ...stack.environmentOf(fn, lookup),
+          ...awsEnvironment,
+          ...(iam ? { AWS_ACCESS_KEY_ID: iam.accessKeyOf(logicalId) } : {}),
+        },
         timeoutMs: fn.timeoutMs,
         concurrency: fn.reservedConcurrency,
         memoryMb: fn.memoryMb,
@@ -357,6 +393,43 @@ export async function deployLocally(
     },
     onPollError: (source, error) => onLine(`event source ${source.logicalId}: poll failed: ${String(error)}`),
   });
+
+  /* Long enough for any queue of the template to hand a failed message out again; each round is one receive. */
+  const longestVisibilityMs =
+    Math.max(
+      30,
+      ...stack
+        .resourcesOf("AWS::SQS::Queue")
+        .map(([, queue]) => Number(queue.Properties.VisibilityTimeout ?? 30)),
+    ) *
+      1000 +
+    1000;
+  const longestReceives = Math.max(
+    1,
+    ...stack
+      .resourcesOf("AWS::SQS::Queue")
+      .map(([, queue]) =>
+        Number((queue.Properties.RedrivePolicy as { maxReceiveCount?: unknown })?.maxReceiveCount ?? 1),
+      ),
+  );
+  const drainEventSources = async () => {
+    for (const eventSource of eventSources.values()) await eventSource.drain();
+  };
+  const sourceQueueNames = queueSources.map((source) => source.queueUrl.split("/").at(-1) as string);
+  const settleQueues = async () => {
+    await drainEventSources();
+    /* Each message needs at most its receives plus the one that moves it; a batch may hold back its group's later ones. */
+    for (let round = 0; round <= 4 * (longestReceives + 1); round++) {
+      if (sourceQueueNames.every((name) => sqs.bodies(name).length === 0)) return;
+      queueClockOffsetMs += longestVisibilityMs;
+      await drainEventSources();
+    }
+    throw new Error(
+      `messages are still in ${sourceQueueNames.join(", ")} after ${4 * (longestReceives + 1)} visibility timeouts: ${sourceQueueNames
+        .flatMap((name) => sqs.bodies(name))
+        .join("; ")}`,
+    );
+  };
 
   const documents = DynamoDBDocumentClient.from(dynamo.client);
   const statusTable = configSyncEnvironment.STATUS_TABLE_NAME as string;
@@ -389,9 +462,11 @@ export async function deployLocally(
     callback,
     functions,
     eventSources,
-    async drainEventSources() {
-      for (const eventSource of eventSources.values()) await eventSource.drain();
+    drainEventSources,
+    advanceQueueClock(ms) {
+      queueClockOffsetMs += ms;
     },
+    settleQueues,
     configSyncEnvironment,
     callbackEnvironment,
     iam,
@@ -433,9 +508,16 @@ export async function deployLocally(
         },
       };
     },
-    forwarded: () =>
-      eventBridge.events.filter((event) => event.source === "finapi.user-sync").map((event) => event.detail),
-    deadLetters: () => sqs.bodies(deadLetterQueue).map((body) => JSON.parse(body) as Record<string, unknown>),
+    async forwarded() {
+      await drainEventSources();
+      return eventBridge.events
+        .filter((event) => event.source === "finapi.user-sync")
+        .map((event) => event.detail);
+    },
+    async deadLetters() {
+      await drainEventSources();
+      return sqs.bodies(deadLetterQueue).map((body) => JSON.parse(body) as Record<string, unknown>);
+    },
     queueBodies(queueLogicalId) {
       const name = physical.get(`${queueLogicalId}.QueueName`);
       if (name === undefined) throw new Error(`${queueLogicalId} is not a queue of the template`);

@@ -196,6 +196,23 @@ export function eventBridgeFailure(random: SeededRandom, proxies: Proxies): Faul
   };
 }
 
+/*
+ * The deletion queue redrives after 5 receives and the publisher makes 3 attempts per receive: 15
+ * failures in a row outlast them all, so the deletion ends in the dead-letter queue.
+ */
+const PUT_EVENTS_ATTEMPTS_BEFORE_DEAD_LETTER = 5 * 3;
+
+/** EventBridge refusing every PutEvents for longer than the deletion queue keeps retrying a message. */
+export function eventBridgeOutage(proxies: Proxies): FaultPlan {
+  return {
+    label: "EventBridge outage (outlasting the queue's receives)",
+    proxy: proxies.eventBridge,
+    matches: operation("PutEvents"),
+    fault: awsError(500, "InternalException", "Internal failure"),
+    times: PUT_EVENTS_ATTEMPTS_BEFORE_DEAD_LETTER,
+  };
+}
+
 /**
  * Slows finAPI's next three answers by up to 150 ms each, so that a short Lambda timeout ends the run at
  * a point that varies from run to run: before finAPI, mid-token, mid-GET, mid-PATCH or before the status.

@@ -269,6 +269,9 @@ export function policyValues(
     if (logicalId === "AWS::AccountId") return LOCAL_ACCOUNT;
     if (logicalId === "AWS::Region") return region;
     if (logicalId === "AWS::URLSuffix") return "amazonaws.com";
+    /* What the stand-ins recorded for a GetAtt (a FIFO queue's ARN ends in .fifo, a KMS key's is the stand-in's). */
+    const recorded = attribute === undefined ? undefined : physical.get(`${logicalId}.${attribute}`);
+    if (recorded !== undefined) return recorded;
     const type = types.get(logicalId);
     const value = physical.get(logicalId) ?? logicalId;
     if (attribute === "Arn" && type === "AWS::DynamoDB::Table") return arn("dynamodb", `table/${value}`);

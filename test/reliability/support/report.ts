@@ -56,13 +56,14 @@ export function campaignMarkdown(figures: CampaignFigures): string {
     ),
     table(["Fault class", "Injected"], faultRows),
     table(
-      ["Deletions (user-sync-callback)", "Count"],
+      ["Deletions (user-sync-callback → deletion queue → deletion-publisher)", "Count"],
       [
-        ["Sent by finAPI (each to 1–3 client callback URLs)", number(deletions.sent)],
+        ["Sent by finAPI (each to every client of the user base: 3 callback URLs)", number(deletions.sent)],
+        ["… of a user re-created and deleted again seconds later", number(deletions.reDeletions)],
         ["Deliveries", number(deletions.deliveries)],
         ["Deliveries answered other than 202", number(deletions.refusedDeliveries)],
         ["Deletions accepted", number(deletions.accepted)],
-        ["Forwarded exactly once", number(deletions.forwardedOnce)],
+        ["Forwarded once, under one deletion id", number(deletions.forwardedOnce)],
         ["… on the bus directly", number(deletions.forwardedDirectly)],
         [
           "… kept in the dead-letter queue for the redrive (not on the bus)",
@@ -70,11 +71,21 @@ export function campaignMarkdown(figures: CampaignFigures): string {
         ],
         ["Dead-letter messages", number(deletions.deadLetterMessages)],
         [
-          "On the bus and also dead-lettered by another delivery (a blind redrive repeats them)",
+          "A deletion id both on the bus and in the dead-letter queue (one copy's hand-off failed, another's succeeded; the redrive skips it)",
           number(deletions.forwardedAndDeadLettered),
         ],
+        ["… without a copy kept by the callback", mustBeZero(deletions.forwardedAndDeadLetteredUnexplained)],
         ["Lost", mustBeZero(deletions.lost)],
-        ["Duplicated on the bus", mustBeZero(deletions.duplicated)],
+        ["Deletions put on the bus more than once or under more than one id", number(deletions.duplicated)],
+        [
+          "… extra events: published, the published mark not written (publisher's crash window)",
+          number(deletions.duplicatedByPublishedMarkWindow),
+        ],
+        [
+          "… extra deletion ids: the deletions table failed, the delivery handed off as new",
+          number(deletions.duplicatedByDeletionsTableFailure),
+        ],
+        ["… extra events or ids no documented window explains", mustBeZero(deletions.duplicatedUnexplained)],
       ],
     ),
     table(
@@ -104,3 +115,20 @@ export function sectionMarkdown(section: ReportSection): string {
     ? campaignMarkdown(section.figures)
     : table(section.header, section.rows);
 }
+
+/**
+ * What the campaign's figures do not cover, printed with them so that they are read as exactly as
+ * strong as the runs behind them.
+ */
+export const CAMPAIGN_LIMITS = [
+  "**What the campaign does not model.**",
+  "",
+  "- SQS refusing or failing: the queues are never faulted, so the callback reaches its dead-letter path only when its hand-off runs out of time (DynamoDB hanging); SendMessage errors are covered by `test/user-sync-callback/forwarding.test.ts`.",
+  "- Secrets Manager and DynamoDB failing together on a cold environment (neither the secret nor its kept digests reachable): not armed; the callback then answers 404 and keeps refusing that client for a while (a finding for the callback).",
+  "- A PutEvents that EventBridge accepts but answers after the publisher's 10 s attempt: the SDK's retry puts the deletion on the bus a second time. `test/reliability/callback-edges.test.ts` proves exactly two events and no dead letter for one such answer; the campaign does not inject it.",
+  "- Functions killed mid-run (the environment destroyed without warning): the callback's crash windows are in `test/reliability/interrupted-runs.test.ts`; the campaign's interruptions are middy's timeouts of config-sync runs.",
+  "- Copies of two deletions of one user crossing (a copy held up longer than deleting, re-creating and deleting the user again): the campaign's re-deletions start after every copy of the previous deletion was answered; `test/reliability/concurrency.test.ts` covers one interleaving and its extra event.",
+  "- The fan-out window running out, clock skew between environments, and DynamoDB or SQS time-to-live expiring items: the runs last seconds.",
+  "- More than one user base, and user bases with more than three clients: the campaign's lanes have one user base of three clients; `test/reliability/concurrency.test.ts` fans one deletion out to twelve clients with the CPU saturated and runs a second user base.",
+  "- The bus's resource policy: the local deployment enforces each function's role policies, not the policy on the bus (a template assertion in `test/infra/stack.test.ts` covers it).",
+].join("\n");

@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
+import { REPOSITORY_ROOT } from "../../../infra/constructs/house-function.ts";
 import { SYNTH_TIMEOUT_MS } from "../../support/timeouts.ts";
 import {
   type DeployedClient,
@@ -7,6 +10,11 @@ import {
   type LocalDeployment,
 } from "./deployment.ts";
 import { type SynthesizedStack, synthesizeStack } from "./synthesized-stack.ts";
+
+export interface LocalDeploymentSuiteOptions extends DeploymentOptions {
+  /** The CDK context fixture, relative to the repository. @default test/fixtures/reliability/context.json */
+  readonly contextFile?: string;
+}
 
 export interface LocalDeploymentSuite {
   readonly deployment: LocalDeployment;
@@ -20,7 +28,8 @@ export interface LocalDeploymentSuite {
  * Registers what every reliability suite needs: the stack synthesized, deployed onto the local stand-ins
  * before the tests, and torn down after them. The fields are set once `beforeAll` has run.
  */
-export function useLocalDeployment(options: DeploymentOptions = {}): LocalDeploymentSuite {
+export function useLocalDeployment(options: LocalDeploymentSuiteOptions = {}): LocalDeploymentSuite {
+  const { contextFile, ...deploymentOptions } = options;
   let stack: SynthesizedStack | undefined;
   const suite = {
     leakedSecrets: () =>
@@ -31,8 +40,11 @@ export function useLocalDeployment(options: DeploymentOptions = {}): LocalDeploy
 
   /* Synthesizing with both bundles takes over a minute on a busy two-core machine. */
   beforeAll(async () => {
-    stack = synthesizeStack();
-    suite.deployment = await deployLocally(stack, options);
+    stack =
+      contextFile === undefined
+        ? synthesizeStack()
+        : synthesizeStack(JSON.parse(readFileSync(join(REPOSITORY_ROOT, contextFile), "utf8")));
+    suite.deployment = await deployLocally(stack, deploymentOptions);
     const [client] = suite.deployment.clients;
     if (!client) throw new Error("the stack configures no client");
     suite.client = client;
