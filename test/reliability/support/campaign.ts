@@ -248,6 +248,12 @@ async function invokeAsync(
     if (!result.ok && TIMEOUT_ERRORS.includes(result.errorType)) {
       figures.configurations.timedOut += 1;
       countFault(figures, "Lambda timeout mid-run");
+    } else if (!result.ok && attempt === 1 && firstTimeoutMs !== undefined) {
+      /*
+       * The short deadline served all the same: config-sync saw it and started no call that could not
+       * finish in time ("out of time"), which on an idle machine happens before Lambda's timeout does.
+       */
+      countFault(figures, "Lambda timeout mid-run");
     }
     if (result.ok) return;
   }
