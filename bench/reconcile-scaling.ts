@@ -1,4 +1,4 @@
-import { DEFAULT_CONCURRENCY } from "../functions/config-sync/config-sync.ts";
+import { DEFAULT_CONCURRENCY } from "../functions/config-sync/app.ts";
 import { SCHEDULED_EVENT } from "../test/reliability/support/campaign.ts";
 import { deployLocally } from "../test/reliability/support/deployment.ts";
 import type { SynthesizedStack } from "../test/reliability/support/synthesized-stack.ts";

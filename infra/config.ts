@@ -2,10 +2,13 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import * as z from "zod";
 import {
+  DEFAULT_ROTATION_OVERLAP_SECONDS,
+  MAX_ROTATION_OVERLAP_SECONDS,
+} from "../functions/contracts/callback-secret.ts";
+import { NAME_PATTERN, NAME_RULE } from "../functions/contracts/names.ts";
+import {
   DEFAULT_FAN_OUT_WINDOW_SECONDS,
   MIN_FAN_OUT_WINDOW_SECONDS,
-  NAME_PATTERN,
-  NAME_RULE,
 } from "../functions/contracts/user-deletion.ts";
 import { DEPLOYED_BASE_URL_RULE, finapiBaseUrlProblem } from "../functions/finapi/base-url.ts";
 import { FINAPI_BASE_URLS } from "../functions/finapi/client.ts";
@@ -17,11 +20,6 @@ import {
   formatViolations,
   parseDesiredDocument,
 } from "../functions/finapi/schema.ts";
-import {
-  CLIENT_NAME_PATTERN,
-  DEFAULT_ROTATION_OVERLAP_SECONDS,
-  MAX_ROTATION_OVERLAP_SECONDS,
-} from "../functions/user-sync-callback/config.ts";
 import {
   CALLBACK_INGRESSES,
   CALLBACK_RATE_LIMIT_MAX,
@@ -67,7 +65,7 @@ function fromCommandLine(value: unknown): unknown {
 const clientNameSchema = z
   .string({ error: "must be a string" })
   .regex(
-    CLIENT_NAME_PATTERN,
+    NAME_PATTERN,
     "must be 1 to 64 characters of a-z A-Z 0-9 - _ (it appears in the callback URL path and in metric dimensions)",
   );
 

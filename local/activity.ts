@@ -1,6 +1,6 @@
 import type { CallbackDelivery } from "../emulator/index.ts";
-import type { ClientResult } from "../functions/config-sync/config-sync.ts";
-import type { Trigger } from "../functions/config-sync/selection.ts";
+import type { ClientResult } from "../functions/config-sync/app.ts";
+import type { Trigger } from "../functions/contracts/config-sync.ts";
 import type { PublishedEvent } from "./aws/eventbridge.ts";
 
 /** What the user-sync-callback made of one request, from the one metric each request counts. */

@@ -5,10 +5,10 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { type EmulatedEnvironment, type FinapiEmulator, startFinapiEmulator } from "../emulator/index.ts";
 import type { ConfiguredClient } from "../functions/config-sync/config.ts";
-import type { Trigger } from "../functions/config-sync/selection.ts";
 import type { CallbackClient } from "../functions/contracts/callback-environment.ts";
-import { METRICS_NAMESPACE } from "../functions/observability/metrics.ts";
-import { CLIENT_NAME_PATTERN } from "../functions/user-sync-callback/config.ts";
+import { CONFIG_SYNC_TIMEOUT_MS, type Trigger } from "../functions/contracts/config-sync.ts";
+import { METRICS_NAMESPACE } from "../functions/contracts/metrics.ts";
+import { NAME_PATTERN } from "../functions/contracts/names.ts";
 import { type Activity, ActivityLog } from "./activity.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "./aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "./aws/eventbridge.ts";
@@ -35,7 +35,6 @@ const PUBLISHER_TIMEOUT_MS = 60_000;
 const STATUS_TABLE = "config-sync-status";
 const DELETIONS_TABLE = "user-sync-callback-deletions";
 /* As the stack deploys them (infra/constructs). */
-const CONFIG_SYNC_TIMEOUT_MS = 120_000;
 const CALLBACK_TIMEOUT_MS = 10_000;
 const CALLBACK_SECRET_LENGTH = 40;
 /** What PortInUseError names as wanting the port. */
@@ -151,7 +150,7 @@ async function describeClients(examplesDir: string, parametersDir: string): Prom
   const clients: LocalClient[] = [];
   for (const file of examples) {
     const name = basename(file, ".json");
-    if (!CLIENT_NAME_PATTERN.test(name)) {
+    if (!NAME_PATTERN.test(name)) {
       throw new LocalLoopStartError(
         `${join(examplesDir, file)}: a client is named after its file, and "${name}" is not a client name (1..64 characters of a-z A-Z 0-9 - _)`,
       );
@@ -521,7 +520,7 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
           kind: "parameter-file-unknown",
           file: relative(process.cwd(), path),
           client: name,
-          ...(CLIENT_NAME_PATTERN.test(name)
+          ...(NAME_PATTERN.test(name)
             ? { example: relative(process.cwd(), join(examplesDir, `${name}.json`)) }
             : {}),
         });

@@ -1,8 +1,8 @@
 import * as z from "zod";
-import { configSyncResponseSchema } from "../functions/config-sync/config-sync.ts";
-import type { Trigger } from "../functions/config-sync/selection.ts";
+import { configSyncResponseSchema } from "../functions/config-sync/app.ts";
+import type { Trigger } from "../functions/contracts/config-sync.ts";
+import { CallbackMetric } from "../functions/contracts/metrics.ts";
 import { userSyncCallbackPayloadSchema } from "../functions/finapi/user.ts";
-import { CallbackMetric } from "../functions/observability/metrics.ts";
 import type { Activity, CallbackOutcome } from "./activity.ts";
 import type { FunctionUrlExchange } from "./function-url.ts";
 import type { InvokeResult } from "./lambda-runtime.ts";

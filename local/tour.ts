@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { relative } from "node:path";
-import type { ClientResult } from "../functions/config-sync/config-sync.ts";
+import type { ClientResult } from "../functions/config-sync/app.ts";
 import { planChanges } from "../functions/finapi/plan.ts";
 import { parseDesiredDocument } from "../functions/finapi/schema.ts";
 import type { ActivityOf } from "./activity.ts";

@@ -1,8 +1,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { type ClientStatus, readStatuses } from "../../functions/config-sync/status-store.ts";
+import type { ClientStatus } from "../../functions/contracts/config-sync.ts";
 import { type CommandIo, ExitCode, UsageError } from "../io.ts";
 import { parseCommandArgs } from "../options.ts";
+import { readStatuses } from "../status-table.ts";
 
 export const statusUsage = `Usage: finapi-config status --table NAME [--client NAME] [--json]
 

@@ -1,8 +1,8 @@
+import { NAME_PATTERN } from "../contracts/names.ts";
 import { finapiBaseUrlProblem, LOCAL_BASE_URL_RULE } from "../finapi/base-url.ts";
 import { syncModeSchema } from "../finapi/reconcile.ts";
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
-import { CLIENT_NAME_PATTERN } from "../user-sync-callback/config.ts";
-import { jsonText, requiredVariable } from "../validation/environment.ts";
+import { type Environment, jsonText, loadEnvironment, requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
 
 /** How long a credentials or callback secret is served from the container's cache. */
@@ -41,7 +41,7 @@ const finapiBaseUrl = text().check((ctx) => {
 });
 
 export const configuredClientSchema = z.strictObject({
-  name: text().check(z.regex(CLIENT_NAME_PATTERN, { error: "must be 1..64 characters of a-z A-Z 0-9 - _" })),
+  name: text().check(z.regex(NAME_PATTERN, { error: "must be 1..64 characters of a-z A-Z 0-9 - _" })),
   environment: finapiEnvironmentSchema,
   baseUrl: z.pipe(finapiBaseUrl, withoutTrailingSlashes),
   parameterName: text().check(
@@ -133,24 +133,7 @@ export const configSyncEnvironmentSchema = z.pipe(
 );
 export type ConfigSyncConfig = z.output<typeof configSyncEnvironmentSchema>;
 
-/* An unset variable and an empty one mean the same to a shell user; both are "not set". */
-function withoutEmpty(environment: Readonly<Record<string, string | undefined>>) {
-  return Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
-}
-
-/**
- * Reads the configuration from the environment, or fails with one message that names every bad
- * variable, the place inside it and the rule, never a value.
- */
-export function loadConfigSyncConfig(
-  environment: Readonly<Record<string, string | undefined>>,
-): ConfigSyncConfig {
-  const result = configSyncEnvironmentSchema.safeParse(withoutEmpty(environment));
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const [variable, ...rest] = issue.path.map(String);
-    const where = rest.length > 0 ? `${variable} [${rest.join(".")}]` : variable;
-    return `${where}: ${issue.message}`;
-  });
-  throw new Error(`config-sync configuration is invalid: ${problems.join("; ")}`);
+/** Reads the configuration from the environment, or fails naming every bad variable and its rule. */
+export function loadConfigSyncConfig(environment: Environment): ConfigSyncConfig {
+  return loadEnvironment("config-sync", configSyncEnvironmentSchema, environment);
 }

@@ -1,7 +1,7 @@
+import { PARAMETER_OPERATIONS } from "../contracts/config-sync.ts";
 import { nearestName } from "../finapi/nearest-name.ts";
+import { describeIssues } from "../validation/issues.ts";
 import * as z from "../validation/zod.ts";
-
-export const PARAMETER_OPERATIONS = ["Create", "Update", "LabelParameterVersion", "Delete"] as const;
 
 /** EventBridge's "Parameter Store Change": it only names the parameter; the value is read afresh. */
 export const parameterStoreChangeEventSchema = z.pipe(
@@ -73,18 +73,9 @@ export type ParsedInvocation =
   | { readonly ok: true; readonly invocation: Invocation }
   | { readonly ok: false; readonly reason: string };
 
-function describeIssues(issues: readonly z.core.$ZodIssue[], what: string): string {
-  const problems = issues.flatMap((issue) => {
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => {
-        const suggestion = nearestName(key, MANUAL_FIELDS);
-        return `"${key}" is not a field${suggestion ? `; did you mean "${suggestion}"?` : ` (the fields are ${MANUAL_FIELDS.join(", ")})`}`;
-      });
-    }
-    const path = issue.path.map(String).join(".");
-    return [path === "" ? issue.message : `${path}: ${issue.message}`];
-  });
-  return `${what}: ${problems.join("; ")}`;
+function unknownManualField(key: string): string {
+  const suggestion = nearestName(key, MANUAL_FIELDS);
+  return `"${key}" is not a field${suggestion ? `; did you mean "${suggestion}"?` : ` (the fields are ${MANUAL_FIELDS.join(", ")})`}`;
 }
 
 function parseWith<T extends Invocation>(
@@ -95,7 +86,10 @@ function parseWith<T extends Invocation>(
   const result = schema.safeParse(event);
   return result.success
     ? { ok: true, invocation: result.data }
-    : { ok: false, reason: describeIssues(result.error.issues, what) };
+    : {
+        ok: false,
+        reason: `${what}: ${describeIssues(result.error.issues, { unknownKey: unknownManualField }).join("; ")}`,
+      };
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>

@@ -1,5 +1,5 @@
+import { SyncMetric } from "../contracts/metrics.ts";
 import type { OutcomeName, ReconcileOutcome } from "../finapi/reconcile.ts";
-import { SyncMetric } from "../observability/metrics.ts";
 
 export type SyncMetricName = (typeof SyncMetric)[keyof typeof SyncMetric];
 

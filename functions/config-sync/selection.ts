@@ -1,11 +1,7 @@
+import type { Trigger } from "../contracts/config-sync.ts";
 import { nearestName } from "../finapi/nearest-name.ts";
-import * as z from "../validation/zod.ts";
 import { type ConfiguredClient, parameterKey } from "./config.ts";
 import type { Invocation } from "./invocation.ts";
-
-/** What started a reconcile; stored with each client's last outcome. */
-export const triggerSchema = z.enum(["parameter-change", "schedule", "manual"]);
-export type Trigger = z.infer<typeof triggerSchema>;
 
 export type Selection =
   | {

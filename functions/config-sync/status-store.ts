@@ -1,27 +1,6 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from "@aws-sdk/lib-dynamodb";
-import { reconcileOutcomeSchema } from "../finapi/reconcile.ts";
-import * as z from "../validation/zod.ts";
-import { triggerSchema } from "./selection.ts";
-
-/**
- * One item per client in the status table (partition key `client`): the last reconcile's outcome,
- * flattened so that the DynamoDB console shows `outcome` as a column, with when, why and from which
- * parameter version. Every value is already redacted.
- */
-export const clientStatusSchema = z.intersection(
-  z.object({
-    client: z.string(),
-    /** ISO 8601, when the outcome was reached. */
-    at: z.iso.datetime(),
-    trigger: triggerSchema,
-    parameterVersion: z.optional(z.int()),
-    /** The Lambda request id, to find the invocation's log lines. */
-    lambdaRequestId: z.optional(z.string()),
-  }),
-  reconcileOutcomeSchema,
-);
-export type ClientStatus = z.infer<typeof clientStatusSchema>;
+import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { ClientStatus } from "../contracts/config-sync.ts";
 
 /** "superseded": the table already holds the status of a newer parameter version, which was kept. */
 export type StatusWrite = "stored" | "superseded";
@@ -58,41 +37,4 @@ export function createStatusStore(dynamo: DynamoDBDocumentClient, tableName: str
       }
     },
   };
-}
-
-export interface StatusRead {
-  readonly statuses: readonly ClientStatus[];
-  /** Items that are not a status this version understands, by client (or "?" when unnamed). */
-  readonly unreadable: readonly string[];
-}
-
-function sortAndSplit(items: readonly Record<string, unknown>[]): StatusRead {
-  const statuses: ClientStatus[] = [];
-  const unreadable: string[] = [];
-  for (const item of items) {
-    const parsed = clientStatusSchema.safeParse(item);
-    if (parsed.success) statuses.push(parsed.data);
-    else unreadable.push(typeof item.client === "string" ? item.client : "?");
-  }
-  statuses.sort((a, b) => a.client.localeCompare(b.client));
-  return { statuses, unreadable };
-}
-
-/** Every client's status (a Scan), or one client's (a consistent GetItem). */
-export async function readStatuses(
-  dynamo: DynamoDBDocumentClient,
-  tableName: string,
-  client?: string,
-): Promise<StatusRead> {
-  if (client !== undefined) {
-    const { Item } = await dynamo.send(
-      new GetCommand({ TableName: tableName, Key: { client }, ConsistentRead: true }),
-    );
-    return sortAndSplit(Item ? [Item] : []);
-  }
-  const items: Record<string, unknown>[] = [];
-  for await (const page of paginateScan({ client: dynamo }, { TableName: tableName, ConsistentRead: true })) {
-    items.push(...(page.Items ?? []));
-  }
-  return sortAndSplit(items);
 }

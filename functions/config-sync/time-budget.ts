@@ -4,12 +4,10 @@ import type { Deadline } from "../finapi/deadline.ts";
 import { DEFAULT_RETRY_POLICY } from "../finapi/retry.ts";
 
 /*
- * How the invocation's time is shared out, in one place: the construct's timeout and the start
- * reserve are checked against each other by a test (test/config-sync/time-budget.test.ts).
+ * How the invocation's time is shared out, in one place: the stack's timeout (CONFIG_SYNC_TIMEOUT_MS,
+ * functions/contracts/config-sync.ts) and the start reserve are checked against each other by a test
+ * (test/config-sync/time-budget.test.ts).
  */
-
-/** config-sync's Lambda timeout (infra/constructs/config-sync.ts sets it from this). */
-export const CONFIG_SYNC_TIMEOUT_MS = 120_000;
 
 /**
  * middy's `timeoutEarlyInMillis`: this long before Lambda's timeout, middy aborts the run's signal and

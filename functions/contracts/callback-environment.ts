@@ -4,7 +4,8 @@
  */
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import * as z from "../validation/zod.ts";
-import { NAME_PATTERN, NAME_RULE, userBaseSchema } from "./user-deletion.ts";
+import { NAME_PATTERN, NAME_RULE } from "./names.ts";
+import { userBaseSchema } from "./user-deletion.ts";
 
 export const callbackClientNameSchema = z
   .string()

@@ -5,6 +5,11 @@
  */
 import * as z from "../validation/zod.ts";
 
+/** How long after a rotation the previous secret is still accepted: finAPI holds the old URL until config-sync registers the new one. */
+export const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 60 * 60;
+/* A leaked URL must stop working within a bounded time: a week at most. */
+export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 60 * 60;
+
 /** Shorter secrets are a misconfiguration: 22 alphanumerics are the least that carry 128 bits. */
 export const MIN_CALLBACK_SECRET_LENGTH = 22;
 

@@ -5,14 +5,11 @@
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import { finapiUserIdSchema, USER_DELETED_EVENT } from "../finapi/user.ts";
 import * as z from "../validation/zod.ts";
+import { NAME_PATTERN, NAME_RULE } from "./names.ts";
 
 /** EventBridge `Source` and `DetailType` of a forwarded deletion: what consumers' rules match on. */
 export const USER_DELETED_SOURCE = "finapi.user-sync";
 export const USER_DELETED_DETAIL_TYPE = "finAPI User Deleted";
-
-/** Client names and user-base labels appear in URL paths, metric dimensions and resource names. */
-export const NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const NAME_RULE = "1..64 characters of a-z A-Z 0-9 - _";
 
 /**
  * A finAPI user base: sandbox, live and each mandator are separate ones, so the same user id in two

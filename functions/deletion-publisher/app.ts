@@ -5,12 +5,13 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { PublisherMetric } from "../contracts/metrics.ts";
 import {
   deadLetterMessageSchema,
   type UserDeletedDetail,
   userDeletedDetailSchema,
 } from "../contracts/user-deletion.ts";
-import { PublisherMetric } from "../observability/metrics.ts";
+import { describeIssues } from "../validation/issues.ts";
 import type { DeletionPublisher } from "./event-bus.ts";
 import type { PublishedMark, PublishedMarks } from "./published-marks.ts";
 
@@ -66,9 +67,7 @@ function readDeletion(record: SQSRecord): UserDeletedDetail {
   }
   const result = userDeletedDetailSchema.safeParse(body);
   if (!result.success) {
-    throw new UnreadableMessageError(
-      result.error.issues.map((issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`),
-    );
+    throw new UnreadableMessageError(describeIssues(result.error.issues, { whole: "body" }));
   }
   return result.data;
 }

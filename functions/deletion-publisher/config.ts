@@ -1,4 +1,4 @@
-import { requiredVariable } from "../validation/environment.ts";
+import { type Environment, loadEnvironment, requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
 
 /** The publisher's environment, as the CDK stack sets it. */
@@ -15,13 +15,6 @@ export const publisherEnvironmentSchema = z.pipe(
 export type PublisherConfig = z.output<typeof publisherEnvironmentSchema>;
 
 /** Reads the configuration from the environment, or fails with one message naming every bad variable and its rule. */
-export function loadPublisherConfig(
-  environment: Readonly<Record<string, string | undefined>>,
-): PublisherConfig {
-  const result = publisherEnvironmentSchema.safeParse(environment);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map(
-    (issue) => `${issue.path.map(String).join(".")}: ${issue.message}`,
-  );
-  throw new Error(`deletion-publisher configuration is invalid: ${problems.join("; ")}`);
+export function loadPublisherConfig(environment: Environment): PublisherConfig {
+  return loadEnvironment("deletion-publisher", publisherEnvironmentSchema, environment);
 }

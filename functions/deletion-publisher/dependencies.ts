@@ -1,9 +1,7 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { AWS_CLIENT_CONFIG } from "../aws/client-config.ts";
-import { METRICS_NAMESPACE } from "../observability/metrics.ts";
+import { createPowertools } from "../commons/powertools.ts";
 import type { PublisherDependencies } from "./app.ts";
 import type { PublisherConfig } from "./config.ts";
 import { createEventBusPublisher } from "./event-bus.ts";
@@ -34,7 +32,6 @@ export const RECORD_TIME_BUDGET_MS =
 
 /** The real AWS-backed dependencies; endpoints, region and credentials come from the SDK's usual sources. */
 export function createDefaultDependencies(config: PublisherConfig): PublisherDependencies {
-  const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
   return {
     publish: createEventBusPublisher(new EventBridgeClient(PUT_EVENTS_CLIENT_CONFIG), config.eventBusName),
     publishedMarks: createDynamoDbPublishedMarks(
@@ -42,7 +39,6 @@ export function createDefaultDependencies(config: PublisherConfig): PublisherDep
       config.deletionsTableName,
     ),
     recordTimeBudgetMs: RECORD_TIME_BUDGET_MS,
-    logger: new Logger({ serviceName }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
+    ...createPowertools(SERVICE_NAME),
   };
 }

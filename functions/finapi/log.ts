@@ -3,10 +3,10 @@
  * the CLI. Keys in `details` become structured log fields.
  */
 export interface Log {
-  debug(message: string, details?: Record<string, unknown>): void;
-  info(message: string, details?: Record<string, unknown>): void;
-  warn(message: string, details?: Record<string, unknown>): void;
-  error(message: string, details?: Record<string, unknown>): void;
+  debug(message: string, ...details: [Record<string, unknown>] | []): void;
+  info(message: string, ...details: [Record<string, unknown>] | []): void;
+  warn(message: string, ...details: [Record<string, unknown>] | []): void;
+  error(message: string, ...details: [Record<string, unknown>] | []): void;
 }
 
 export const silentLog: Log = {

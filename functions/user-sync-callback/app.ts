@@ -11,9 +11,9 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
+import { CallbackMetric, CLIENT_DIMENSION } from "../contracts/metrics.ts";
 import type { UserDeletedDetail } from "../contracts/user-deletion.ts";
 import { USER_DELETED_EVENT, type UserSyncCallbackPayload } from "../finapi/user.ts";
-import { CallbackMetric, CLIENT_DIMENSION } from "../observability/metrics.ts";
 import { authenticateCallback } from "./authenticate.ts";
 import type { CallbackConfig } from "./config.ts";
 import type { DeletionStore, Registration } from "./deletion-store.ts";

@@ -1,21 +1,13 @@
 import { callbackClientsSchema } from "../contracts/callback-environment.ts";
 import {
-  DEFAULT_FAN_OUT_WINDOW_SECONDS,
-  MIN_FAN_OUT_WINDOW_SECONDS,
-  NAME_PATTERN,
-} from "../contracts/user-deletion.ts";
-import { jsonText, requiredVariable } from "../validation/environment.ts";
+  DEFAULT_ROTATION_OVERLAP_SECONDS,
+  MAX_ROTATION_OVERLAP_SECONDS,
+} from "../contracts/callback-secret.ts";
+import { DEFAULT_FAN_OUT_WINDOW_SECONDS, MIN_FAN_OUT_WINDOW_SECONDS } from "../contracts/user-deletion.ts";
+import { type Environment, jsonText, loadEnvironment, requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
 
 export type { CallbackClient } from "../contracts/callback-environment.ts";
-
-/** What a configured client's name must look like (it appears in the callback URL's path). */
-export const CLIENT_NAME_PATTERN = NAME_PATTERN;
-
-/** How long after a rotation the previous secret is still accepted: finAPI holds the old URL until config-sync registers the new one. */
-export const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 60 * 60;
-/* A leaked URL must stop working within a bounded time: a week at most. */
-export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 24 * 60 * 60;
 
 const wholeSeconds = z.pipe(
   z.string().check(z.regex(/^\d+$/, { error: "must be a whole number of seconds" })),
@@ -79,18 +71,9 @@ export const callbackEnvironmentSchema = z.pipe(
 export type CallbackConfig = z.output<typeof callbackEnvironmentSchema>;
 
 /**
- * Reads the configuration from the environment, or fails with one message that names every bad
- * variable and its rule (never a value: CALLBACK_CLIENTS holds only names, but habits matter).
+ * Reads the configuration from the environment, or fails naming every bad variable and its rule
+ * (never a value: CALLBACK_CLIENTS holds only names, but habits matter).
  */
-export function loadCallbackConfig(
-  environment: Readonly<Record<string, string | undefined>>,
-): CallbackConfig {
-  const result = callbackEnvironmentSchema.safeParse(environment);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const [variable, ...rest] = issue.path.map(String);
-    const where = rest.length > 0 ? `${variable} [${rest.join(".")}]` : variable;
-    return `${where}: ${issue.message}`;
-  });
-  throw new Error(`user-sync-callback configuration is invalid: ${problems.join("; ")}`);
+export function loadCallbackConfig(environment: Environment): CallbackConfig {
+  return loadEnvironment("user-sync-callback", callbackEnvironmentSchema, environment);
 }

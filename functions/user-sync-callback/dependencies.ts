@@ -1,11 +1,9 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { AWS_CLIENT_CONFIG } from "../aws/client-config.ts";
-import { METRICS_NAMESPACE } from "../observability/metrics.ts";
+import { createPowertools } from "../commons/powertools.ts";
 import type { CallbackDependencies } from "./app.ts";
 import type { CallbackConfig } from "./config.ts";
 import { createDynamoDbDeletionStore } from "./deletion-store.ts";
@@ -18,14 +16,13 @@ const SERVICE_NAME = "user-sync-callback";
 
 /** The real AWS-backed dependencies; endpoints, region and credentials come from the SDK's usual sources. */
 export function createDefaultDependencies(config: CallbackConfig): CallbackDependencies {
-  const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME;
-  const logger = new Logger({ serviceName });
+  const { logger, metrics } = createPowertools(SERVICE_NAME);
   const dynamoDb = new DynamoDBClient(AWS_CLIENT_CONFIG);
   const sqs = new SQSClient(AWS_CLIENT_CONFIG);
   return {
     config,
     logger,
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
+    metrics,
     secrets: createSecretsManagerSource({
       client: new SecretsManagerClient(AWS_CLIENT_CONFIG),
       logger,

@@ -1,4 +1,5 @@
 import { type UserSyncCallbackPayload, userSyncCallbackPayloadSchema } from "../finapi/user.ts";
+import { describeIssues } from "../validation/issues.ts";
 import * as z from "../validation/zod.ts";
 
 export const MAX_BODY_BYTES = 4096;
@@ -109,14 +110,6 @@ function decodeBody(body: string, isBase64Encoded: boolean): Buffer {
   return isBase64Encoded ? Buffer.from(body, "base64") : Buffer.from(body, "utf8");
 }
 
-function describeIssues(error: z.core.$ZodError): string {
-  const lines = error.issues.map((issue) => {
-    const path = issue.path.join(".");
-    return path === "" ? `body ${issue.message}` : `${path}: ${issue.message}`;
-  });
-  return [...new Set(lines)].join("; ");
-}
-
 /**
  * The callback payload of an authenticated request, or the HttpRejection that answers it:
  * 405 (not POST), 415 (not application/json), 413 (decoded body over 4 KiB), 400 (not a valid payload).
@@ -139,6 +132,6 @@ export function readCallbackPayload(request: CallbackHttpRequest): UserSyncCallb
     throw reject(400, "body must be JSON");
   }
   const payload = userSyncCallbackPayloadSchema.safeParse(json);
-  if (!payload.success) throw reject(400, describeIssues(payload.error));
+  if (!payload.success) throw reject(400, describeIssues(payload.error.issues, { whole: "body" }).join("; "));
   return payload.data;
 }

@@ -5,8 +5,11 @@ import {
   type GetSecretValueCommandOutput,
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { CALLBACK_SECRET_RULE, isCallbackSecret } from "../contracts/callback-secret.ts";
-import { DEFAULT_ROTATION_OVERLAP_SECONDS } from "./config.ts";
+import {
+  CALLBACK_SECRET_RULE,
+  DEFAULT_ROTATION_OVERLAP_SECONDS,
+  isCallbackSecret,
+} from "../contracts/callback-secret.ts";
 import type { KeptDigests, SecretDigestStore } from "./secret-digest-store.ts";
 import { type DigestKey, matchesAcceptedDigest, secretDigest } from "./secret-match.ts";
 

@@ -1,3 +1,4 @@
+import { issuePath } from "./issues.ts";
 import * as z from "./zod.ts";
 
 /** A variable that must be set to something: unset or empty "is required", a non-string breaks `rule`. */
@@ -21,3 +22,34 @@ export const jsonText = z.pipe(
     }
   }),
 );
+
+/** A Lambda's environment as the runtime passes it (`process.env`). */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/* An unset variable and an empty one mean the same to a shell user; both are "not set". */
+function withoutEmpty(environment: Environment): Environment {
+  return Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ""));
+}
+
+/* `VARIABLE: rule`, or `VARIABLE [place.inside]: rule` for a problem inside a JSON variable. */
+function describeVariableIssue(issue: z.core.$ZodIssue): string {
+  const [variable, ...inside] = issue.path;
+  if (variable === undefined) return issue.message;
+  const where = inside.length > 0 ? `${String(variable)} [${issuePath(inside)}]` : String(variable);
+  return `${where}: ${issue.message}`;
+}
+
+/**
+ * Reads a Lambda's configuration from its environment when the module loads, or fails with one
+ * message that names every bad variable, the place inside it and the rule, never a value.
+ */
+export function loadEnvironment<Schema extends z.ZodMiniType>(
+  functionName: string,
+  schema: Schema,
+  environment: Environment,
+): z.output<Schema> {
+  const result = schema.safeParse(withoutEmpty(environment));
+  if (result.success) return result.data;
+  const problems = [...new Set(result.error.issues.map(describeVariableIssue))];
+  throw new Error(`${functionName} configuration is invalid: ${problems.join("; ")}`);
+}

@@ -8,8 +8,11 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import * as ssm from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
-import { PARAMETER_OPERATIONS } from "../../functions/config-sync/invocation.ts";
-import { CONFIG_SYNC_TIMEOUT_MS } from "../../functions/config-sync/time-budget.ts";
+import {
+  CONFIG_SYNC_TIMEOUT_MS,
+  PARAMETER_OPERATIONS,
+  STATUS_TABLE_KEY,
+} from "../../functions/contracts/config-sync.ts";
 import { parameterArn, secretArn } from "../arns.ts";
 import type { ClientConfig } from "../config.ts";
 import { acknowledgeFinding } from "../nag.ts";
@@ -84,7 +87,7 @@ export class ConfigSync extends Construct {
     const stack = Stack.of(this);
 
     this.statusTable = new dynamodb.Table(this, "StatusTable", {
-      partitionKey: { name: "client", type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: STATUS_TABLE_KEY, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.DESTROY,
@@ -168,7 +171,7 @@ export class ConfigSync extends Construct {
       props.clients.map((client) => client.credentialsKeyArn),
       "secretsmanager",
     );
-    // The function only overwrites each client's status (status-store.ts); reading it is the CLI's job.
+    // The function only overwrites each client's status (functions/config-sync/status-store.ts); reading it is the CLI's job.
     fn.addToRolePolicy(
       new iam.PolicyStatement({ actions: ["dynamodb:PutItem"], resources: [this.statusTable.tableArn] }),
     );

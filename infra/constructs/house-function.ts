@@ -5,7 +5,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
+import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
 import { acknowledgeFinding } from "../nag.ts";
 
 /** The repository root: the esbuild project root and where package-lock.json lives. */

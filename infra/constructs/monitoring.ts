@@ -11,7 +11,7 @@ import {
   METRICS_NAMESPACE,
   PublisherMetric,
   SyncMetric,
-} from "../../functions/observability/metrics.ts";
+} from "../../functions/contracts/metrics.ts";
 import type { FinapiClientMode } from "../config.ts";
 import { acknowledgeFinding } from "../nag.ts";
 

@@ -5,13 +5,13 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import type { CallbackClient } from "../../functions/contracts/callback-environment.ts";
 import {
+  DEFAULT_ROTATION_OVERLAP_SECONDS,
+  MAX_ROTATION_OVERLAP_SECONDS,
+} from "../../functions/contracts/callback-secret.ts";
+import {
   DEFAULT_FAN_OUT_WINDOW_SECONDS,
   MIN_FAN_OUT_WINDOW_SECONDS,
 } from "../../functions/contracts/user-deletion.ts";
-import {
-  DEFAULT_ROTATION_OVERLAP_SECONDS,
-  MAX_ROTATION_OVERLAP_SECONDS,
-} from "../../functions/user-sync-callback/config.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeletionPipeline } from "./deletion-pipeline.ts";
 import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";

@@ -10,17 +10,18 @@ import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
-import type { ConfiguredClient } from "../../functions/config-sync/config.ts";
 import {
   type ConfigSyncDependencies,
   createConfigSyncHandler,
   TransientSyncFailure,
-} from "../../functions/config-sync/config-sync.ts";
+} from "../../functions/config-sync/app.ts";
+import type { ConfiguredClient } from "../../functions/config-sync/config.ts";
 import { createFinapiClientCache } from "../../functions/config-sync/finapi-clients.ts";
 import { createParameterSource } from "../../functions/config-sync/parameter-source.ts";
 import { createSecretSource } from "../../functions/config-sync/secret-source.ts";
-import type { ClientStatus, StatusStore } from "../../functions/config-sync/status-store.ts";
-import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
+import type { StatusStore } from "../../functions/config-sync/status-store.ts";
+import type { ClientStatus } from "../../functions/contracts/config-sync.ts";
+import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
 import { startLocalServer } from "../support/local-servers.ts";
 import {
   bearerTokens,

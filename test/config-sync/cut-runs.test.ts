@@ -3,28 +3,22 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { readStatuses } from "../../cli/status-table.ts";
 import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
-import type { ConfiguredClient } from "../../functions/config-sync/config.ts";
 import {
   type ConfigSyncDependencies,
   createConfigSync,
   createConfigSyncHandler,
   TransientSyncFailure,
-} from "../../functions/config-sync/config-sync.ts";
+} from "../../functions/config-sync/app.ts";
+import type { ConfiguredClient } from "../../functions/config-sync/config.ts";
 import { createFinapiClientCache } from "../../functions/config-sync/finapi-clients.ts";
 import type { ParameterSource } from "../../functions/config-sync/parameter-source.ts";
 import type { SecretSource } from "../../functions/config-sync/secret-source.ts";
-import {
-  createStatusStore,
-  readStatuses,
-  type StatusStore,
-} from "../../functions/config-sync/status-store.ts";
-import {
-  CLIENT_START_RESERVE_MS,
-  CONFIG_SYNC_TIMEOUT_MS,
-  RUN_ABORT_EARLY_MS,
-} from "../../functions/config-sync/time-budget.ts";
-import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
+import { createStatusStore, type StatusStore } from "../../functions/config-sync/status-store.ts";
+import { CLIENT_START_RESERVE_MS, RUN_ABORT_EARLY_MS } from "../../functions/config-sync/time-budget.ts";
+import { CONFIG_SYNC_TIMEOUT_MS } from "../../functions/contracts/config-sync.ts";
+import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { type EnvironmentClock, environmentClock } from "../support/environment-clock.ts";
 import {

@@ -7,10 +7,10 @@ import {
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { statusCommand } from "../../cli/commands/status.ts";
+import { readStatuses } from "../../cli/status-table.ts";
 import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
+import type { ConfigSyncResponse } from "../../functions/config-sync/app.ts";
 import type { ConfiguredClient } from "../../functions/config-sync/config.ts";
-import type { ConfigSyncResponse } from "../../functions/config-sync/config-sync.ts";
-import { readStatuses } from "../../functions/config-sync/status-store.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";

@@ -4,8 +4,8 @@ import {
   logLevelForOutcome,
   metricForOutcome,
 } from "../../functions/config-sync/outcome-metrics.ts";
+import { SyncMetric } from "../../functions/contracts/metrics.ts";
 import type { ReconcileOutcome } from "../../functions/finapi/reconcile.ts";
-import { SyncMetric } from "../../functions/observability/metrics.ts";
 
 const outcomes: Record<string, ReconcileOutcome> = {
   inSync: { outcome: "in-sync", finapiRequestId: "r1" },

@@ -6,7 +6,8 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { statusCommand } from "../../cli/commands/status.ts";
 import { ExitCode } from "../../cli/io.ts";
-import { type ClientStatus, createStatusStore } from "../../functions/config-sync/status-store.ts";
+import { createStatusStore } from "../../functions/config-sync/status-store.ts";
+import type { ClientStatus } from "../../functions/contracts/config-sync.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 
 const REPOSITORY = join(import.meta.dirname, "..", "..");

@@ -1,11 +1,8 @@
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  type ClientStatus,
-  createStatusStore,
-  readStatuses,
-  type StatusStore,
-} from "../../functions/config-sync/status-store.ts";
+import { readStatuses } from "../../cli/status-table.ts";
+import { createStatusStore, type StatusStore } from "../../functions/config-sync/status-store.ts";
+import type { ClientStatus } from "../../functions/contracts/config-sync.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 
 const TABLE = "status";

@@ -5,12 +5,12 @@ import {
   AWS_CALL_WORST_CASE_MS,
   CLIENT_START_RESERVE_MS,
   CLIENT_TIME_BUDGET_MS,
-  CONFIG_SYNC_TIMEOUT_MS,
   clientDeadline,
   mayStartClient,
   RUN_ABORT_EARLY_MS,
   runDeadlinePassed,
 } from "../../functions/config-sync/time-budget.ts";
+import { CONFIG_SYNC_TIMEOUT_MS } from "../../functions/contracts/config-sync.ts";
 import { DEFAULT_RETRY_POLICY } from "../../functions/finapi/retry.ts";
 import { lambdaContext } from "./support.ts";
 

@@ -7,6 +7,7 @@ import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { METRICS_NAMESPACE, PublisherMetric } from "../../functions/contracts/metrics.ts";
 import {
   deletionMessageGroupId,
   publishedMarkKey,
@@ -24,7 +25,6 @@ import {
   PUBLISHED_MARK_TTL_SECONDS,
   type PublishedMarks,
 } from "../../functions/deletion-publisher/published-marks.ts";
-import { METRICS_NAMESPACE, PublisherMetric } from "../../functions/observability/metrics.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../local/aws/eventbridge.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";

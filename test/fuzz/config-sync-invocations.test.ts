@@ -4,15 +4,15 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConfiguredClient } from "../../functions/config-sync/config.ts";
 import {
   type ConfigSyncDependencies,
   configSyncResponseSchema,
   createConfigSyncHandler,
-} from "../../functions/config-sync/config-sync.ts";
+} from "../../functions/config-sync/app.ts";
+import type { ConfiguredClient } from "../../functions/config-sync/config.ts";
 import type { FinapiClientCache } from "../../functions/config-sync/finapi-clients.ts";
+import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
 import { clientConfigurationSchema } from "../../functions/finapi/api-types.ts";
-import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
 import {
   type CapturedOutput,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ClientResult } from "../../functions/config-sync/config-sync.ts";
+import type { ClientResult } from "../../functions/config-sync/app.ts";
 import type { Activity } from "../../local/activity.ts";
 import { formatActivity } from "../../local/live-log.ts";
 

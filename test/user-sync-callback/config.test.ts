@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_ROTATION_OVERLAP_SECONDS } from "../../functions/contracts/callback-secret.ts";
 import {
   DEFAULT_FAN_OUT_WINDOW_SECONDS,
   MIN_FAN_OUT_WINDOW_SECONDS,
 } from "../../functions/contracts/user-deletion.ts";
-import {
-  DEFAULT_ROTATION_OVERLAP_SECONDS,
-  loadCallbackConfig,
-} from "../../functions/user-sync-callback/config.ts";
+import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 
 const clients = [
   {

@@ -1,8 +1,8 @@
 import { PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { CallbackMetric } from "../../functions/contracts/metrics.ts";
 import { deletionGenerationKey } from "../../functions/contracts/user-deletion.ts";
-import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";

@@ -1,8 +1,8 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { AWS_CLIENT_CONFIG } from "../../functions/aws/client-config.ts";
+import { CallbackMetric } from "../../functions/contracts/metrics.ts";
 import { deadLetterMessageSchema, userDeletedDetailSchema } from "../../functions/contracts/user-deletion.ts";
-import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";

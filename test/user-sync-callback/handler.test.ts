@@ -1,7 +1,7 @@
 import { DeleteItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { CallbackMetric } from "../../functions/contracts/metrics.ts";
 import { userDeletedDetailSchema } from "../../functions/contracts/user-deletion.ts";
-import { CallbackMetric } from "../../functions/observability/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AWS_CLIENT_CONFIG } from "../../functions/aws/client-config.ts";
-import { CallbackMetric } from "../../functions/observability/metrics.ts";
+import { CallbackMetric } from "../../functions/contracts/metrics.ts";
 import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";

@@ -3,9 +3,9 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy, { type MiddyHandlerObject } from "@middy/core";
 import type { Context } from "aws-lambda";
-import type { Log } from "../finapi/log.ts";
+import type { Trigger } from "../contracts/config-sync.ts";
+import { CLIENT_DIMENSION, SyncMetric } from "../contracts/metrics.ts";
 import { type ReconcileOutcome, reconcileOutcomeSchema } from "../finapi/reconcile.ts";
-import { CLIENT_DIMENSION, SyncMetric } from "../observability/metrics.ts";
 import * as z from "../validation/zod.ts";
 import { mapConcurrently } from "./concurrency.ts";
 import type { ConfigSyncConfig, ConfiguredClient } from "./config.ts";
@@ -14,7 +14,7 @@ import { parseInvocation } from "./invocation.ts";
 import { isTransientFailure, logLevelForOutcome, metricForOutcome } from "./outcome-metrics.ts";
 import type { ParameterSource } from "./parameter-source.ts";
 import type { SecretSource } from "./secret-source.ts";
-import { selectClients, type Trigger } from "./selection.ts";
+import { selectClients } from "./selection.ts";
 import type { StatusStore } from "./status-store.ts";
 import { syncClient } from "./sync-client.ts";
 import { clientDeadline, mayStartClient, RUN_ABORT_EARLY_MS, runDeadlinePassed } from "./time-budget.ts";
@@ -57,15 +57,6 @@ export interface ConfigSyncDependencies {
 /** Raised at the end of a run in which a client failed transiently, so that Lambda retries the event. */
 export class TransientSyncFailure extends Error {
   override readonly name = "TransientSyncFailure";
-}
-
-function clientLog(logger: Logger, client: string): Log {
-  return {
-    debug: (message, details) => logger.debug(message, { client, ...details }),
-    info: (message, details) => logger.info(message, { client, ...details }),
-    warn: (message, details) => logger.warn(message, { client, ...details }),
-    error: (message, details) => logger.error(message, { client, ...details }),
-  };
 }
 
 function countFor(metrics: Metrics, client: string, name: string): void {
@@ -204,7 +195,8 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     const remainingAtStartMs = context.getRemainingTimeInMillis();
     logger.info("reconcile started", { trigger, dryRun, clients: selection.clients.length });
     const results = await mapConcurrently(selection.clients, concurrency, async (client) => {
-      const log = clientLog(logger, client.name);
+      /* The child carries the parent's Lambda context and names the client on each of its lines. */
+      const log = logger.createChild({ persistentKeys: { client: client.name } });
       const { outcome, parameterVersion } = mayStartClient(context, remainingAtStartMs, signal)
         ? await syncClient(
             {
