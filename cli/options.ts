@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import type { Result } from "../functions/commons/result.ts";
 import { finapiBaseUrlProblem, LOCAL_BASE_URL_RULE } from "../functions/finapi/base-url.ts";
 import { nearestName } from "../functions/finapi/nearest-name.ts";
 import { type FinapiEnvironment, finapiEnvironmentSchema } from "../functions/finapi/schema.ts";
@@ -68,13 +69,13 @@ export function requireBaseUrl(value: string | undefined): string {
 export async function readDocument(
   path: string,
   io?: Pick<CommandIo, "readStdin">,
-): Promise<{ ok: true; text: string } | { ok: false; reason: string }> {
+): Promise<Result<string, { reason: string }>> {
   if (path === "-") {
     if (!io?.readStdin) return { ok: false, reason: "standard input cannot be read here" };
-    return { ok: true, text: await io.readStdin() };
+    return { ok: true, value: await io.readStdin() };
   }
   try {
-    return { ok: true, text: await readFile(path, "utf8") };
+    return { ok: true, value: await readFile(path, "utf8") };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =

@@ -13,7 +13,7 @@ export async function contextClients(path: string): Promise<readonly ClientConfi
   if (!read.ok) throw new UsageError(`--context ${path}: ${read.reason}`);
   let json: unknown;
   try {
-    json = JSON.parse(read.text);
+    json = JSON.parse(read.value);
   } catch {
     throw new UsageError(`--context ${path}: is not JSON`);
   }

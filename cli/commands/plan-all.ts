@@ -1,6 +1,7 @@
 import { dirname, join, relative, resolve } from "node:path";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
+import { describeError } from "../../functions/commons/errors.ts";
 import { redactUrl } from "../../functions/finapi/redact.ts";
 import {
   type ClientConfigurationParams,
@@ -146,8 +147,7 @@ async function planClient(
   try {
     stored = await storedValue(ssm, client.parameterName);
   } catch (error) {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return { ...base, document: documentPath, result: "error", changes: [], message };
+    return { ...base, document: documentPath, result: "error", changes: [], message: describeError(error) };
   }
   if (stored?.Value === undefined) {
     return {
@@ -269,7 +269,7 @@ async function finapiPlan(
     return {
       outcome: "failed",
       changes: [],
-      message: `Lambda: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+      message: `Lambda: ${describeError(error)}`,
     };
   }
 }
@@ -369,8 +369,8 @@ export async function planAllCommand(args: readonly string[], io: CommandIo): Pr
           message: `${shownPath}: ${read.reason}`,
         });
       } else {
-        plans.push(await planClient(ssm, client, shownPath, read?.text));
-        if (read?.ok) documentTexts.set(client.name, read.text);
+        plans.push(await planClient(ssm, client, shownPath, read?.value));
+        if (read?.ok) documentTexts.set(client.name, read.value);
       }
     }
   } finally {

@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { describeError } from "../../functions/commons/errors.ts";
+import type { Result } from "../../functions/commons/result.ts";
 import {
   type FinapiEnvironment,
   formatViolations,
@@ -66,9 +68,7 @@ interface PushTarget {
   readonly client?: string;
 }
 
-type Checked =
-  | { readonly ok: true; readonly target: PushTarget }
-  | { readonly ok: false; readonly result: PushResult };
+type Checked = Result<PushTarget, { result: PushResult }>;
 
 /* With --all, a client without a document in DIR is not managed from this repository: skipped, and said so. */
 async function check(io: CommandIo, target: Omit<PushTarget, "text">, all: boolean): Promise<Checked> {
@@ -82,9 +82,9 @@ async function check(io: CommandIo, target: Omit<PushTarget, "text">, all: boole
     return { ok: false, result: { ...base, result: "skipped", error: "no document" } };
   }
   if (!document.ok) return { ok: false, result: { ...base, result: "invalid", error: document.reason } };
-  const parsed = parseDesiredDocument(document.text, target.environment);
+  const parsed = parseDesiredDocument(document.value, target.environment);
   if (!parsed.ok) return { ok: false, result: { ...base, result: "invalid", violations: parsed.violations } };
-  return { ok: true, target: { ...target, text: document.text } };
+  return { ok: true, value: { ...target, text: document.value } };
 }
 
 async function write(ssm: SSMClient, target: PushTarget): Promise<PushResult> {
@@ -121,8 +121,7 @@ async function write(ssm: SSMClient, target: PushTarget): Promise<PushResult> {
     );
     return { ...base, result: "written", ...(Version === undefined ? {} : { version: Version }) };
   } catch (error) {
-    const problem = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return { ...base, result: "error", error: problem };
+    return { ...base, result: "error", error: describeError(error) };
   }
 }
 
@@ -231,7 +230,7 @@ export async function pushCommand(args: readonly string[], io: CommandIo): Promi
   const ssm = new SSMClient({});
   try {
     const results: PushResult[] = [...skipped];
-    for (const result of checked) if (result.ok) results.push(await write(ssm, result.target));
+    for (const result of checked) if (result.ok) results.push(await write(ssm, result.value));
     return report(io, format, results);
   } finally {
     ssm.destroy();

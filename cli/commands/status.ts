@@ -1,5 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { describeError } from "../../functions/commons/errors.ts";
 import type { ClientStatus } from "../../functions/contracts/config-sync.ts";
 import { type CommandIo, ExitCode, UsageError } from "../io.ts";
 import { parseCommandArgs } from "../options.ts";
@@ -101,8 +102,7 @@ export async function statusCommand(
   try {
     read = await readStatuses(DynamoDBDocumentClient.from(client), table, values.client);
   } catch (error) {
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    io.stderr(`Cannot read the status table ${table}: ${reason}\n`);
+    io.stderr(`Cannot read the status table ${table}: ${describeError(error)}\n`);
     return ExitCode.Error;
   } finally {
     if (dynamoDb === undefined) client.destroy();

@@ -93,7 +93,7 @@ export async function syncCommand(
 
   const document = await readDocument(file, io);
   if (!document.ok) return report.invalid(`${file}: ${document.reason}`, []);
-  const parsed = parseDesiredDocument(document.text, environment);
+  const parsed = parseDesiredDocument(document.value, environment);
   if (!parsed.ok) return report.invalid(undefined, parsed.violations);
 
   const clientId = io.env.FINAPI_CLIENT_ID;
@@ -116,7 +116,7 @@ export async function syncCommand(
     log,
   });
   const outcome = await reconcile({
-    document: document.text,
+    document: document.value,
     environment,
     client,
     dryRun: kind === "plan",

@@ -88,7 +88,7 @@ export async function validateCommand(args: readonly string[], io: CommandIo): P
       if (format === "github") io.stdout(`${githubError(document.reason, { file })}\n`);
       continue;
     }
-    const result = parseDesiredDocument(document.text, environment);
+    const result = parseDesiredDocument(document.value, environment);
     verdicts.push({ file, valid: result.ok, violations: result.ok ? [] : result.violations });
     if (format === "json") continue;
     if (result.ok) {

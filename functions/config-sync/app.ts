@@ -3,6 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy, { type MiddyHandlerObject } from "@middy/core";
 import type { Context } from "aws-lambda";
+import { errorName } from "../commons/errors.ts";
 import type { Trigger } from "../contracts/config-sync.ts";
 import { CLIENT_DIMENSION, SyncMetric } from "../contracts/metrics.ts";
 import { type ReconcileOutcome, reconcileOutcomeSchema } from "../finapi/reconcile.ts";
@@ -143,7 +144,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     } catch (error) {
       logger.error("could not store the client's status; its outcome is in this log line and the metrics", {
         client: client.name,
-        errorName: error instanceof Error ? error.name : typeof error,
+        errorName: errorName(error),
       });
     }
   }
@@ -163,7 +164,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       logger.error("input rejected", { reason: parsed.reason });
       return { results: [], rejected: parsed.reason };
     }
-    const selection = selectClients(parsed.invocation, config.clients);
+    const selection = selectClients(parsed.value, config.clients);
     switch (selection.kind) {
       case "rejected":
         logger.error("input rejected", { reason: selection.reason });
@@ -171,9 +172,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       case "ignored":
         logger.info("event ignored", {
           reason: selection.reason,
-          ...(parsed.invocation.kind === "parameter-change"
-            ? { parameterName: parsed.invocation.parameterName }
-            : {}),
+          ...(parsed.value.kind === "parameter-change" ? { parameterName: parsed.value.parameterName } : {}),
         });
         return { results: [], ignored: selection.reason };
       case "parameter-deleted": {

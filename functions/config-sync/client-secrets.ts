@@ -1,3 +1,4 @@
+import type { Result } from "../commons/result.ts";
 import { CALLBACK_SECRET_RULE, isCallbackSecret } from "../contracts/callback-secret.ts";
 import * as z from "../validation/zod.ts";
 
@@ -9,9 +10,7 @@ const credential = z
 export const finapiCredentialsSchema = z.object({ clientId: credential, clientSecret: credential });
 export type FinapiCredentialsSecret = z.infer<typeof finapiCredentialsSchema>;
 
-export type SecretParse<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly problem: string };
+export type SecretParse<T> = Result<T, { problem: string }>;
 
 /** Parses the credentials secret; a problem names the rule, never any part of the value. */
 export function parseCredentialsSecret(secretString: string): SecretParse<FinapiCredentialsSecret> {

@@ -1,3 +1,4 @@
+import type { Result } from "../commons/result.ts";
 import { PARAMETER_OPERATIONS } from "../contracts/config-sync.ts";
 import { nearestName } from "../finapi/nearest-name.ts";
 import { describeIssues } from "../validation/issues.ts";
@@ -69,9 +70,7 @@ export type Invocation =
   | z.output<typeof scheduledEventSchema>
   | z.output<typeof manualInvokeSchema>;
 
-export type ParsedInvocation =
-  | { readonly ok: true; readonly invocation: Invocation }
-  | { readonly ok: false; readonly reason: string };
+export type ParsedInvocation = Result<Invocation, { reason: string }>;
 
 function unknownManualField(key: string): string {
   const suggestion = nearestName(key, MANUAL_FIELDS);
@@ -85,7 +84,7 @@ function parseWith<T extends Invocation>(
 ): ParsedInvocation {
   const result = schema.safeParse(event);
   return result.success
-    ? { ok: true, invocation: result.data }
+    ? { ok: true, value: result.data }
     : {
         ok: false,
         reason: `${what}: ${describeIssues(result.error.issues, { unknownKey: unknownManualField }).join("; ")}`,

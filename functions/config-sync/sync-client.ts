@@ -1,3 +1,4 @@
+import { errorName } from "../commons/errors.ts";
 import type { Deadline } from "../finapi/deadline.ts";
 import type { Log } from "../finapi/log.ts";
 import { type ReconcileOutcome, reconcile } from "../finapi/reconcile.ts";
@@ -238,9 +239,7 @@ async function syncOnce(
     return { outcome: await run(current), ...version };
   } catch (error) {
     const failure =
-      error instanceof StepFailure
-        ? error
-        : new StepFailure(`unexpected error (${error instanceof Error ? error.name : typeof error})`, true);
+      error instanceof StepFailure ? error : new StepFailure(`unexpected error (${errorName(error)})`, true);
     return {
       outcome: { outcome: "failed", message: failure.message, retryable: failure.retryable },
       ...(parameterVersion === undefined ? {} : { parameterVersion }),

@@ -5,6 +5,7 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { errorFields } from "../commons/errors.ts";
 import { PublisherMetric } from "../contracts/metrics.ts";
 import {
   deadLetterMessageSchema,
@@ -43,9 +44,6 @@ export class OutOfTimeError extends Error {
     this.name = "OutOfTimeError";
   }
 }
-
-const describeError = (error: unknown) =>
-  error instanceof Error ? { name: error.name, message: error.message } : { name: typeof error };
 
 /*
  * A message is a deletion's detail (from the callback) or a dead letter (the detail and the reason the
@@ -103,7 +101,7 @@ export function createDeletionPublisherHandler(dependencies: PublisherDependenci
       logger.error("unreadable message in the deletion queue; it will end in the dead-letter queue", {
         messageId: record.messageId,
         receiveCount: record.attributes.ApproximateReceiveCount,
-        error: describeError(error),
+        error: errorFields(error),
       });
       count(PublisherMetric.UnreadableMessage);
       throw error;
@@ -123,7 +121,7 @@ export function createDeletionPublisherHandler(dependencies: PublisherDependenci
       logger.warn("published mark not readable; the message returns to the queue", {
         ...about,
         receiveCount: record.attributes.ApproximateReceiveCount,
-        error: describeError(error),
+        error: errorFields(error),
       });
       count(PublisherMetric.PublishFailed);
       throw error;
@@ -141,7 +139,7 @@ export function createDeletionPublisherHandler(dependencies: PublisherDependenci
       logger.warn("deletion not published; the message returns to the queue", {
         ...about,
         receiveCount: record.attributes.ApproximateReceiveCount,
-        error: describeError(error),
+        error: errorFields(error),
       });
       count(PublisherMetric.PublishFailed);
       throw error;
@@ -157,7 +155,7 @@ export function createDeletionPublisherHandler(dependencies: PublisherDependenci
       logger.warn("deletion published, but its published mark was not written", {
         ...about,
         eventId,
-        error: describeError(error),
+        error: errorFields(error),
       });
     }
     logger.info("deletion published", { ...about, eventId });

@@ -1,3 +1,4 @@
+import type { Result } from "../commons/result.ts";
 import * as z from "../validation/zod.ts";
 import { positionFinder, scanJsonKeys } from "./json-keys.ts";
 import { nearestName } from "./nearest-name.ts";
@@ -168,9 +169,7 @@ export function clientConfigurationParamsSchema(environment: FinapiEnvironment) 
 
 export type ClientConfigurationParams = z.infer<ReturnType<typeof clientConfigurationParamsSchema>>;
 
-export type ParseResult =
-  | { readonly ok: true; readonly value: ClientConfigurationParams }
-  | { readonly ok: false; readonly violations: readonly Violation[] };
+export type ParseResult = Result<ClientConfigurationParams, { violations: readonly Violation[] }>;
 
 function formatPath(path: readonly PropertyKey[]): string {
   return path.length === 0 ? "$" : path.map(String).join(".");

@@ -11,13 +11,13 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
+import { describeError } from "../commons/errors.ts";
 import { CallbackMetric, CLIENT_DIMENSION } from "../contracts/metrics.ts";
 import type { UserDeletedDetail } from "../contracts/user-deletion.ts";
 import { USER_DELETED_EVENT, type UserSyncCallbackPayload } from "../finapi/user.ts";
 import { authenticateCallback } from "./authenticate.ts";
 import type { CallbackConfig } from "./config.ts";
 import type { DeletionStore, Registration } from "./deletion-store.ts";
-import { describeError } from "./describe-error.ts";
 import { type Delivery, detailOf, startGeneration } from "./generation.ts";
 import type { DeadLetterSender, DeletionQueueSender } from "./queue.ts";
 import { HttpRejection, notFound, readCallbackPayload, readHttpEvent } from "./request.ts";

@@ -7,11 +7,11 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { describeError } from "../commons/errors.ts";
 import { deletionGenerationKey } from "../contracts/user-deletion.ts";
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import { USER_DELETED_EVENT } from "../finapi/user.ts";
 import * as z from "../validation/zod.ts";
-import { describeError } from "./describe-error.ts";
 import {
   type DeletionGeneration,
   type Delivery,

@@ -5,6 +5,7 @@ import {
   type GetSecretValueCommandOutput,
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
+import { errorName } from "../commons/errors.ts";
 import {
   CALLBACK_SECRET_RULE,
   DEFAULT_ROTATION_OVERLAP_SECONDS,
@@ -82,8 +83,6 @@ const THROTTLING_ERRORS = new Set([
   "RequestThrottled",
   "RequestThrottledException",
 ]);
-
-const errorName = (error: unknown): string => (error instanceof Error ? error.name : typeof error);
 
 /**
  * Whether an error of Secrets Manager means that it cannot answer now (throttled, failing, timed out,

@@ -377,6 +377,19 @@ describe("createConfigSyncHandler", () => {
       ).toHaveLength(5);
     });
 
+    it("names its client and the invocation on each line a client's reconcile logs (a child of the run's logger)", async () => {
+      const { handler } = build([configured("acme"), configured("globex")]);
+      const context = lambdaContext();
+
+      await handler(event("scheduled"), context);
+
+      const callLines = output.logs().filter((line) => line.message === "finAPI call");
+      expect(new Set(callLines.map((line) => line.client))).toEqual(new Set(["acme", "globex"]));
+      for (const line of callLines) {
+        expect(line).toMatchObject({ service: "config-sync", function_request_id: context.awsRequestId });
+      }
+    });
+
     it("keeps a client finAPI rejects from stopping the others, and succeeds: a retry would be rejected again", async () => {
       flakyFinapi.enqueueFault({ match: { method: "PATCH" }, kind: "status", status: 400 });
       const { handler, statuses } = build([

@@ -17,23 +17,23 @@ describe("parseInvocation", () => {
   ])("reads the parameter name and operation of a Parameter Store Change (%s)", (fixture, operation) => {
     expect(parseInvocation(event(fixture))).toEqual({
       ok: true,
-      invocation: { kind: "parameter-change", parameterName: "/finapi/acme", operation },
+      value: { kind: "parameter-change", parameterName: "/finapi/acme", operation },
     });
   });
 
   it("reads the reconcile schedule's event", () => {
-    expect(parseInvocation(event("scheduled"))).toEqual({ ok: true, invocation: { kind: "schedule" } });
+    expect(parseInvocation(event("scheduled"))).toEqual({ ok: true, value: { kind: "schedule" } });
   });
 
   it("reads a manual invoke for one client, for all clients, and as a dry run", () => {
     expect(parseInvocation({ client: "acme" })).toEqual({
       ok: true,
-      invocation: { kind: "manual", client: "acme", dryRun: false },
+      value: { kind: "manual", client: "acme", dryRun: false },
     });
-    expect(parseInvocation({})).toEqual({ ok: true, invocation: { kind: "manual", dryRun: false } });
+    expect(parseInvocation({})).toEqual({ ok: true, value: { kind: "manual", dryRun: false } });
     expect(parseInvocation({ dryRun: true })).toEqual({
       ok: true,
-      invocation: { kind: "manual", dryRun: true },
+      value: { kind: "manual", dryRun: true },
     });
   });
 
@@ -41,7 +41,7 @@ describe("parseInvocation", () => {
     const document = { refreshTokensValidityPeriod: 7200 };
     expect(parseInvocation({ client: "acme", dryRun: true, document })).toEqual({
       ok: true,
-      invocation: { kind: "manual", client: "acme", dryRun: true, document: JSON.stringify(document) },
+      value: { kind: "manual", client: "acme", dryRun: true, document: JSON.stringify(document) },
     });
   });
 

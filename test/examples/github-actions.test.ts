@@ -106,7 +106,7 @@ describe("the example GitHub Actions workflow", { timeout: PROCESS_TEST_TIMEOUT_
       functions: {
         [VARIABLES.FINAPI_CONFIG_SYNC_FUNCTION as string]: async (payload) => {
           const parsed = parseInvocation(payload);
-          if (!parsed.ok || parsed.invocation.kind !== "manual" || parsed.invocation.document === undefined) {
+          if (!parsed.ok || parsed.value.kind !== "manual" || parsed.value.document === undefined) {
             return {
               payload: { results: [], rejected: parsed.ok ? "not a dry run with a document" : parsed.reason },
             };
@@ -114,7 +114,7 @@ describe("the example GitHub Actions workflow", { timeout: PROCESS_TEST_TIMEOUT_
           return {
             payload: {
               results: [
-                { client: parsed.invocation.client, outcome: "in-sync", dryRun: true, finapiRequestId: "r1" },
+                { client: parsed.value.client, outcome: "in-sync", dryRun: true, finapiRequestId: "r1" },
               ],
             },
           };

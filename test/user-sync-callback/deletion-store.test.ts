@@ -5,13 +5,13 @@ import {
   type PutItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeError } from "../../functions/commons/errors.ts";
 import { deletionGenerationKey } from "../../functions/contracts/user-deletion.ts";
 import {
   createDynamoDbDeletionStore,
   DeletionStoreError,
   MAX_REGISTER_ROUNDS,
 } from "../../functions/user-sync-callback/deletion-store.ts";
-import { describeError } from "../../functions/user-sync-callback/describe-error.ts";
 import type { Delivery } from "../../functions/user-sync-callback/generation.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { standInClientConfig } from "../support/stand-in-client.ts";
