@@ -11,6 +11,7 @@ import { describeError } from "../commons/errors.ts";
 import { deletionGenerationKey } from "../contracts/user-deletion.ts";
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import { USER_DELETED_EVENT } from "../finapi/user.ts";
+import { issuePath } from "../validation/issues.ts";
 import * as z from "../validation/zod.ts";
 import {
   type DeletionGeneration,
@@ -82,7 +83,7 @@ function readItem(item: Record<string, AttributeValue> | undefined): StoredGener
   const parsed = storedGenerationSchema.safeParse(item);
   if (!parsed.success) {
     throw new DeletionStoreError(
-      `the deletion item is malformed: ${parsed.error.issues.map((issue) => issue.path.join(".")).join(", ")}`,
+      `the deletion item is malformed: ${parsed.error.issues.map((issue) => issuePath(issue.path)).join(", ")}`,
     );
   }
   const stored = parsed.data;

@@ -131,6 +131,18 @@ describe("the import graph of functions/, infra/ and cli/", () => {
   });
 });
 
+describe("the function folders", () => {
+  it.each(FUNCTION_FOLDERS)("give %s one shape: handler.ts wires app.ts and dependencies.ts", (folder) => {
+    const graph = importGraph();
+    const inFolder = (file: string) => `functions/${folder}/${file}`;
+    expect(graph.get(inFolder("handler.ts"))).toEqual(
+      expect.arrayContaining([inFolder("app.ts"), inFolder("dependencies.ts")]),
+    );
+    expect(graph.has(inFolder("app.ts"))).toBe(true);
+    expect(readFileSync(join(ROOT, inFolder("handler.ts")), "utf8")).toMatch(/^export const handler = /m);
+  });
+});
+
 describe("layoutViolations", () => {
   it("names an import from one function folder into another", () => {
     const graph = new Map([["functions/config-sync/config.ts", ["functions/user-sync-callback/config.ts"]]]);
