@@ -6,6 +6,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import type { OutcomeName } from "../../functions/finapi/reconcile.ts";
 import {
   CallbackMetric,
   CLIENT_DIMENSION,
@@ -111,7 +112,7 @@ interface SyncProblem {
   readonly id: string;
   readonly metricName: SyncMetricName;
   /** The value of the config-sync log's `outcome` field. */
-  readonly outcome: string;
+  readonly outcome: OutcomeName;
   readonly widgetTitle: string;
   readonly problem: string;
   readonly remedy: string;
@@ -314,9 +315,9 @@ export class Monitoring extends Construct {
         /* config-sync logs invalid, rejected and failed outcomes as errors, reported drift as a warning (not a dry run's). */
         queryLines: [
           'filter message = "reconcile outcome" and level in ["WARN", "ERROR"]',
-          "stats count(*) as runs, latest(reason) as lastReason, max(@timestamp) as last by client, outcome",
+          "stats count(*) as runs, latest(reason) as lastReason, max(@timestamp) as last by client, mode, outcome",
           "sort last desc",
-          "limit 100",
+          "limit 1000",
         ],
       }),
     );

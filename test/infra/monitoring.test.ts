@@ -202,9 +202,9 @@ describe("Monitoring", () => {
     expect(log.properties.query).toBe(
       [
         `SOURCE '/watch/config-sync' | filter message = "reconcile outcome" and level in ["WARN", "ERROR"]`,
-        "stats count(*) as runs, latest(reason) as lastReason, max(@timestamp) as last by client, outcome",
+        "stats count(*) as runs, latest(reason) as lastReason, max(@timestamp) as last by client, mode, outcome",
         "sort last desc",
-        "limit 100",
+        "limit 1000",
       ].join("\n| "),
     );
   });
