@@ -117,7 +117,7 @@ interface SyncProblem {
   readonly problem: string;
   readonly remedy: string;
   /** Only report-only clients have it (apply mode fixes drift): watched only when one exists. */
-  readonly reportOnlyOnly?: boolean;
+  readonly needsReportOnlyClient?: boolean;
 }
 
 const SYNC_PROBLEMS: readonly SyncProblem[] = [
@@ -153,7 +153,7 @@ const SYNC_PROBLEMS: readonly SyncProblem[] = [
     widgetTitle: "Drift reported, by client (report-only clients)",
     problem: "A report-only finAPI client differs from its document.",
     remedy: "The config-sync log shows the difference; apply it or change the document.",
-    reportOnlyOnly: true,
+    needsReportOnlyClient: true,
   },
 ];
 
@@ -223,7 +223,9 @@ export class Monitoring extends Construct {
     }
 
     const hasReportOnlyClient = props.clients.some((client) => client.mode === "report-only");
-    this.syncProblems = SYNC_PROBLEMS.filter((problem) => hasReportOnlyClient || !problem.reportOnlyOnly);
+    this.syncProblems = SYNC_PROBLEMS.filter(
+      (problem) => hasReportOnlyClient || !problem.needsReportOnlyClient,
+    );
     for (const problem of this.syncProblems) {
       const alarmName = `${props.name}-${problem.id}`;
       this.addAlarm(problem.id, {
