@@ -265,11 +265,14 @@ export class FinapiConfigSync extends Construct {
         { label: "user-sync-callback", function: this.callback.handler.function },
         { label: "deletion-publisher", function: this.callback.deletions.publisher.function },
       );
+      /* The alarm text states the tries the queue really makes, not a copy of the default. */
+      const redrive = this.callback.deletions.queue.deadLetterQueue;
+      if (!redrive)
+        throw new Error("FinapiConfigSync expects the deletion queue to have a dead-letter queue");
       queues.push({
         label: "user-deletions",
         queue: this.callback.deletions.deadLetters.queue,
-        meaning:
-          "a user deletion the callback could not queue, or the publisher could not put on the event bus in 5 tries. Fix the cause (the deletion-publisher log names each deletion), then move the messages back: aws sqs start-message-move-task --source-arn <this queue's ARN> --destination-arn <the deletion queue's ARN>. A deletion already on the bus is skipped, so the move is safe.",
+        meaning: `a user deletion the callback could not queue, or the publisher could not put on the event bus in ${redrive.maxReceiveCount} tries. Fix the cause (the deletion-publisher log names each deletion), then move the messages back: aws sqs start-message-move-task --source-arn <this queue's ARN> --destination-arn <the deletion queue's ARN>. A deletion already on the bus is skipped, so the move is safe.`,
       });
     }
     this.deadLetterQueues = queues;
@@ -277,6 +280,7 @@ export class FinapiConfigSync extends Construct {
     this.monitoring = new Monitoring(this, "Monitoring", {
       name: Stack.of(this).stackName,
       clients: settings.clients,
+      syncLogGroup: this.configSync.handler.logGroup,
       functions,
       queues,
       callbackFunction: this.callback?.handler.function,

@@ -2,9 +2,11 @@ import { Duration, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import type { OutcomeName } from "../../functions/finapi/reconcile.ts";
 import {
   CallbackMetric,
   CLIENT_DIMENSION,
@@ -41,8 +43,14 @@ export interface WatchedDeletionPipeline {
 export interface MonitoringProps {
   /** Prefixes every alarm name and names the dashboard. */
   readonly name: string;
-  /** The clients config-sync manages, with their modes (drift alarms only where drift is not fixed). */
+  /**
+   * The clients config-sync manages, with their modes. The alarms and widgets cover every client through
+   * the `client` dimension, so their number does not depend on this list; it decides only whether the
+   * drift alarm exists (when a client is report-only, the only mode whose drift stays unfixed).
+   */
   readonly clients: readonly { readonly name: string; readonly mode: FinapiClientMode }[];
+  /** config-sync's log group, for the dashboard's Logs Insights breakdown of problem outcomes per client. */
+  readonly syncLogGroup: logs.ILogGroup;
   readonly functions: readonly WatchedFunction[];
   readonly queues: readonly WatchedQueue[];
   /**
@@ -72,15 +80,84 @@ interface AlarmSpec {
   readonly threshold?: number;
 }
 
-/* Powertools Metrics adds the service name as a dimension of every metric it emits. */
-const syncMetric = (metricName: string, client: string) =>
-  new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: "config-sync", [CLIENT_DIMENSION]: client },
-    statistic: cloudwatch.Stats.SUM,
+type SyncMetricName = (typeof SyncMetric)[keyof typeof SyncMetric];
+
+/*
+ * config-sync counts each outcome with exactly the dimensions client and service (Powertools adds the
+ * service to every metric it emits), so the sync alarms and widgets are Metrics Insights queries over
+ * that schema: one query covers every client, present and future, at a constant number of resources.
+ */
+const SYNC_SCHEMA = `SCHEMA("${METRICS_NAMESPACE}", ${CLIENT_DIMENSION}, service) WHERE service = 'config-sync'`;
+
+/** One time series per client that had the outcome: the 5-minute sums, the largest first. */
+const perClientSyncQuery = (metricName: SyncMetricName, limit?: number) =>
+  `SELECT SUM(${metricName}) FROM ${SYNC_SCHEMA} GROUP BY ${CLIENT_DIMENSION} ORDER BY SUM() DESC${limit === undefined ? "" : ` LIMIT ${limit}`}`;
+
+const perClientSyncSeries = (metricName: SyncMetricName, limit?: number) =>
+  new cloudwatch.MathExpression({ expression: perClientSyncQuery(metricName, limit), period: PERIOD });
+
+const allClientsSyncSeries = (metricName: SyncMetricName) =>
+  new cloudwatch.MathExpression({
+    expression: `SELECT SUM(${metricName}) FROM ${SYNC_SCHEMA}`,
     period: PERIOD,
+    label: metricName.replace(/^Sync/, ""),
   });
+
+/** Clients the per-client widgets show: the ones with the most such outcomes. */
+const WIDGET_CLIENTS = 20;
+
+/** A sync outcome someone has to act on, alarmed per client and graphed per client. */
+interface SyncProblem {
+  /** The alarm's id and name suffix. */
+  readonly id: string;
+  readonly metricName: SyncMetricName;
+  /** The value of the config-sync log's `outcome` field. */
+  readonly outcome: OutcomeName;
+  readonly widgetTitle: string;
+  readonly problem: string;
+  readonly remedy: string;
+  /** Only report-only clients have it (apply mode fixes drift): watched only when one exists. */
+  readonly needsReportOnlyClient?: boolean;
+}
+
+const SYNC_PROBLEMS: readonly SyncProblem[] = [
+  {
+    id: "SyncInvalid",
+    metricName: SyncMetric.Invalid,
+    outcome: "invalid",
+    widgetTitle: "Sync invalid, by client",
+    problem: "A finAPI client's document is invalid, so nothing was applied to that client.",
+    remedy:
+      "The config-sync log lists every violation; fix the document (finapi-config validate) and write it again.",
+  },
+  {
+    id: "SyncRejected",
+    metricName: SyncMetric.Rejected,
+    outcome: "rejected",
+    widgetTitle: "Sync rejected, by client",
+    problem: "finAPI rejected a client's configuration (a 4xx such as an invalid callback URL).",
+    remedy: "The config-sync log has finAPI's message and request id.",
+  },
+  {
+    id: "SyncFailed",
+    metricName: SyncMetric.Failed,
+    outcome: "failed",
+    widgetTitle: "Sync failed, by client",
+    problem: "Syncing a finAPI client failed (finAPI or AWS unreachable, or credentials unreadable).",
+    remedy: "Lambda retries; see the config-sync log.",
+  },
+  {
+    id: "Drift",
+    metricName: SyncMetric.DriftReported,
+    outcome: "drift-reported",
+    widgetTitle: "Drift reported, by client (report-only clients)",
+    problem: "A report-only finAPI client differs from its document.",
+    remedy: "The config-sync log shows the difference; apply it or change the document.",
+    needsReportOnlyClient: true,
+  },
+];
+
+const PROBLEM_LOG_WIDGET_TITLE = "config-sync: clients with problem outcomes (Logs Insights)";
 
 const callbackMetric = (metricName: string) =>
   new cloudwatch.Metric({
@@ -102,14 +179,17 @@ const publisherMetric = (metricName: string) =>
 
 /**
  * One SNS topic for every alarm (dead-letter queues, sync outcomes that need a human, callback
- * failures and guessing, function errors) and a dashboard with sync outcomes per client, drift,
- * callback volume, the deletion publisher and its queue, and the dead-letter queues.
+ * failures and guessing, function errors) and a dashboard with sync outcomes over all clients and per
+ * client, drift, callback volume, the deletion publisher and its queue, and the dead-letter queues.
+ * Per-client alarms and widgets are Metrics Insights queries grouped by client: their number does not
+ * grow with the clients.
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
   private readonly props: MonitoringProps;
+  private readonly syncProblems: readonly SyncProblem[];
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -142,25 +222,21 @@ export class Monitoring extends Construct {
       });
     }
 
-    for (const client of props.clients) {
-      this.addAlarm(`SyncInvalid-${client.name}`, {
-        metric: syncMetric(SyncMetric.Invalid, client.name),
-        description: `The document of finAPI client ${client.name} is invalid, so nothing was applied. The config-sync log lists every violation; fix the document (finapi-config validate) and write it again.`,
+    const hasReportOnlyClient = props.clients.some((client) => client.mode === "report-only");
+    this.syncProblems = SYNC_PROBLEMS.filter(
+      (problem) => hasReportOnlyClient || !problem.needsReportOnlyClient,
+    );
+    for (const problem of this.syncProblems) {
+      const alarmName = `${props.name}-${problem.id}`;
+      this.addAlarm(problem.id, {
+        metric: perClientSyncSeries(problem.metricName),
+        description: [
+          problem.problem,
+          problem.remedy,
+          "One alarm covers every client: each client is a contributor with its own state, and each notification names it (contributor attribute client).",
+          `Which clients: aws cloudwatch describe-alarm-contributors --alarm-name ${alarmName}; dashboard ${props.name}, widgets "${problem.widgetTitle}" and "${PROBLEM_LOG_WIDGET_TITLE}" (outcome = ${problem.outcome}).`,
+        ].join(" "),
       });
-      this.addAlarm(`SyncRejected-${client.name}`, {
-        metric: syncMetric(SyncMetric.Rejected, client.name),
-        description: `finAPI rejected the configuration of client ${client.name} (a 4xx such as an invalid callback URL). The config-sync log has finAPI's message and request id.`,
-      });
-      this.addAlarm(`SyncFailed-${client.name}`, {
-        metric: syncMetric(SyncMetric.Failed, client.name),
-        description: `Syncing finAPI client ${client.name} failed (finAPI or AWS unreachable, or credentials unreadable). Lambda retries; see the config-sync log.`,
-      });
-      if (client.mode === "report-only") {
-        this.addAlarm(`Drift-${client.name}`, {
-          metric: syncMetric(SyncMetric.DriftReported, client.name),
-          description: `finAPI client ${client.name} (report-only) differs from its document. The config-sync log shows the difference; apply it or change the document.`,
-        });
-      }
     }
 
     if (props.callbackFunction) {
@@ -218,7 +294,7 @@ export class Monitoring extends Construct {
   }
 
   private buildDashboard(): cloudwatch.Dashboard {
-    const { clients, queues, functions, callbackFunction, deletionPipeline } = this.props;
+    const { queues, functions, callbackFunction, deletionPipeline } = this.props;
     const dashboard = new cloudwatch.Dashboard(this, "Dashboard", {
       dashboardName: this.props.name,
       defaultInterval: Duration.days(1),
@@ -228,26 +304,35 @@ export class Monitoring extends Construct {
       new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms: this.alarms, width: 24, height: 4 }),
     );
     dashboard.addWidgets(
-      ...clients.map(
-        (client) =>
-          new cloudwatch.GraphWidget({
-            title: `Sync outcomes: ${client.name} (${client.mode})`,
-            stacked: true,
-            width: 12,
-            left: Object.values(SyncMetric).map((metricName) =>
-              syncMetric(metricName, client.name).with({ label: metricName.replace(/^Sync/, "") }),
-            ),
-          }),
-      ),
+      new cloudwatch.GraphWidget({
+        title: "Sync outcomes, all clients",
+        stacked: true,
+        width: 12,
+        left: Object.values(SyncMetric).map(allClientsSyncSeries),
+      }),
+      new cloudwatch.LogQueryWidget({
+        title: PROBLEM_LOG_WIDGET_TITLE,
+        width: 12,
+        logGroupNames: [this.props.syncLogGroup.logGroupName],
+        /* config-sync logs invalid, rejected and failed outcomes as errors, reported drift as a warning (not a dry run's). */
+        queryLines: [
+          'filter message = "reconcile outcome" and level in ["WARN", "ERROR"]',
+          "stats count(*) as runs, latest(reason) as lastReason, max(@timestamp) as last by client, mode, outcome",
+          "sort last desc",
+          "limit 1000",
+        ],
+      }),
     );
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: "Drift reported (report-only clients)",
-        width: 12,
-        left: clients.map((client) =>
-          syncMetric(SyncMetric.DriftReported, client.name).with({ label: client.name }),
-        ),
-      }),
+      ...this.syncProblems.map(
+        (problem) =>
+          new cloudwatch.GraphWidget({
+            title: problem.widgetTitle,
+            width: 12,
+            /* No label of our own: CloudWatch then labels each series with its client. */
+            left: [perClientSyncSeries(problem.metricName, WIDGET_CLIENTS).with({ label: "" })],
+          }),
+      ),
       new cloudwatch.GraphWidget({
         title: "Dead-letter queues: messages waiting",
         width: 12,

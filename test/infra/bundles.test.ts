@@ -143,6 +143,27 @@ function emittedMetrics(output: string): { metric: string; dimensions: Record<st
     });
 }
 
+/** What a Metrics Insights query (SELECT SUM(m) FROM SCHEMA("ns", d1, d2) WHERE d = 'v' ...) watches. */
+function watchedByQuery(expression: string): {
+  metric: string;
+  dimensionNames: string[];
+  fixed: Record<string, string>;
+} {
+  const match =
+    /^SELECT SUM\((\w+)\) FROM SCHEMA\("([^"]+)", ([^)]+)\)(?: WHERE (.+?))?(?: GROUP BY .*)?$/.exec(
+      expression,
+    );
+  if (!match) throw new Error(`not a query this test reads: ${expression}`);
+  const [, name, namespace, dimensionNames, where] = match as unknown as string[];
+  return {
+    metric: `${namespace}/${name}`,
+    dimensionNames: String(dimensionNames).split(", "),
+    fixed: Object.fromEntries(
+      [...(where ?? "").matchAll(/(\w+) = '([^']*)'/g)].map(([, key, value]) => [key, value]),
+    ),
+  };
+}
+
 describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS }, () => {
   const changes: ParameterStoreChangeEvent[] = [];
   const callbackSecrets = new Map<string, string>();
@@ -400,21 +421,28 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
     expect(output).toContain("from Parameter Store failed (CredentialsProviderError)");
   });
 
-  it("emits the metrics the dashboard watches, under the same names and dimensions", () => {
+  it("emits the metrics the dashboard and the alarms watch, under the same names and dimensions", () => {
     const emitted = outputs.flatMap(emittedMetrics);
     const dashboard = stack.resourcesOf("AWS::CloudWatch::Dashboard")[0]?.[1];
     const body = JSON.parse(String(resolve(dashboard?.Properties.DashboardBody, () => "x"))) as {
-      widgets: { properties: { metrics?: string[][] } }[];
+      widgets: { properties: { metrics?: (string | { expression?: string })[][] } }[];
     };
-    const watched = body.widgets
-      .flatMap((widget) => widget.properties.metrics ?? [])
-      .map((metric) => {
+    const graphed = body.widgets.flatMap((widget) => widget.properties.metrics ?? []);
+    const watched = [
+      ...graphed.map((metric) => {
+        const query = metric.find((part) => typeof part === "object" && part.expression !== undefined);
+        if (typeof query === "object") return watchedByQuery(String(query.expression));
         const [namespace, name, ...rest] = metric.filter((part) => typeof part === "string");
         const dimensions: Record<string, string> = {};
         for (let index = 0; index + 1 < rest.length; index += 2)
           dimensions[rest[index] as string] = rest[index + 1] as string;
-        return { metric: `${namespace}/${name}`, dimensions };
-      });
+        return { metric: `${namespace}/${name}`, dimensionNames: Object.keys(dimensions), fixed: dimensions };
+      }),
+      ...stack
+        .resourcesOf("AWS::CloudWatch::Alarm")
+        .flatMap(([, alarm]) => (alarm.Properties.Metrics as { Expression?: string }[] | undefined) ?? [])
+        .map((query) => watchedByQuery(String(query.Expression))),
+    ];
     expect(emitted).toContainEqual({
       metric: "FinapiConfigSync/SyncApplied",
       dimensions: { service: "config-sync", client: "bundles" },
@@ -441,7 +469,15 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
       const sets = emitted
         .filter((metric) => metric.metric === candidate.metric)
         .map((metric) => metric.dimensions);
-      expect(sets, candidate.metric).toContainEqual(candidate.dimensions);
+      /* A query's SCHEMA matches metrics with exactly those dimensions; its WHERE fixes some values. */
+      expect(
+        sets.some(
+          (dimensions) =>
+            [...Object.keys(dimensions)].sort().join() === [...candidate.dimensionNames].sort().join() &&
+            Object.entries(candidate.fixed).every(([name, value]) => dimensions[name] === value),
+        ),
+        `${candidate.metric} ${JSON.stringify(candidate)} in ${JSON.stringify(sets)}`,
+      ).toBe(true);
     }
   });
 

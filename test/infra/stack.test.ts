@@ -582,19 +582,17 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     const summary = alarms
       .map((alarm) => ({
         name: alarm.AlarmName,
-        metric: alarm.MetricName,
+        metric: alarm.MetricName ?? (alarm.Metrics as { Expression: string }[])[0]?.Expression,
         dimensions: alarm.Dimensions,
         threshold: alarm.Threshold,
       }))
       .sort((a, b) => String(a.name).localeCompare(String(b.name)));
     const queueName = (queue: IConstruct) => `\${${id(queue)}.QueueName}`;
-    const sync = (metric: string, client: string) => ({
-      name: `FinapiTest-${metric.replace("SyncDriftReported", "Drift")}-${client}`,
-      metric,
-      dimensions: [
-        { Name: "client", Value: client },
-        { Name: "service", Value: "config-sync" },
-      ],
+    /* One alarm per outcome for every client: a Metrics Insights query with one time series per client. */
+    const sync = (metric: string) => ({
+      name: `FinapiTest-${metric.replace("SyncDriftReported", "Drift")}`,
+      metric: `SELECT SUM(${metric}) FROM SCHEMA("FinapiConfigSync", client, service) WHERE service = 'config-sync' GROUP BY client ORDER BY SUM() DESC`,
+      dimensions: undefined,
       threshold: 1,
     });
     const callbackMetric = (metric: string, threshold = 1) => ({
@@ -625,7 +623,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
           dimensions: [{ Name: "QueueName", Value: queueName(queue as IConstruct) }],
           threshold: 1,
         })),
-        sync("SyncDriftReported", "live"),
+        sync("SyncDriftReported"),
         ...[
           ["config-sync", configSyncId],
           ["deletion-publisher", publisherId],
@@ -636,27 +634,38 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
           dimensions: [{ Name: "FunctionName", Value: `\${${functionId}}` }],
           threshold: 1,
         })),
-        sync("SyncFailed", "live"),
-        sync("SyncFailed", "sandbox"),
-        sync("SyncInvalid", "live"),
-        sync("SyncInvalid", "sandbox"),
-        sync("SyncRejected", "live"),
-        sync("SyncRejected", "sandbox"),
+        sync("SyncFailed"),
+        sync("SyncInvalid"),
+        sync("SyncRejected"),
       ].sort((a, b) => a.name.localeCompare(b.name)),
     );
     const topic = `\${${id(stack.monitoring.topic)}}`;
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({
-        Namespace: expect.any(String),
         ComparisonOperator: "GreaterThanOrEqualToThreshold",
         EvaluationPeriods: 1,
-        Period: 300,
         TreatMissingData: "notBreaching",
         AlarmActions: [topic],
         OKActions: [topic],
         AlarmDescription: expect.stringMatching(/.{40,}/),
       });
+      /* A single metric carries its period; a query carries it on its one (returned) data query. */
+      if (alarm.Metrics)
+        expect(alarm.Metrics).toEqual([expect.objectContaining({ Period: 300, ReturnData: true })]);
+      else expect(alarm).toMatchObject({ Namespace: expect.any(String), Period: 300 });
     }
+  });
+
+  it("says in the deletion dead-letter alarm how often the deletion queue really tries a deletion", () => {
+    const queues = resourcesOf(synthesized, "AWS::SQS::Queue");
+    const redrive = queues[id(deletions().queue)]?.Properties.RedrivePolicy as { maxReceiveCount: number };
+    const alarm = Object.values(resourcesOf(synthesized, "AWS::CloudWatch::Alarm")).find(
+      (candidate) => candidate.Properties.AlarmName === "FinapiTest-DeadLetters-user-deletions",
+    );
+    expect(redrive.maxReceiveCount).toEqual(expect.any(Number));
+    expect(alarm?.Properties.AlarmDescription).toContain(
+      `could not put on the event bus in ${redrive.maxReceiveCount} tries.`,
+    );
   });
 
   it("sends alarms to one topic that requires TLS, with the alarm e-mail subscribed", () => {
@@ -675,18 +684,21 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     });
   });
 
-  it("shows sync outcomes per client, drift, callback volume and the queues on the dashboard", () => {
+  it("shows sync outcomes over all clients and per client, drift, callback volume and the queues on the dashboard", () => {
     const dashboards = Object.values(resourcesOf(synthesized, "AWS::CloudWatch::Dashboard"));
     expect(dashboards).toHaveLength(1);
     const body = JSON.parse(render(dashboards[0]?.Properties.DashboardBody)) as {
-      widgets: { properties: { title: string; metrics?: unknown[][] } }[];
+      widgets: { properties: { title: string; metrics?: unknown[][]; query?: string } }[];
     };
     const titles = body.widgets.map((widget) => widget.properties.title);
     expect(titles).toEqual([
       "Alarms",
-      "Sync outcomes: sandbox (apply)",
-      "Sync outcomes: live (report-only)",
-      "Drift reported (report-only clients)",
+      "Sync outcomes, all clients",
+      "config-sync: clients with problem outcomes (Logs Insights)",
+      "Sync invalid, by client",
+      "Sync rejected, by client",
+      "Sync failed, by client",
+      "Drift reported, by client (report-only clients)",
       "Dead-letter queues: messages waiting",
       "Callback volume",
       "Callback invocations and throttles",
@@ -698,16 +710,21 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     ]);
     const metricsOf = (title: string) =>
       body.widgets.find((widget) => widget.properties.title === title)?.properties.metrics ?? [];
-    expect(metricsOf("Sync outcomes: live (report-only)").map((metric) => metric.slice(0, 6))).toEqual(
-      [
-        "SyncInSync",
-        "SyncApplied",
-        "SyncDriftReported",
-        "SyncInvalid",
-        "SyncRejected",
-        "SyncFailed",
-        "SyncParameterDeleted",
-      ].map((name) => ["FinapiConfigSync", name, "client", "live", "service", "config-sync"]),
+    const schema = `SCHEMA("FinapiConfigSync", client, service) WHERE service = 'config-sync'`;
+    expect(metricsOf("Sync outcomes, all clients")).toEqual(
+      ["InSync", "Applied", "DriftReported", "Invalid", "Rejected", "Failed", "ParameterDeleted"].map(
+        (name) => [{ label: name, expression: `SELECT SUM(Sync${name}) FROM ${schema}` }],
+      ),
+    );
+    expect(metricsOf("Sync failed, by client")).toEqual([
+      [{ expression: `SELECT SUM(SyncFailed) FROM ${schema} GROUP BY client ORDER BY SUM() DESC LIMIT 20` }],
+    ]);
+    expect(
+      body.widgets.find((widget) => widget.properties.title.endsWith("(Logs Insights)"))?.properties.query,
+    ).toMatch(
+      new RegExp(
+        `^SOURCE '\\$\\{${id(stack.configSync.handler.logGroup)}\\}' \\| filter message = "reconcile outcome"`,
+      ),
     );
     expect(metricsOf("Callback volume").map((metric) => metric[1])).toEqual([
       "CallbackForwarded",
@@ -797,9 +814,9 @@ describe("FinapiConfigSyncStack without the hosted callback", () => {
       "FinapiNoCallback-DeadLetters-config-sync-failed-invocations",
       "FinapiNoCallback-DeadLetters-config-sync-undelivered-events",
       "FinapiNoCallback-Errors-config-sync",
-      "FinapiNoCallback-SyncFailed-alpha",
-      "FinapiNoCallback-SyncInvalid-alpha",
-      "FinapiNoCallback-SyncRejected-alpha",
+      "FinapiNoCallback-SyncFailed",
+      "FinapiNoCallback-SyncInvalid",
+      "FinapiNoCallback-SyncRejected",
     ]);
   });
 
