@@ -14,7 +14,7 @@ import { parameterArn, secretArn } from "../arns.ts";
 import type { ClientConfig } from "../config.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
-import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
+import { ObservedNodeFunction, type ObservedNodeFunctionProps } from "./observed-node-function.ts";
 
 /*
  * SSM treats "/name" and "name" as one parameter (one ARN), and an event names it the way it was
@@ -32,8 +32,8 @@ export interface HostedCallback {
   readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
 }
 
-/** The house function's log settings (see HouseFunctionProps) apply to this construct's function. */
-export interface ConfigSyncProps extends Pick<HouseFunctionProps, "logRetention" | "logLevel"> {
+/** ObservedNodeFunction's log settings (see ObservedNodeFunctionProps) apply to this construct's function. */
+export interface ConfigSyncProps extends Pick<ObservedNodeFunctionProps, "logRetention" | "logLevel"> {
   readonly clients: readonly ClientConfig[];
   /** An EventBridge schedule expression for the reconcile run over all clients. */
   readonly reconcileSchedule: string;
@@ -68,7 +68,7 @@ class QueueDestination implements lambda.IDestination {
  * event-driven run and a scheduled run never race on the same client.
  */
 export class ConfigSync extends Construct {
-  readonly handler: HouseFunction;
+  readonly handler: ObservedNodeFunction;
   readonly statusTable: dynamodb.Table;
   /** Invocations that failed after Lambda's retries (the on-failure destination). */
   readonly failedInvocations: DeadLetterQueue;
@@ -108,7 +108,7 @@ export class ConfigSync extends Construct {
       ...(callbackSecretIds ? { callbackSecretId: callbackSecretIds.get(client.name)?.secretArn } : {}),
     }));
 
-    this.handler = new HouseFunction(this, "Handler", {
+    this.handler = new ObservedNodeFunction(this, "Handler", {
       entry: "functions/config-sync/handler.ts",
       description: "Makes each finAPI client's configuration match its document in Parameter Store",
       serviceName: "config-sync",

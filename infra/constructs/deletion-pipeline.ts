@@ -9,13 +9,13 @@ import { Construct } from "constructs";
 import { USER_DELETED_SOURCE } from "../../functions/contracts/user-deletion.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
-import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
+import { ObservedNodeFunction, type ObservedNodeFunctionProps } from "./observed-node-function.ts";
 
 /** Lambda's advice for an SQS event source: a visibility timeout of at least six times the function's timeout. */
 const VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT = 6;
 
-/** The house function's log settings (see HouseFunctionProps) apply to the publisher. */
-export interface DeletionPipelineProps extends Pick<HouseFunctionProps, "logRetention" | "logLevel"> {
+/** ObservedNodeFunction's log settings (see ObservedNodeFunctionProps) apply to the publisher. */
+export interface DeletionPipelineProps extends Pick<ObservedNodeFunctionProps, "logRetention" | "logLevel"> {
   /**
    * How often a deletion the publisher cannot put on the bus is tried before it moves to the
    * dead-letter queue.
@@ -46,7 +46,7 @@ export class DeletionPipeline extends Construct {
   readonly queue: sqs.Queue;
   /** Deletions the callback could not queue, and deletions the publisher failed to publish maxReceiveCount times. */
   readonly deadLetters: DeadLetterQueue;
-  readonly publisher: HouseFunction;
+  readonly publisher: ObservedNodeFunction;
   readonly bus: events.EventBus;
 
   constructor(scope: Construct, id: string, props: DeletionPipelineProps = {}) {
@@ -105,7 +105,7 @@ export class DeletionPipeline extends Construct {
       description: "finAPI User Deleted events, one per deletion of a user, for the team's consumers",
     });
 
-    this.publisher = new HouseFunction(this, "Publisher", {
+    this.publisher = new ObservedNodeFunction(this, "Publisher", {
       entry: "functions/deletion-publisher/handler.ts",
       description: "Puts each user deletion from the deletion queue on the event bus once",
       serviceName: "deletion-publisher",

@@ -14,7 +14,7 @@ import {
 } from "../../functions/user-sync-callback/config.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeletionPipeline } from "./deletion-pipeline.ts";
-import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
+import { ObservedNodeFunction, type ObservedNodeFunctionProps } from "./observed-node-function.ts";
 
 /** 40 alphanumeric characters: about 238 bits, far above the 128 an unguessable URL needs. */
 const CALLBACK_SECRET_LENGTH = 40;
@@ -22,8 +22,8 @@ const CALLBACK_SECRET_LENGTH = 40;
 /** A finAPI client whose callback the construct hosts. */
 export type HostedCallbackClient = Omit<CallbackClient, "secretId">;
 
-/** The house function's log settings (see HouseFunctionProps) apply to this construct's functions. */
-export interface UserSyncCallbackProps extends Pick<HouseFunctionProps, "logRetention" | "logLevel"> {
+/** ObservedNodeFunction's log settings (see ObservedNodeFunctionProps) apply to this construct's functions. */
+export interface UserSyncCallbackProps extends Pick<ObservedNodeFunctionProps, "logRetention" | "logLevel"> {
   /**
    * The finAPI clients whose callback this hosts, each with its user base and environment; each gets
    * its own path secret. A user base's clients share one environment.
@@ -80,7 +80,7 @@ function checkProps(props: UserSyncCallbackProps): void {
  * the team's consumers subscribe to.
  */
 export class UserSyncCallback extends Construct {
-  readonly handler: HouseFunction;
+  readonly handler: ObservedNodeFunction;
   readonly deletions: DeletionPipeline;
   /** Each client's path secret, by client name. */
   readonly secrets: ReadonlyMap<string, secretsmanager.Secret>;
@@ -136,7 +136,7 @@ export class UserSyncCallback extends Construct {
     });
     const { table, queue, deadLetters } = this.deletions;
 
-    this.handler = new HouseFunction(this, "Handler", {
+    this.handler = new ObservedNodeFunction(this, "Handler", {
       entry: "functions/user-sync-callback/handler.ts",
       description: "finAPI's user-synchronization callback: hands each user deletion to the deletion queue",
       serviceName: "user-sync-callback",

@@ -14,7 +14,7 @@ import {
   type FinapiConfigSyncProps,
   FinapiConfigSyncPropsError,
 } from "../../infra/constructs/finapi-config-sync.ts";
-import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 import { FinapiConfigSyncStack } from "../../infra/stack.ts";
 import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 import { render, renderDeep } from "./render.ts";

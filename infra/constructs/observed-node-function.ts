@@ -19,7 +19,7 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 /**
- * What the bundle takes in place of SDK modules a function never runs (see HouseFunction), each path
+ * What the bundle takes in place of SDK modules a function never runs (see ObservedNodeFunction), each path
  * relative to the repository root (esbuild's working directory).
  */
 export const BUNDLE_ALIASES = {
@@ -27,13 +27,13 @@ export const BUNDLE_ALIASES = {
   "@smithy/core/event-streams": "./infra/constructs/no-event-streams.ts",
 } as const;
 
-export interface HouseFunctionProps {
+export interface ObservedNodeFunctionProps {
   /** The handler's entry file (TypeScript or JavaScript), relative to the repository root; it exports `handler`. */
   readonly entry: string;
   readonly description: string;
   /** Powertools' service name: the `service` of every log line and metric. */
   readonly serviceName: string;
-  /** Chosen per function: there is no house default for how long a function may run. */
+  /** Chosen per function: there is no common default for how long a function may run. */
   readonly timeout: Duration;
   /**
    * Memory in MB (CPU grows with it).
@@ -43,9 +43,9 @@ export interface HouseFunctionProps {
   /** How many instances may run at once; chosen per function (1 serializes all runs). */
   readonly reservedConcurrentExecutions: number;
   /**
-   * Function-specific environment variables, added to the house ones (service name, metrics
+   * Function-specific environment variables, added to the common ones (service name, metrics
    * namespace, log level).
-   * @default - only the house variables
+   * @default - only the common variables
    */
   readonly environment?: Readonly<Record<string, string>>;
   /**
@@ -97,14 +97,14 @@ export interface HouseFunctionProps {
  * - Code bundled into a function validates with zod/mini (functions/validation/zod.ts), a third of
  *   classic zod's size in the bundle.
  */
-export class HouseFunction extends Construct {
+export class ObservedNodeFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   /** The X-Ray permissions, kept apart from the default policy (see below). */
   readonly tracingPolicy: iam.Policy;
 
-  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+  constructor(scope: Construct, id: string, props: ObservedNodeFunctionProps) {
     super(scope, id);
 
     this.logGroup = new logs.LogGroup(this, "Logs", {
