@@ -8,13 +8,26 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import * as ssm from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
+import * as z from "zod";
 import { PARAMETER_OPERATIONS } from "../../functions/config-sync/invocation.ts";
 import { CONFIG_SYNC_TIMEOUT_MS } from "../../functions/config-sync/time-budget.ts";
 import { parameterArn, secretArn } from "../arns.ts";
-import type { ClientConfig } from "../config.ts";
+import {
+  type ClientConfig,
+  clientNameSchema,
+  environmentSchema,
+  parameterNameSchema,
+  scheduleSchema,
+  secretIdSchema,
+} from "../config.ts";
+import { checkProps, duplicates, schemaProblems } from "../construct-props.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
-import { ObservedNodeFunction, type ObservedNodeFunctionProps } from "./observed-node-function.ts";
+import {
+  logSettingsShape,
+  ObservedNodeFunction,
+  type ObservedNodeFunctionProps,
+} from "./observed-node-function.ts";
 
 /*
  * SSM treats "/name" and "name" as one parameter (one ARN), and an event names it the way it was
@@ -34,15 +47,58 @@ export interface HostedCallback {
 
 /** ObservedNodeFunction's log settings (see ObservedNodeFunctionProps) apply to this construct's function. */
 export interface ConfigSyncProps extends Pick<ObservedNodeFunctionProps, "logRetention" | "logLevel"> {
+  /** The clients to keep in sync: at least one, unique names and parameter names. */
   readonly clients: readonly ClientConfig[];
   /** An EventBridge schedule expression for the reconcile run over all clients. */
   readonly reconcileSchedule: string;
   /**
-   * The callback the stack hosts: config-sync then registers each client's hosted URL as its
-   * userSynchronizationCallbackUrl, unless the client's document sets one.
+   * The callback the stack hosts, with a path secret for every client: config-sync then registers each
+   * client's hosted URL as its userSynchronizationCallbackUrl, unless the client's document sets one.
    * @default - the stack hosts no callback
    */
   readonly hostedCallback?: HostedCallback;
+}
+
+const propsSchema = z.object({
+  clients: z
+    .array(
+      z.object({
+        name: clientNameSchema,
+        environment: environmentSchema,
+        baseUrl: z.url({ protocol: /^https$/, error: "must be an https URL" }),
+        parameterName: parameterNameSchema,
+        credentialsSecretId: secretIdSchema,
+        mode: z.enum(["apply", "report-only"], { error: 'must be "apply" or "report-only"' }),
+      }),
+      { error: "must be an array of clients" },
+    )
+    .min(1, "must name at least one client"),
+  reconcileSchedule: scheduleSchema,
+  hostedCallback: z
+    .object({
+      baseUrl: z.string({ error: "must be the callback's base URL" }),
+      secrets: z.instanceof(Map, { error: "must be a Map of client names to secrets" }),
+    })
+    .optional(),
+  ...logSettingsShape,
+});
+
+/* Across clients, beside the schema, so that they are reported together with any other problem. */
+function clientsProblems(props: ConfigSyncProps): string[] {
+  if (!Array.isArray(props.clients)) return [];
+  const names = props.clients.map((client) => client.name);
+  const secrets = props.hostedCallback?.secrets;
+  return [
+    ...duplicates(names).map((name) => `clients: name "${name}" is used by more than one client`),
+    ...duplicates(props.clients.map((client) => String(client.parameterName).replace(/^\//, ""))).map(
+      (name) => `clients: parameterName "${name}" is used by more than one client`,
+    ),
+    ...(secrets instanceof Map
+      ? names
+          .filter((name) => !secrets.has(name))
+          .map((name) => `hostedCallback.secrets: has no path secret for client "${name}"`)
+      : []),
+  ];
 }
 
 /* Lambda uses the function's own role to deliver to a destination, so sqs:SendMessage is all it needs. */
@@ -80,6 +136,7 @@ export class ConfigSync extends Construct {
   readonly ownedParameters: ReadonlyMap<string, ssm.StringParameter>;
 
   constructor(scope: Construct, id: string, props: ConfigSyncProps) {
+    checkProps("ConfigSync", scope, id, [...schemaProblems(propsSchema, props), ...clientsProblems(props)]);
     super(scope, id);
     const stack = Stack.of(this);
 

@@ -1,11 +1,14 @@
-import { join } from "node:path";
-import { type Duration, RemovalPolicy } from "aws-cdk-lib";
+import { existsSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import * as z from "zod";
 import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
+import { checkProps, durationBetween, schemaProblems, text, wholeNumber } from "../construct-props.ts";
 import { acknowledgeFinding } from "../nag.ts";
 
 /** The repository root: the esbuild project root and where package-lock.json lives. */
@@ -27,24 +30,36 @@ export const BUNDLE_ALIASES = {
   "@smithy/core/event-streams": "./infra/constructs/no-event-streams.ts",
 } as const;
 
+/** Powertools' log levels the functions are run with. */
+export const LOG_LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/** The variables every function gets, and where from; `environment` must not set them again. */
+const COMMON_VARIABLES: Readonly<Record<string, string>> = {
+  POWERTOOLS_SERVICE_NAME: "is set from serviceName",
+  POWERTOOLS_METRICS_NAMESPACE: "is the metrics namespace all functions share",
+  LOG_LEVEL: "is set from logLevel",
+};
+
 export interface ObservedNodeFunctionProps {
   /** The handler's entry file (TypeScript or JavaScript), relative to the repository root; it exports `handler`. */
   readonly entry: string;
+  /** What the function does (at most 256 characters, Lambda's limit). */
   readonly description: string;
   /** Powertools' service name: the `service` of every log line and metric. */
   readonly serviceName: string;
-  /** Chosen per function: there is no common default for how long a function may run. */
+  /** Chosen per function (1 second to 15 minutes): there is no common default for how long a function may run. */
   readonly timeout: Duration;
   /**
-   * Memory in MB (CPU grows with it).
+   * Memory in MB, 128 to 10240 (CPU grows with it).
    * @default 256
    */
   readonly memorySize?: number;
-  /** How many instances may run at once; chosen per function (1 serializes all runs). */
+  /** How many instances may run at once, at least 1; chosen per function (1 serializes all runs). */
   readonly reservedConcurrentExecutions: number;
   /**
    * Function-specific environment variables, added to the common ones (service name, metrics
-   * namespace, log level).
+   * namespace, log level), which they must not set again.
    * @default - only the common variables
    */
   readonly environment?: Readonly<Record<string, string>>;
@@ -57,7 +72,7 @@ export interface ObservedNodeFunctionProps {
    * Powertools' LOG_LEVEL.
    * @default "INFO"
    */
-  readonly logLevel?: string;
+  readonly logLevel?: LogLevelName;
   /**
    * Where Lambda sends an asynchronous invocation that failed all its attempts.
    * @default - no destination (a synchronously invoked function)
@@ -69,18 +84,76 @@ export interface ObservedNodeFunctionProps {
    */
   readonly retryAttempts?: number;
   /**
-   * The oldest asynchronous event Lambda still runs.
+   * The oldest asynchronous event Lambda still runs (1 minute to 6 hours).
    * @default - Lambda's default, 6 hours
    */
   readonly maxEventAge?: Duration;
 }
 
+export const logRetentionSchema = z.enum(logs.RetentionDays, { error: "must be a logs.RetentionDays value" });
+
+/** The rules of the log settings, which the constructs that build functions check in their own props. */
+export const logSettingsShape = {
+  logRetention: logRetentionSchema.optional(),
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).optional(),
+};
+
+/** Lambda's bounds for a function's timeout. */
+export const functionTimeoutSchema = durationBetween(
+  Duration.seconds(1),
+  Duration.minutes(15),
+  "Lambda's bounds",
+);
+
+const VARIABLE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const ENTRY_EXTENSION = /\.(ts|mts|cts|js|mjs|cjs)$/;
+
+const propsSchema = z.object({
+  entry: z
+    .string({ error: "must be a path relative to the repository root" })
+    .refine((entry) => !isAbsolute(entry) && ENTRY_EXTENSION.test(entry), {
+      message:
+        "must be a TypeScript or JavaScript file (.ts .mts .cts .js .mjs .cjs) relative to the repository root",
+    })
+    .refine((entry) => existsSync(join(REPOSITORY_ROOT, entry)), {
+      message: "must name a file that exists (relative to the repository root)",
+    }),
+  description: text(256),
+  serviceName: z
+    .string({ error: "must be a string" })
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1 to 64 characters of a-z A-Z 0-9 . _ - (a metric dimension)"),
+  timeout: functionTimeoutSchema,
+  memorySize: wholeNumber(128, 10240, "MB, Lambda's bounds").optional(),
+  reservedConcurrentExecutions: wholeNumber(1, Number.MAX_SAFE_INTEGER, "0 would never run the function"),
+  environment: z
+    .record(z.string(), z.string({ error: "must be a string" }), {
+      error: "must be an object of variable names to strings",
+    })
+    .optional(),
+  ...logSettingsShape,
+  retryAttempts: wholeNumber(0, 2, "Lambda's bounds").optional(),
+  maxEventAge: durationBetween(Duration.minutes(1), Duration.hours(6), "Lambda's bounds").optional(),
+});
+
+/* The variables' names, beside the schema, so that they are reported together with any other problem. */
+function environmentProblems(environment: unknown): string[] {
+  if (typeof environment !== "object" || environment === null) return [];
+  return Object.keys(environment).flatMap((name) => {
+    if (Object.hasOwn(COMMON_VARIABLES, name)) return [`environment.${name}: ${COMMON_VARIABLES[name]}`];
+    return VARIABLE_NAME.test(name)
+      ? []
+      : [`environment.${name}: must be a variable name: a letter, then letters, digits and _`];
+  });
+}
+
 /**
- * A Lambda function with the house defaults: Node.js 24 on arm64, an ESM bundle made by the local
- * esbuild (minified, no source map, AWS SDK included rather than taken from the runtime, credentials
- * from Lambda's environment variables only, no event-stream codec), X-Ray tracing, its own log group with retention, and a
- * role that may write only that log group and traces: every other permission is granted explicitly by
- * the caller.
+ * A Node.js Lambda function observed through its own log group and Powertools (Logger and Metrics
+ * configured by its environment): Node.js 24 on arm64, an ESM bundle made by the local esbuild
+ * (minified, no source map, AWS SDK included rather than taken from the runtime, credentials from
+ * Lambda's environment variables only, no event-stream codec), its own log group with retention, and a
+ * role that may write only that log group: every other permission is granted explicitly by the caller.
+ * No active tracing: no function code uses a tracer (the cold-import cost of Powertools Tracer is
+ * written down in docs/internals.md), and an X-Ray grant would need a `*` resource.
  *
  * The bundle is all the asset holds, because its size and load time are the function's cold start:
  * - No source map: a map weighs more than the code and `--enable-source-maps` adds to every cold start.
@@ -96,15 +169,19 @@ export interface ObservedNodeFunctionProps {
  *   protocols load it only for operations that stream events, and the functions call none.
  * - Code bundled into a function validates with zod/mini (functions/validation/zod.ts), a third of
  *   classic zod's size in the bundle.
+ *
+ * The props are checked before anything is created; a ConstructPropsError lists every problem.
  */
 export class ObservedNodeFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
-  /** The X-Ray permissions, kept apart from the default policy (see below). */
-  readonly tracingPolicy: iam.Policy;
 
   constructor(scope: Construct, id: string, props: ObservedNodeFunctionProps) {
+    checkProps("ObservedNodeFunction", scope, id, [
+      ...schemaProblems(propsSchema, props),
+      ...environmentProblems(props.environment),
+    ]);
     super(scope, id);
 
     this.logGroup = new logs.LogGroup(this, "Logs", {
@@ -158,27 +235,10 @@ export class ObservedNodeFunction extends Construct {
         forceDockerBundling: false,
       },
     });
-
-    /*
-     * Tracing is switched on in the L1 function with its permissions in a policy of their own: the
-     * L2 would add them to the default policy, where acknowledging their unavoidable `Resource::*`
-     * would also wave through any later statement on "*".
-     */
-    this.tracingPolicy = new iam.Policy(this, "TracingPolicy", {
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-          resources: ["*"],
-        }),
-      ],
-    });
-    (this.function.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: lambda.Tracing.ACTIVE };
-    this.function.node.addDependency(this.tracingPolicy);
     acknowledgeFinding(
-      this.tracingPolicy,
-      "AwsSolutions-IAM5[Resource::*]",
-      "X-Ray tracing only: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource can only be *.",
+      this.function,
+      "Serverless-LambdaTracing",
+      "No active tracing: no function code records a trace (Powertools Tracer would add its cold import to every cold start, see docs/internals.md), and Lambda's own segments alone would need an X-Ray grant on *. Logs and metrics carry each run's outcome and the X-Request-Id of every finAPI call.",
     );
   }
 }
