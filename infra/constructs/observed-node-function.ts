@@ -90,6 +90,7 @@ export interface ObservedNodeFunctionProps {
   readonly maxEventAge?: Duration;
 }
 
+/** A retention period of the function's log group. */
 export const logRetentionSchema = z.enum(logs.RetentionDays, { error: "must be a logs.RetentionDays value" });
 
 /** The rules of the log settings, which the constructs that build functions check in their own props. */

@@ -1,12 +1,19 @@
-import { Duration, Stack } from "aws-cdk-lib";
+import { Duration, Stack, Token } from "aws-cdk-lib";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConstructPropsError, checkProps } from "../../infra/construct-props.ts";
+import {
+  ConstructPropsError,
+  checkProps,
+  durationBetween,
+  schemaProblems,
+  wholeNumber,
+} from "../../infra/construct-props.ts";
 import { CallbackIngress, type CallbackIngressProps } from "../../infra/constructs/callback-ingress.ts";
 import { ConfigSync, type ConfigSyncProps } from "../../infra/constructs/config-sync.ts";
+import { DeadLetterQueue } from "../../infra/constructs/dead-letter-queue.ts";
 import { DeletionPipeline } from "../../infra/constructs/deletion-pipeline.ts";
 import { Monitoring, type MonitoringProps } from "../../infra/constructs/monitoring.ts";
 import {
@@ -61,6 +68,45 @@ describe("checkProps", () => {
     expect(() => checkProps("Thing", scope, "Inner", ["a: must be 1", "b: must be 2"])).toThrow(
       ["Platform/Inner: invalid Thing props:", "  - a: must be 1", "  - b: must be 2"].join("\n"),
     );
+  });
+});
+
+describe("the number and Duration rules", () => {
+  it("take a token, which no rule can see through at synth time", () => {
+    const token = Token.asNumber({ Ref: "Limit" });
+    expect(schemaProblems(wholeNumber(10, 20), token)).toEqual([]);
+    expect(
+      schemaProblems(durationBetween(Duration.seconds(1), Duration.minutes(1)), Duration.seconds(token)),
+    ).toEqual([]);
+  });
+
+  it("refuse a number outside the bounds, a fraction, and a Duration in fractions of a second", () => {
+    expect(schemaProblems(wholeNumber(10, 20, "why"), 21)).toEqual([
+      "must be a whole number from 10 to 20 (why)",
+    ]);
+    expect(schemaProblems(wholeNumber(10), 10.5)).toEqual(["must be a whole number of at least 10"]);
+    expect(
+      schemaProblems(durationBetween(Duration.seconds(1), Duration.minutes(1)), Duration.millis(2500)),
+    ).toEqual(["must be a Duration of 1 second to 1 minute in whole seconds"]);
+  });
+});
+
+describe("DeadLetterQueue props", () => {
+  it("reports every bad prop at once, before creating anything", () => {
+    expect(
+      problemsOf(
+        (scope) =>
+          new DeadLetterQueue(scope, "DeadLetters", {
+            holds: "",
+            retentionPeriod: Duration.days(15),
+            fifo: untyped("yes"),
+          }),
+      ),
+    ).toEqual([
+      "holds: must say what lands in the queue",
+      "retentionPeriod: must be a Duration of 1 minute to 14 days in whole seconds (SQS's bounds)",
+      "fifo: must be true or false",
+    ]);
   });
 });
 
