@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { REPOSITORY_ROOT } from "../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../infra/constructs/observed-node-function.ts";
 import { deployLocally } from "../test/reliability/support/deployment.ts";
 import { synthesizeStack } from "../test/reliability/support/synthesized-stack.ts";
 import { BUDGETS } from "./budgets.ts";

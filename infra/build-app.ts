@@ -1,6 +1,6 @@
 import type { App } from "aws-cdk-lib";
 import { parseStackConfig, type StackConfig } from "./config.ts";
-import { REPOSITORY_ROOT } from "./constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "./constructs/observed-node-function.ts";
 import { addNagChecks } from "./nag.ts";
 import { FinapiConfigSyncStack } from "./stack.ts";
 

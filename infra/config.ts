@@ -20,6 +20,7 @@ import {
   formatViolations,
   parseDesiredDocument,
 } from "../functions/finapi/schema.ts";
+import { duplicates } from "./construct-props.ts";
 import {
   CALLBACK_INGRESSES,
   CALLBACK_RATE_LIMIT_MAX,
@@ -27,6 +28,7 @@ import {
   DEFAULT_CALLBACK_RATE_LIMIT,
   isWafCidr,
 } from "./constructs/callback-ingress.ts";
+import { LOG_LEVELS } from "./constructs/observed-node-function.ts";
 
 const CONTEXT_PREFIX = "finapi:";
 
@@ -62,14 +64,14 @@ function fromCommandLine(value: unknown): unknown {
 }
 
 /* The name appears in the callback path, in metric dimensions and in resource names. */
-const clientNameSchema = z
+export const clientNameSchema = z
   .string({ error: "must be a string" })
   .regex(
     NAME_PATTERN,
     "must be 1 to 64 characters of a-z A-Z 0-9 - _ (it appears in the callback URL path and in metric dimensions)",
   );
 
-const parameterNameSchema = z
+export const parameterNameSchema = z
   .string({ error: "must be a string" })
   .min(1, "must not be empty")
   .max(2048, "must be at most 2048 characters")
@@ -85,7 +87,7 @@ const parameterNameSchema = z
 const SECRET_ARN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 
-const secretIdSchema = z
+export const secretIdSchema = z
   .string({ error: "must be a string" })
   .min(1, "must not be empty")
   .refine((id) => (id.startsWith("arn:") ? SECRET_ARN.test(id) : /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(id)), {
@@ -100,8 +102,13 @@ const kmsKeyArnSchema = z
     "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>); an alias cannot be granted kms:Decrypt",
   );
 
+/** A finAPI environment, with the message the constructs' props checks give. */
+export const environmentSchema = z.enum(finapiEnvironmentSchema.options, {
+  error: `must be one of ${finapiEnvironmentSchema.options.join(", ")}`,
+});
+
 /* The label appears in the forwarded event's detail, the deletion identity and the FIFO message group. */
-const userBaseSchema = z
+export const userBaseSchema = z
   .string({ error: "must be a string" })
   .regex(NAME_PATTERN, `must be ${NAME_RULE} (it names the user base in every forwarded deletion)`);
 
@@ -153,10 +160,6 @@ const clientSchema = clientFieldsSchema
     return { ...client, baseUrl, userBase: client.userBase ?? client.environment };
   });
 
-const duplicates = (values: readonly string[]) => [
-  ...new Set(values.filter((value, index) => values.indexOf(value) !== index)),
-];
-
 const clientsSchema = z
   .array(clientSchema, { error: "must be a JSON array of clients" })
   .min(1, "must name at least one finAPI client")
@@ -187,7 +190,7 @@ const clientsSchema = z
   })
   .readonly();
 
-const scheduleSchema = z
+export const scheduleSchema = z
   .string({ error: "must be a string" })
   .regex(
     /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
@@ -262,9 +265,7 @@ const settingsShape = {
       error: `must be one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
     })
     .default(30),
-  logLevel: z
-    .enum(["DEBUG", "INFO", "WARN", "ERROR"], { error: "must be one of DEBUG, INFO, WARN, ERROR" })
-    .default("INFO"),
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("INFO"),
 };
 
 /** The settings that only the api-gateway-waf ingress uses (a Function URL has no web ACL). */

@@ -4,8 +4,8 @@ import type { StackConfig } from "./config.ts";
 import type { CallbackIngress } from "./constructs/callback-ingress.ts";
 import type { ConfigSync } from "./constructs/config-sync.ts";
 import { FinapiConfigSync } from "./constructs/finapi-config-sync.ts";
-import { REPOSITORY_ROOT } from "./constructs/house-function.ts";
 import type { Monitoring, WatchedQueue } from "./constructs/monitoring.ts";
+import { REPOSITORY_ROOT } from "./constructs/observed-node-function.ts";
 import type { UserSyncCallback } from "./constructs/user-sync-callback.ts";
 
 export interface FinapiConfigSyncStackProps extends StackProps {

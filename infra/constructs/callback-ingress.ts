@@ -1,11 +1,14 @@
 import { isIPv4, isIPv6 } from "node:net";
-import { Fn, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+import { Fn, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import { Construct } from "constructs";
+import * as z from "zod";
+import { checkProps, schemaProblems, wholeNumber } from "../construct-props.ts";
 import { acknowledgeFinding } from "../nag.ts";
+import { logRetentionSchema } from "./observed-node-function.ts";
 
 /** How finAPI's callback reaches the function. */
 export const CALLBACK_INGRESSES = ["function-url", "api-gateway-waf"] as const;
@@ -52,16 +55,16 @@ export interface CallbackIngressProps {
    */
   readonly rateLimitPerFiveMinutes?: number;
   /**
-   * `api-gateway-waf` only: the source CIDRs (IPv4 or IPv6) that may call at all, e.g. finAPI's
-   * callback addresses; every other source is blocked.
+   * `api-gateway-waf` only: the source CIDRs (IPv4 or IPv6, at least one) that may call at all, e.g.
+   * finAPI's callback addresses; every other source is blocked.
    * @default - any source (the rate limit still applies)
    */
   readonly allowedCidrs?: readonly string[];
-  /** `api-gateway-waf` only: how long the API's access logs are kept. */
+  /** `api-gateway-waf` only (given either way): how long the API's access logs are kept. */
   readonly logRetention: logs.RetentionDays;
   /**
-   * `api-gateway-waf` only: the API's steady requests per second across all callers, beyond which it
-   * answers 429 without invoking the function.
+   * `api-gateway-waf` only (given either way, at least 1): the API's steady requests per second
+   * across all callers, beyond which it answers 429 without invoking the function.
    */
   readonly throttlingRateLimit: number;
 }
@@ -81,8 +84,11 @@ export class CallbackIngress extends Construct {
   readonly accessLogs?: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: CallbackIngressProps) {
+    checkProps("CallbackIngress", scope, id, [
+      ...schemaProblems(propsSchema, props),
+      ...webAclProblems(props),
+    ]);
     super(scope, id);
-    checkProps(props);
     const stack = Stack.of(this);
 
     if (props.kind === "function-url") {
@@ -111,7 +117,8 @@ export class CallbackIngress extends Construct {
         loggingLevel: apigateway.MethodLoggingLevel.OFF,
         dataTraceEnabled: false,
         metricsEnabled: true,
-        tracingEnabled: true,
+        // No X-Ray: the function records no trace (see ObservedNodeFunction).
+        tracingEnabled: false,
         throttlingRateLimit: props.throttlingRateLimit,
         throttlingBurstLimit: props.throttlingRateLimit * 2,
       },
@@ -164,6 +171,11 @@ export class CallbackIngress extends Construct {
         "finAPI cannot sign in to a Cognito user pool: the unguessable secret in the path authenticates each call (compared in constant time by the callback).",
       );
     }
+    acknowledgeFinding(
+      api.deploymentStage,
+      "Serverless-APIGWXrayEnabled",
+      "No active tracing: the callback function records no trace segments (see ObservedNodeFunction), so a stage trace would end at the integration; the access logs and the function's log line of each request, by request id, tell what happened.",
+    );
     acknowledgeFinding(
       api.deploymentStage,
       "AwsSolutions-APIG6",
@@ -246,34 +258,37 @@ export function isWafCidr(cidr: string): boolean {
   return isIPv6(address) && length >= 1 && length <= 128;
 }
 
-function checkProps(props: CallbackIngressProps): void {
-  const problems: string[] = [];
-  const limit = props.rateLimitPerFiveMinutes;
-  if (limit !== undefined && !Token.isUnresolved(limit)) {
-    if (!Number.isInteger(limit) || limit < CALLBACK_RATE_LIMIT_MIN || limit > CALLBACK_RATE_LIMIT_MAX) {
-      problems.push(
-        `rateLimitPerFiveMinutes must be a whole number from ${CALLBACK_RATE_LIMIT_MIN} to ${CALLBACK_RATE_LIMIT_MAX} (it is ${limit})`,
-      );
-    }
-  }
-  for (const cidr of props.allowedCidrs ?? []) {
-    if (!isWafCidr(cidr))
-      problems.push(`allowedCidrs: ${cidr} is not an IPv4 or IPv6 CIDR block with a prefix of /1 or longer`);
-  }
-  if (props.allowedCidrs !== undefined && props.allowedCidrs.length === 0) {
-    problems.push(
-      "allowedCidrs must name at least one CIDR block when given (leave it out to allow any source)",
+const propsSchema = z.object({
+  handler: z.custom<lambda.IFunction>(
+    (handler) => typeof handler === "object" && handler !== null && "functionArn" in handler,
+    { message: "must be a Lambda function (lambda.IFunction)" },
+  ),
+  kind: z.enum(CALLBACK_INGRESSES, { error: `must be one of ${CALLBACK_INGRESSES.join(", ")}` }),
+  rateLimitPerFiveMinutes: wholeNumber(
+    CALLBACK_RATE_LIMIT_MIN,
+    CALLBACK_RATE_LIMIT_MAX,
+    "requests per source address per 5 minutes, AWS WAF's bounds",
+  ).optional(),
+  allowedCidrs: z
+    .array(
+      z.string({ error: "must be a string" }).refine(isWafCidr, {
+        message: "must be an IPv4 or IPv6 CIDR block with a prefix of /1 or longer, e.g. 203.0.113.0/24",
+      }),
+      { error: "must be an array of CIDR blocks" },
+    )
+    .min(1, "must name at least one CIDR block when given (leave it out to allow any source)")
+    .optional(),
+  logRetention: logRetentionSchema,
+  throttlingRateLimit: wholeNumber(1, Number.MAX_SAFE_INTEGER, "requests per second"),
+});
+
+/* Beside the schema, so that it is reported together with any other problem. */
+function webAclProblems(props: CallbackIngressProps): string[] {
+  if (props.kind !== "function-url") return [];
+  return (["rateLimitPerFiveMinutes", "allowedCidrs"] as const)
+    .filter((prop) => props[prop] !== undefined)
+    .map(
+      (prop) =>
+        `${prop}: takes effect only with kind "api-gateway-waf" (a Function URL has no web ACL); leave it out`,
     );
-  }
-  if (!Number.isInteger(props.throttlingRateLimit) || props.throttlingRateLimit < 1) {
-    problems.push(
-      `throttlingRateLimit must be a whole number of at least 1 (it is ${props.throttlingRateLimit})`,
-    );
-  }
-  if (props.kind === "function-url" && (limit !== undefined || props.allowedCidrs !== undefined)) {
-    problems.push(
-      "rateLimitPerFiveMinutes and allowedCidrs need the api-gateway-waf ingress: a Function URL has no web ACL",
-    );
-  }
-  if (problems.length > 0) throw new Error(`CallbackIngress: ${problems.join("; ")}`);
 }

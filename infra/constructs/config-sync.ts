@@ -8,16 +8,29 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import * as ssm from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
+import * as z from "zod";
 import {
   CONFIG_SYNC_TIMEOUT_MS,
   PARAMETER_OPERATIONS,
   STATUS_TABLE_KEY,
 } from "../../functions/contracts/config-sync.ts";
 import { parameterArn, secretArn } from "../arns.ts";
-import type { ClientConfig } from "../config.ts";
+import {
+  type ClientConfig,
+  clientNameSchema,
+  environmentSchema,
+  parameterNameSchema,
+  scheduleSchema,
+  secretIdSchema,
+} from "../config.ts";
+import { checkProps, duplicates, schemaProblems } from "../construct-props.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
-import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
+import {
+  logSettingsShape,
+  ObservedNodeFunction,
+  type ObservedNodeFunctionProps,
+} from "./observed-node-function.ts";
 
 /*
  * SSM treats "/name" and "name" as one parameter (one ARN), and an event names it the way it was
@@ -35,17 +48,60 @@ export interface HostedCallback {
   readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
 }
 
-/** The house function's log settings (see HouseFunctionProps) apply to this construct's function. */
-export interface ConfigSyncProps extends Pick<HouseFunctionProps, "logRetention" | "logLevel"> {
+/** ObservedNodeFunction's log settings (see ObservedNodeFunctionProps) apply to this construct's function. */
+export interface ConfigSyncProps extends Pick<ObservedNodeFunctionProps, "logRetention" | "logLevel"> {
+  /** The clients to keep in sync: at least one, unique names and parameter names. */
   readonly clients: readonly ClientConfig[];
   /** An EventBridge schedule expression for the reconcile run over all clients. */
   readonly reconcileSchedule: string;
   /**
-   * The callback the stack hosts: config-sync then registers each client's hosted URL as its
-   * userSynchronizationCallbackUrl, unless the client's document sets one.
+   * The callback the stack hosts, with a path secret for every client: config-sync then registers each
+   * client's hosted URL as its userSynchronizationCallbackUrl, unless the client's document sets one.
    * @default - the stack hosts no callback
    */
   readonly hostedCallback?: HostedCallback;
+}
+
+const propsSchema = z.object({
+  clients: z
+    .array(
+      z.object({
+        name: clientNameSchema,
+        environment: environmentSchema,
+        baseUrl: z.url({ protocol: /^https$/, error: "must be an https URL" }),
+        parameterName: parameterNameSchema,
+        credentialsSecretId: secretIdSchema,
+        mode: z.enum(["apply", "report-only"], { error: 'must be "apply" or "report-only"' }),
+      }),
+      { error: "must be an array of clients" },
+    )
+    .min(1, "must name at least one client"),
+  reconcileSchedule: scheduleSchema,
+  hostedCallback: z
+    .object({
+      baseUrl: z.string({ error: "must be the callback's base URL" }),
+      secrets: z.instanceof(Map, { error: "must be a Map of client names to secrets" }),
+    })
+    .optional(),
+  ...logSettingsShape,
+});
+
+/* Across clients, beside the schema, so that they are reported together with any other problem. */
+function clientsProblems(props: ConfigSyncProps): string[] {
+  if (!Array.isArray(props.clients)) return [];
+  const names = props.clients.map((client) => client.name);
+  const secrets = props.hostedCallback?.secrets;
+  return [
+    ...duplicates(names).map((name) => `clients: name "${name}" is used by more than one client`),
+    ...duplicates(props.clients.map((client) => String(client.parameterName).replace(/^\//, ""))).map(
+      (name) => `clients: parameterName "${name}" is used by more than one client`,
+    ),
+    ...(secrets instanceof Map
+      ? names
+          .filter((name) => !secrets.has(name))
+          .map((name) => `hostedCallback.secrets: has no path secret for client "${name}"`)
+      : []),
+  ];
 }
 
 /* Lambda uses the function's own role to deliver to a destination, so sqs:SendMessage is all it needs. */
@@ -71,7 +127,7 @@ class QueueDestination implements lambda.IDestination {
  * event-driven run and a scheduled run never race on the same client.
  */
 export class ConfigSync extends Construct {
-  readonly handler: HouseFunction;
+  readonly handler: ObservedNodeFunction;
   readonly statusTable: dynamodb.Table;
   /** Invocations that failed after Lambda's retries (the on-failure destination). */
   readonly failedInvocations: DeadLetterQueue;
@@ -83,6 +139,7 @@ export class ConfigSync extends Construct {
   readonly ownedParameters: ReadonlyMap<string, ssm.StringParameter>;
 
   constructor(scope: Construct, id: string, props: ConfigSyncProps) {
+    checkProps("ConfigSync", scope, id, [...schemaProblems(propsSchema, props), ...clientsProblems(props)]);
     super(scope, id);
     const stack = Stack.of(this);
 
@@ -111,7 +168,7 @@ export class ConfigSync extends Construct {
       ...(callbackSecretIds ? { callbackSecretId: callbackSecretIds.get(client.name)?.secretArn } : {}),
     }));
 
-    this.handler = new HouseFunction(this, "Handler", {
+    this.handler = new ObservedNodeFunction(this, "Handler", {
       entry: "functions/config-sync/handler.ts",
       description: "Makes each finAPI client's configuration match its document in Parameter Store",
       serviceName: "config-sync",

@@ -1,13 +1,15 @@
 import { Duration } from "aws-cdk-lib";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import * as z from "zod";
+import { checkProps, durationBetween, schemaProblems } from "../construct-props.ts";
 import { acknowledgeFinding } from "../nag.ts";
 
 export interface DeadLetterQueueProps {
-  /** What lands in the queue, for its acknowledgements and for whoever reads the template. */
+  /** What lands in the queue (not empty), for its acknowledgements and for whoever reads the template. */
   readonly holds: string;
   /**
-   * How long a message waits for inspection and redrive.
+   * How long a message waits for inspection and redrive (1 minute to 14 days, SQS's bounds).
    * @default Duration.days(14), SQS's maximum
    */
   readonly retentionPeriod?: Duration;
@@ -26,6 +28,13 @@ export interface DeadLetterQueueProps {
   readonly redriveTarget?: boolean;
 }
 
+const propsSchema = z.object({
+  holds: z.string({ error: "must be a string" }).min(1, "must say what lands in the queue"),
+  retentionPeriod: durationBetween(Duration.minutes(1), Duration.days(14), "SQS's bounds").optional(),
+  fifo: z.boolean({ error: "must be true or false" }).optional(),
+  redriveTarget: z.boolean({ error: "must be true or false" }).optional(),
+});
+
 /**
  * An SQS queue that is the last stop for something that failed: encrypted (SSE-SQS), TLS only, kept
  * as long as SQS allows, standard or FIFO. It is a dead-letter queue itself, so it has none of its own.
@@ -34,6 +43,7 @@ export class DeadLetterQueue extends Construct {
   readonly queue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: DeadLetterQueueProps) {
+    checkProps("DeadLetterQueue", scope, id, schemaProblems(propsSchema, props));
     super(scope, id);
     this.queue = new sqs.Queue(this, "Queue", {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -6,34 +6,52 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import * as z from "zod";
 import { USER_DELETED_SOURCE } from "../../functions/contracts/user-deletion.ts";
+import { checkProps, schemaProblems, wholeNumber } from "../construct-props.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
-import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
+import {
+  functionTimeoutSchema,
+  logSettingsShape,
+  ObservedNodeFunction,
+  type ObservedNodeFunctionProps,
+} from "./observed-node-function.ts";
 
 /** Lambda's advice for an SQS event source: a visibility timeout of at least six times the function's timeout. */
 const VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT = 6;
 
-/** The house function's log settings (see HouseFunctionProps) apply to the publisher. */
-export interface DeletionPipelineProps extends Pick<HouseFunctionProps, "logRetention" | "logLevel"> {
+/** ObservedNodeFunction's log settings (see ObservedNodeFunctionProps) apply to the publisher. */
+export interface DeletionPipelineProps extends Pick<ObservedNodeFunctionProps, "logRetention" | "logLevel"> {
   /**
    * How often a deletion the publisher cannot put on the bus is tried before it moves to the
-   * dead-letter queue.
+   * dead-letter queue (1 to 1000, SQS's bounds).
    * @default 5
    */
   readonly maxReceiveCount?: number;
   /**
-   * How long the publisher may run on one batch. Each message's PutEvents may take 3 × 10 s, and the
-   * publisher starts a message only with that much time left.
+   * How long the publisher may run on one batch (at most 15 minutes, Lambda's maximum). Each
+   * message's PutEvents may take 3 × 10 s, and the publisher starts a message only with that much time
+   * left.
    * @default Duration.seconds(60)
    */
   readonly publisherTimeout?: Duration;
   /**
-   * The most publisher instances at once (FIFO message groups are spread over them).
+   * The most publisher instances at once, 2 to 1000 (an SQS event source's bounds); FIFO message
+   * groups are spread over them.
    * @default 5
    */
   readonly publisherConcurrency?: number;
 }
+
+/* A visibility timeout of six publisher timeouts stays within SQS's 12 hours: Lambda's 15 minutes bound it. */
+const propsSchema = z.object({
+  ...logSettingsShape,
+  maxReceiveCount: wholeNumber(1, 1000, "SQS's bounds").optional(),
+  publisherTimeout: functionTimeoutSchema.optional(),
+  /* The event source's maximum concurrency is 2..1000 and must not exceed the reserved concurrency. */
+  publisherConcurrency: wholeNumber(2, 1000, "an SQS event source's bounds").optional(),
+});
 
 /**
  * What carries a deletion from the callback's answer to the consumers: the deletions table (the
@@ -46,34 +64,19 @@ export class DeletionPipeline extends Construct {
   readonly queue: sqs.Queue;
   /** Deletions the callback could not queue, and deletions the publisher failed to publish maxReceiveCount times. */
   readonly deadLetters: DeadLetterQueue;
-  readonly publisher: HouseFunction;
+  readonly publisher: ObservedNodeFunction;
   readonly bus: events.EventBus;
 
   constructor(scope: Construct, id: string, props: DeletionPipelineProps = {}) {
+    checkProps("DeletionPipeline", scope, id, schemaProblems(propsSchema, props));
     super(scope, id);
     const stack = Stack.of(this);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
     const publisherTimeout = props.publisherTimeout ?? Duration.seconds(60);
     const publisherConcurrency = props.publisherConcurrency ?? 5;
-    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
-      throw new Error(
-        `DeletionPipeline maxReceiveCount must be a whole number 1..1000, not ${maxReceiveCount}`,
-      );
-    }
-    /* The event source's maximum concurrency is 2..1000 and must not exceed the reserved concurrency. */
-    if (!Number.isInteger(publisherConcurrency) || publisherConcurrency < 2 || publisherConcurrency > 1000) {
-      throw new Error(
-        `DeletionPipeline publisherConcurrency must be a whole number 2..1000, not ${publisherConcurrency}`,
-      );
-    }
     const visibilityTimeout = Duration.seconds(
       publisherTimeout.toSeconds() * VISIBILITY_TIMEOUTS_PER_FUNCTION_TIMEOUT,
     );
-    if (visibilityTimeout.toSeconds() > Duration.hours(12).toSeconds()) {
-      throw new Error(
-        `DeletionPipeline publisherTimeout must be at most 2 hours (SQS allows a 12-hour visibility timeout), not ${publisherTimeout.toHumanString()}`,
-      );
-    }
 
     this.table = new dynamodb.Table(this, "Table", {
       partitionKey: { name: "id", type: dynamodb.AttributeType.STRING },
@@ -105,7 +108,7 @@ export class DeletionPipeline extends Construct {
       description: "finAPI User Deleted events, one per deletion of a user, for the team's consumers",
     });
 
-    this.publisher = new HouseFunction(this, "Publisher", {
+    this.publisher = new ObservedNodeFunction(this, "Publisher", {
       entry: "functions/deletion-publisher/handler.ts",
       description: "Puts each user deletion from the deletion queue on the event bus once",
       serviceName: "deletion-publisher",

@@ -14,6 +14,7 @@ import {
   type FinapiConfigSyncSettingsInput,
   type LogRetentionDays,
 } from "../config.ts";
+import { ConstructPropsError, constructPath } from "../construct-props.ts";
 import { CallbackIngress, type CallbackIngressKind } from "./callback-ingress.ts";
 import { ConfigSync } from "./config-sync.ts";
 import { Monitoring, type WatchedFunction, type WatchedQueue } from "./monitoring.ts";
@@ -145,16 +146,14 @@ export interface FinapiConfigSyncProps {
   readonly logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
 }
 
-/** Props that break a rule: the message lists every problem, each naming the prop and the rule. */
-export class FinapiConfigSyncPropsError extends Error {
-  readonly problems: readonly string[];
-
+/**
+ * Props that break a rule: the message lists every problem, each naming the prop and the rule. The
+ * constructs inside FinapiConfigSync throw its base class, ConstructPropsError, for theirs.
+ */
+export class FinapiConfigSyncPropsError extends ConstructPropsError {
   constructor(path: string, problems: readonly string[]) {
-    super(
-      `${path}: invalid FinapiConfigSync props:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
-    );
+    super(path, "FinapiConfigSync", problems);
     this.name = "FinapiConfigSyncPropsError";
-    this.problems = problems;
   }
 }
 
@@ -194,14 +193,15 @@ export class FinapiConfigSync extends Construct {
   readonly deadLetterQueues: readonly WatchedQueue[];
 
   constructor(scope: Construct, id: string, props: FinapiConfigSyncProps) {
-    super(scope, id);
     const { documentsRoot, ...settingsInput } = props;
     // The compiler holds the props to the schema's input; the schema holds the values to the rules.
     const checked = checkSettings(
       settingsInput satisfies FinapiConfigSyncSettingsInput,
       documentsRoot ?? process.cwd(),
     );
-    if (!checked.ok) throw new FinapiConfigSyncPropsError(this.node.path, checked.problems);
+    // Checked before the construct joins the scope: bad props leave nothing behind.
+    if (!checked.ok) throw new FinapiConfigSyncPropsError(constructPath(scope, id), checked.problems);
+    super(scope, id);
     const settings = checked.settings;
     this.settings = settings;
     const logRetention = settings.logRetentionDays as logs.RetentionDays;

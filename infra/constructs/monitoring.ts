@@ -1,4 +1,4 @@
-import { Duration, Stack } from "aws-cdk-lib";
+import { Duration, Stack, Token } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
@@ -6,7 +6,7 @@ import type * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import type { OutcomeName } from "../../functions/finapi/reconcile.ts";
+import * as z from "zod";
 import {
   CallbackMetric,
   CLIENT_DIMENSION,
@@ -14,7 +14,9 @@ import {
   PublisherMetric,
   SyncMetric,
 } from "../../functions/contracts/metrics.ts";
-import type { FinapiClientMode } from "../config.ts";
+import type { OutcomeName } from "../../functions/finapi/reconcile.ts";
+import { clientNameSchema, type FinapiClientMode } from "../config.ts";
+import { checkProps, duplicates, schemaProblems, wholeNumber } from "../construct-props.ts";
 import { acknowledgeFinding } from "../nag.ts";
 
 /** The metrics' period: alarms and dashboard look at 5-minute sums. */
@@ -41,7 +43,7 @@ export interface WatchedDeletionPipeline {
 }
 
 export interface MonitoringProps {
-  /** Prefixes every alarm name and names the dashboard. */
+  /** Prefixes every alarm name and names the dashboard: 1 to 128 characters of a-z A-Z 0-9 - _. */
   readonly name: string;
   /**
    * The clients config-sync manages, with their modes. The alarms and widgets cover every client through
@@ -64,13 +66,56 @@ export interface MonitoringProps {
    * @default - the stack hosts no callback: no deletion widgets
    */
   readonly deletionPipeline?: WatchedDeletionPipeline;
-  /** Unauthenticated callback requests per 5 minutes at which someone is probably guessing. */
+  /** Unauthenticated callback requests per 5 minutes (at least 1) at which someone is probably guessing. */
   readonly unauthenticatedAlarmThreshold: number;
   /**
    * Subscribed to the alarm topic.
    * @default - no subscription: subscribe to the topic (output AlarmTopicArn) yourself
    */
   readonly alarmEmail?: string;
+}
+
+const labelled = z.string({ error: "must be a string" }).min(1, "must not be empty");
+
+const propsSchema = z.object({
+  name: z
+    .string({ error: "must be a string" })
+    .refine((name) => Token.isUnresolved(name) || /^[A-Za-z0-9_-]{1,128}$/.test(name), {
+      message:
+        "must be 1 to 128 characters of a-z A-Z 0-9 - _, like a stack name (it names the dashboard and prefixes alarm names)",
+    }),
+  clients: z.array(
+    z.object({
+      name: clientNameSchema,
+      mode: z.enum(["apply", "report-only"], { error: 'must be "apply" or "report-only"' }),
+    }),
+    { error: "must be an array of clients" },
+  ),
+  functions: z.array(
+    z.object({ label: labelled, function: z.object({}, { error: "must be a Lambda function" }) }),
+    {
+      error: "must be an array of functions",
+    },
+  ),
+  queues: z.array(
+    z.object({ label: labelled, queue: z.object({}, { error: "must be an SQS queue" }), meaning: labelled }),
+    { error: "must be an array of queues" },
+  ),
+  syncLogGroup: z.object({}, { error: "must be a log group" }),
+  unauthenticatedAlarmThreshold: wholeNumber(1),
+  alarmEmail: z.email({ error: "must be an e-mail address" }).optional(),
+});
+
+/* Names and labels become construct ids and alarm names: each must be unique, reported with any other problem. */
+function uniquenessProblems(props: MonitoringProps): string[] {
+  const labels = (prop: "clients" | "functions" | "queues", key: "name" | "label") => {
+    const items: unknown = props[prop];
+    if (!Array.isArray(items)) return [];
+    return duplicates(items.map((item) => String(item?.[key]))).map(
+      (value) => `${prop}: ${key} "${value}" is used more than once`,
+    );
+  };
+  return [...labels("clients", "name"), ...labels("functions", "label"), ...labels("queues", "label")];
 }
 
 interface AlarmSpec {
@@ -192,6 +237,10 @@ export class Monitoring extends Construct {
   private readonly syncProblems: readonly SyncProblem[];
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
+    checkProps("Monitoring", scope, id, [
+      ...schemaProblems(propsSchema, props),
+      ...uniquenessProblems(props),
+    ]);
     super(scope, id);
     this.props = props;
 

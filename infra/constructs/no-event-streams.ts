@@ -1,5 +1,5 @@
 /*
- * Bundled in place of @smithy/core/event-streams (see HouseFunction). The SDK's protocols import it
+ * Bundled in place of @smithy/core/event-streams (see ObservedNodeFunction). The SDK's protocols import it
  * only for an operation whose input or output is an event stream; the functions call none (GetParameter,
  * GetSecretValue, DynamoDB item reads and writes, PutEvents, SendMessage), yet esbuild inlines the
  * import and its codec. Should an operation with an event stream ever be called, it fails with this

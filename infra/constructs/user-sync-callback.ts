@@ -3,6 +3,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import * as z from "zod";
 import type { CallbackClient } from "../../functions/contracts/callback-environment.ts";
 import {
   DEFAULT_ROTATION_OVERLAP_SECONDS,
@@ -12,9 +13,15 @@ import {
   DEFAULT_FAN_OUT_WINDOW_SECONDS,
   MIN_FAN_OUT_WINDOW_SECONDS,
 } from "../../functions/contracts/user-deletion.ts";
+import { clientNameSchema, environmentSchema, userBaseSchema } from "../config.ts";
+import { checkProps, duplicates, durationBetween, schemaProblems, wholeNumber } from "../construct-props.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeletionPipeline } from "./deletion-pipeline.ts";
-import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
+import {
+  logSettingsShape,
+  ObservedNodeFunction,
+  type ObservedNodeFunctionProps,
+} from "./observed-node-function.ts";
 
 /** 40 alphanumeric characters: about 238 bits, far above the 128 an unguessable URL needs. */
 const CALLBACK_SECRET_LENGTH = 40;
@@ -22,14 +29,14 @@ const CALLBACK_SECRET_LENGTH = 40;
 /** A finAPI client whose callback the construct hosts. */
 export type HostedCallbackClient = Omit<CallbackClient, "secretId">;
 
-/** The house function's log settings (see HouseFunctionProps) apply to this construct's functions. */
-export interface UserSyncCallbackProps extends Pick<HouseFunctionProps, "logRetention" | "logLevel"> {
+/** ObservedNodeFunction's log settings (see ObservedNodeFunctionProps) apply to this construct's functions. */
+export interface UserSyncCallbackProps extends Pick<ObservedNodeFunctionProps, "logRetention" | "logLevel"> {
   /**
-   * The finAPI clients whose callback this hosts, each with its user base and environment; each gets
-   * its own path secret. A user base's clients share one environment.
+   * The finAPI clients whose callback this hosts (at least one, unique names), each with its user base
+   * and environment; each gets its own path secret. A user base's clients share one environment.
    */
   readonly clients: readonly HostedCallbackClient[];
-  /** The most instances that may run at once: a cap on what a flood of requests can cost. */
+  /** The most instances that may run at once (1 to 1000): a cap on what a flood of requests can cost. */
   readonly reservedConcurrency: number;
   /**
    * How long after a deletion's first delivery finAPI's copies of it through the user base's other
@@ -45,31 +52,48 @@ export interface UserSyncCallbackProps extends Pick<HouseFunctionProps, "logRete
   readonly secretRotationOverlap?: Duration;
 }
 
-function checkProps(props: UserSyncCallbackProps): void {
-  const problems: string[] = [];
-  if (props.clients.length === 0) problems.push("clients must name at least one client");
-  const names = props.clients.map((client) => client.name);
-  if (new Set(names).size !== names.length) problems.push("clients must have unique names");
-  for (const userBase of new Set(props.clients.map((client) => client.userBase))) {
-    const environments = new Set(
-      props.clients.filter((client) => client.userBase === userBase).map((client) => client.environment),
-    );
-    if (environments.size > 1)
-      problems.push(`user base ${userBase} has clients of more than one environment`);
+const propsSchema = z.object({
+  clients: z
+    .array(z.object({ name: clientNameSchema, userBase: userBaseSchema, environment: environmentSchema }), {
+      error: "must be an array of clients",
+    })
+    .min(1, "must name at least one client"),
+  reservedConcurrency: wholeNumber(1, 1000),
+  fanOutWindowSeconds: wholeNumber(
+    MIN_FAN_OUT_WINDOW_SECONDS,
+    Number.MAX_SAFE_INTEGER,
+    "finAPI's copies of one deletion to a user base's clients arrive within it",
+  ).optional(),
+  secretRotationOverlap: durationBetween(
+    Duration.seconds(0),
+    Duration.seconds(MAX_ROTATION_OVERLAP_SECONDS),
+    "a leaked URL must stop working within a week",
+  ).optional(),
+  ...logSettingsShape,
+});
+
+/* Across clients, beside the schema, so that they are reported together with any other problem. */
+function clientsProblems(clients: unknown): string[] {
+  if (!Array.isArray(clients)) return [];
+  const valid = clients.filter(
+    (client): client is HostedCallbackClient =>
+      typeof client?.name === "string" && typeof client.userBase === "string",
+  );
+  const problems = duplicates(valid.map((client) => client.name)).map(
+    (name) => `clients: name "${name}" is used by more than one client`,
+  );
+  for (const userBase of new Set(valid.map((client) => client.userBase))) {
+    const members = valid.filter((client) => client.userBase === userBase);
+    const environments = [...new Set(members.map((client) => client.environment))];
+    if (environments.length > 1) {
+      problems.push(
+        `clients: user base "${userBase}" has clients of ${environments.length} environments (${members
+          .map((client) => `${client.name}: ${client.environment}`)
+          .join(", ")}); a user base lives in one finAPI environment`,
+      );
+    }
   }
-  const window = props.fanOutWindowSeconds;
-  if (window !== undefined && (!Number.isInteger(window) || window < MIN_FAN_OUT_WINDOW_SECONDS)) {
-    problems.push(
-      `fanOutWindowSeconds must be a whole number of at least ${MIN_FAN_OUT_WINDOW_SECONDS}, not ${window}`,
-    );
-  }
-  const overlapSeconds = props.secretRotationOverlap?.toSeconds();
-  if (overlapSeconds !== undefined && overlapSeconds > MAX_ROTATION_OVERLAP_SECONDS) {
-    problems.push(
-      `secretRotationOverlap must be at most ${MAX_ROTATION_OVERLAP_SECONDS} seconds (7 days), not ${overlapSeconds}`,
-    );
-  }
-  if (problems.length > 0) throw new Error(`UserSyncCallback: ${problems.join("; ")}`);
+  return problems;
 }
 
 /**
@@ -80,7 +104,7 @@ function checkProps(props: UserSyncCallbackProps): void {
  * the team's consumers subscribe to.
  */
 export class UserSyncCallback extends Construct {
-  readonly handler: HouseFunction;
+  readonly handler: ObservedNodeFunction;
   readonly deletions: DeletionPipeline;
   /** Each client's path secret, by client name. */
   readonly secrets: ReadonlyMap<string, secretsmanager.Secret>;
@@ -89,8 +113,11 @@ export class UserSyncCallback extends Construct {
   readonly digestKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: UserSyncCallbackProps) {
+    checkProps("UserSyncCallback", scope, id, [
+      ...schemaProblems(propsSchema, props),
+      ...clientsProblems(props.clients),
+    ]);
     super(scope, id);
-    checkProps(props);
     const stack = Stack.of(this);
     const overlapSeconds = props.secretRotationOverlap?.toSeconds() ?? DEFAULT_ROTATION_OVERLAP_SECONDS;
 
@@ -136,7 +163,7 @@ export class UserSyncCallback extends Construct {
     });
     const { table, queue, deadLetters } = this.deletions;
 
-    this.handler = new HouseFunction(this, "Handler", {
+    this.handler = new ObservedNodeFunction(this, "Handler", {
       entry: "functions/user-sync-callback/handler.ts",
       description: "finAPI's user-synchronization callback: hands each user deletion to the deletion queue",
       serviceName: "user-sync-callback",

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod";
-import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 import { deployLocally, type LocalDeployment } from "../reliability/support/deployment.ts";
 import { recordSection } from "../reliability/support/report.ts";
 import { type SynthesizedStack, synthesizeStack } from "../reliability/support/synthesized-stack.ts";

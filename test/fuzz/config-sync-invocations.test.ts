@@ -13,7 +13,7 @@ import type { ConfiguredClient } from "../../functions/config-sync/config.ts";
 import type { FinapiClientCache } from "../../functions/config-sync/finapi-clients.ts";
 import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
 import { clientConfigurationSchema } from "../../functions/finapi/api-types.ts";
-import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 import {
   type CapturedOutput,
   captureOutput,

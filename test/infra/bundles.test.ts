@@ -16,7 +16,11 @@ import {
   type UserDeletedDetail,
   userDeletedDetailSchema,
 } from "../../functions/contracts/user-deletion.ts";
-import { ESM_REQUIRE_BANNER, HouseFunction, REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import {
+  ESM_REQUIRE_BANNER,
+  ObservedNodeFunction,
+  REPOSITORY_ROOT,
+} from "../../infra/constructs/observed-node-function.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../local/aws/eventbridge.ts";
 import { type KmsStandIn, startKms } from "../../local/aws/kms.ts";
@@ -494,14 +498,14 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
   });
 });
 
-describe("the house bundle's createRequire banner", { timeout: WORKER_TIMEOUT_MS }, () => {
+describe("the function bundle's createRequire banner", { timeout: WORKER_TIMEOUT_MS }, () => {
   const outdir = mkdtempSync(join(tmpdir(), "finapi-banner-"));
   let bundle: BundledFunction;
 
   beforeAll(() => {
     const app = new App({ outdir });
     const stack = new Stack(app, "Banner");
-    new HouseFunction(stack, "Legacy", {
+    new ObservedNodeFunction(stack, "Legacy", {
       entry: "test/fixtures/infra/cjs-entry/handler.mjs",
       description: "A handler with a CommonJS dependency",
       serviceName: "banner",

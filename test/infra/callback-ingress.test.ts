@@ -9,7 +9,7 @@ import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseStackConfig } from "../../infra/config.ts";
 import { CallbackIngress, type CallbackIngressProps } from "../../infra/constructs/callback-ingress.ts";
-import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 import { FinapiConfigSyncStack } from "../../infra/stack.ts";
 import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 import { render, renderDeep } from "./render.ts";
@@ -165,7 +165,7 @@ describe("FinapiConfigSyncStack with the api-gateway-waf ingress", () => {
     });
   });
 
-  it("logs access without the path (it holds the secret), and keeps execution logging and data trace off", () => {
+  it("logs access without the path (it holds the secret), and keeps execution logging, data trace and X-Ray tracing off", () => {
     const [stage] = Object.values(resources("AWS::ApiGateway::Stage"));
     const settings = stage?.Properties as {
       AccessLogSetting: { Format: string };
@@ -188,7 +188,7 @@ describe("FinapiConfigSyncStack with the api-gateway-waf ingress", () => {
         ThrottlingBurstLimit: 100,
       },
     ]);
-    expect(settings.TracingEnabled).toBe(true);
+    expect(settings.TracingEnabled).toBe(false);
   });
 
   it("guards the stage with a regional web ACL: sources outside the allow-list blocked, then a rate limit per source", () => {
@@ -295,16 +295,24 @@ describe("CallbackIngress", () => {
     [
       "a rate limit below AWS WAF's minimum",
       { rateLimitPerFiveMinutes: 9 },
-      "from 10 to 2000000000 (it is 9)",
+      "rateLimitPerFiveMinutes: must be a whole number from 10 to 2000000000",
     ],
-    ["a fractional rate limit", { rateLimitPerFiveMinutes: 10.5 }, "whole number"],
-    ["an address without a prefix", { allowedCidrs: ["192.0.2.1"] }, "192.0.2.1 is not an IPv4 or IPv6 CIDR"],
-    ["a /0 block", { allowedCidrs: ["0.0.0.0/0"] }, "0.0.0.0/0 is not"],
-    ["an empty allow-list", { allowedCidrs: [] }, "at least one CIDR block"],
+    [
+      "a fractional rate limit",
+      { rateLimitPerFiveMinutes: 10.5 },
+      "rateLimitPerFiveMinutes: must be a whole number",
+    ],
+    [
+      "an address without a prefix",
+      { allowedCidrs: ["192.0.2.1"] },
+      "allowedCidrs[0]: must be an IPv4 or IPv6 CIDR block",
+    ],
+    ["a /0 block", { allowedCidrs: ["0.0.0.0/0"] }, "allowedCidrs[0]: must be an IPv4 or IPv6 CIDR block"],
+    ["an empty allow-list", { allowedCidrs: [] }, "allowedCidrs: must name at least one CIDR block"],
     [
       "web ACL settings for a Function URL",
       { kind: "function-url", allowedCidrs: ["192.0.2.0/24"] },
-      "need the api-gateway-waf ingress",
+      'allowedCidrs: takes effect only with kind "api-gateway-waf"',
     ],
   ])("refuses %s", (_case, props, message) => {
     expect(() => ingressAlone(props)).toThrow(message);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const run = promisify(execFile);

@@ -14,7 +14,7 @@ import {
   type FinapiConfigSyncProps,
   FinapiConfigSyncPropsError,
 } from "../../infra/constructs/finapi-config-sync.ts";
-import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 import { FinapiConfigSyncStack } from "../../infra/stack.ts";
 import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 import { render, renderDeep } from "./render.ts";
@@ -42,8 +42,8 @@ function propsProblems(props: unknown): readonly string[] {
     new FinapiConfigSync(stack, "Finapi", props as FinapiConfigSyncProps);
   } catch (error) {
     if (!(error instanceof FinapiConfigSyncPropsError)) throw error;
-    // Nothing was built before the check failed.
-    expect(stack.node.findChild("Finapi").node.children).toEqual([]);
+    // Nothing was built before the check failed, not even the construct's own node.
+    expect(stack.node.children).toEqual([]);
     return error.problems;
   }
   throw new Error("the props were accepted");

@@ -7,7 +7,7 @@ import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../infra/build-app.ts";
 import { parseStackConfig } from "../../infra/config.ts";
-import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 import { acknowledgeFinding } from "../../infra/nag.ts";
 import { FinapiConfigSyncStack } from "../../infra/stack.ts";
 import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
@@ -94,9 +94,6 @@ describe("cdk-nag on the stack", { timeout: SYNTH_TIMEOUT_MS }, () => {
     for (const { reason } of inTemplate) expect(reason.length).toBeGreaterThan(80);
     expect(inTemplate.map(({ id }) => id).sort()).toEqual(
       [
-        "AwsSolutions-IAM5[Resource::*]",
-        "AwsSolutions-IAM5[Resource::*]",
-        "AwsSolutions-IAM5[Resource::*]",
         "AwsSolutions-SMG4",
         "AwsSolutions-SMG4",
         "AwsSolutions-SQS3",
@@ -105,6 +102,9 @@ describe("cdk-nag on the stack", { timeout: SYNTH_TIMEOUT_MS }, () => {
         "Serverless-LambdaDLQ",
         "Serverless-LambdaDLQ",
         "Serverless-LambdaEventSourceMappingDestination",
+        "Serverless-LambdaTracing",
+        "Serverless-LambdaTracing",
+        "Serverless-LambdaTracing",
         "Serverless-SNSRedrivePolicy",
         "Serverless-SQSRedrivePolicy",
         "Serverless-SQSRedrivePolicy",

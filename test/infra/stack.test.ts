@@ -5,7 +5,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callbackClientsSchema } from "../../functions/contracts/callback-environment.ts";
-import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 import type { FinapiConfigSyncStack } from "../../infra/stack.ts";
 import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 import { render, renderDeep } from "./render.ts";
@@ -82,7 +82,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
   const callback = () => stack.callback as NonNullable<FinapiConfigSyncStack["callback"]>;
   const deletions = () => callback().deletions;
 
-  it("runs the three functions on Node.js 24 on arm64 with X-Ray, explicit memory and timeout, and their own log group", () => {
+  it("runs the three functions on Node.js 24 on arm64 without active tracing, with explicit memory and timeout, and their own log group", () => {
     const functions = resourcesOf(synthesized, "AWS::Lambda::Function");
     expect(Object.keys(functions).sort()).toEqual([callbackId, configSyncId, publisherId].sort());
     for (const [functionId, timeout, logGroup] of [
@@ -96,9 +96,9 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         Handler: "index.handler",
         MemorySize: 256,
         Timeout: timeout,
-        TracingConfig: { Mode: "Active" },
         LoggingConfig: { LogGroup: { Ref: id(logGroup) } },
       });
+      expect(functions[functionId]?.Properties.TracingConfig).toBeUndefined();
     }
     synthesized.template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 90 }, 3);
   });
@@ -441,14 +441,14 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     );
   });
 
-  it("keeps each function's X-Ray permissions, the only ones on *, in a policy of their own", () => {
-    for (const handler of [stack.configSync.handler, callback().handler, deletions().publisher]) {
-      expect(statementsOf(synthesized, id(handler.tracingPolicy))).toEqual([
-        { Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
-      ]);
-      expect(resourcesOf(synthesized, "AWS::Lambda::Function")[id(handler.function)]?.DependsOn).toContain(
-        id(handler.tracingPolicy),
-      );
+  it("grants no X-Ray action, and nothing on *, in any policy", () => {
+    const policies = resourcesOf(synthesized, "AWS::IAM::Policy");
+    expect(Object.keys(policies).length).toBeGreaterThan(0);
+    for (const policyId of Object.keys(policies)) {
+      for (const statement of statementsOf(synthesized, policyId) as Statement[]) {
+        expect([statement.Action].flat().filter((action) => action.startsWith("xray:"))).toEqual([]);
+        expect([statement.Resource].flat()).not.toContain("*");
+      }
     }
   });
 
@@ -467,7 +467,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies).toBeUndefined();
     }
-    synthesized.template.resourceCountIs("AWS::IAM::Policy", 6);
+    synthesized.template.resourceCountIs("AWS::IAM::Policy", 3);
   });
 
   it("exposes only the callback, through a Function URL with auth NONE that anyone may invoke", () => {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { type BuiltApp, buildApp } from "../../infra/build-app.ts";
-import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 
 /** cdk.json's context: the defaults `npx cdk synth` uses (feature flags included). */
 function cdkJsonContext(): Record<string, unknown> {

@@ -34,8 +34,8 @@ const LANES = 8;
 
 /*
  * The grants of the template no call of the campaign used, reviewed: each is used by AWS on the
- * function's behalf (Lambda's runtime, X-Ray, the on-failure destination), which the local host does
- * not model. Any other unused grant is a permission the role does not need.
+ * function's behalf (Lambda's runtime, the event-source mapping, the on-failure destination), which the
+ * local host does not model. Any other unused grant is a permission the role does not need.
  */
 const UNUSED_GRANTS_REVIEWED: readonly {
   readonly grant: string;
@@ -52,11 +52,6 @@ const UNUSED_GRANTS_REVIEWED: readonly {
       grant: `${fn} logs:PutLogEvents`,
       reason: "Lambda's runtime writes the function's log lines with its role",
     },
-    {
-      grant: `${fn} xray:PutTraceSegments`,
-      reason: "Lambda sends the active-tracing segments with the role",
-    },
-    { grant: `${fn} xray:PutTelemetryRecords`, reason: "Lambda sends X-Ray telemetry with the role" },
   ]),
   {
     grant: "config-sync sqs:SendMessage",

@@ -5,7 +5,7 @@ import { join, relative } from "node:path";
 import * as z from "zod";
 import { writeGeneratedBlock } from "../../bench/generated-block.ts";
 import { describeMachine, machineLine } from "../../bench/machine.ts";
-import { REPOSITORY_ROOT } from "../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 import { CAMPAIGN_LIMITS, type ReportSection, sectionMarkdown } from "./support/report.ts";
 
 /*

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { type FinapiEmulator, startFinapiEmulator } from "../../../emulator/index.ts";
-import { REPOSITORY_ROOT } from "../../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../../infra/constructs/observed-node-function.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../../local/aws/eventbridge.ts";
 import { startKms } from "../../../local/aws/kms.ts";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { REPOSITORY_ROOT } from "../../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../../infra/constructs/observed-node-function.ts";
 import { SYNTH_TIMEOUT_MS } from "../../support/timeouts.ts";
 import {
   type DeployedClient,

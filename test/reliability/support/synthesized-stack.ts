@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPOSITORY_ROOT } from "../../../infra/constructs/house-function.ts";
+import { REPOSITORY_ROOT } from "../../../infra/constructs/observed-node-function.ts";
 import type { DynamoDbStandIn } from "../../../local/aws/dynamodb.ts";
 import type { SqsStandIn } from "../../../local/aws/sqs.ts";
 import {
