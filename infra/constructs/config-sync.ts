@@ -28,8 +28,8 @@ function parameterNameSpellings(name: string): string[] {
 export interface HostedCallback {
   /** The callback's base URL, without a trailing slash. */
   readonly baseUrl: string;
-  /** Each client's path secret, by client name. */
-  readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  /** The callback root secret every client's path secret is derived from (see functions/contracts/callback-path-secret.ts). */
+  readonly rootSecret: secretsmanager.ISecret;
 }
 
 /** The house function's log settings (see HouseFunctionProps) apply to this construct's function. */
@@ -97,7 +97,7 @@ export class ConfigSync extends Construct {
       holds: "Parameter Store Change and schedule events EventBridge could not deliver to config-sync",
     });
 
-    const callbackSecretIds = props.hostedCallback?.secrets;
+    const rootSecret = props.hostedCallback?.rootSecret;
     const clients = props.clients.map((client) => ({
       name: client.name,
       environment: client.environment,
@@ -105,7 +105,7 @@ export class ConfigSync extends Construct {
       parameterName: client.parameterName,
       credentialsSecretId: client.credentialsSecretId,
       mode: client.mode,
-      ...(callbackSecretIds ? { callbackSecretId: callbackSecretIds.get(client.name)?.secretArn } : {}),
+      callbackSecretGeneration: client.callbackSecretGeneration,
     }));
 
     this.handler = new HouseFunction(this, "Handler", {
@@ -121,7 +121,12 @@ export class ConfigSync extends Construct {
       environment: {
         FINAPI_CLIENTS: stack.toJsonString(clients),
         STATUS_TABLE_NAME: this.statusTable.tableName,
-        ...(props.hostedCallback ? { CALLBACK_BASE_URL: props.hostedCallback.baseUrl } : {}),
+        ...(props.hostedCallback
+          ? {
+              CALLBACK_BASE_URL: props.hostedCallback.baseUrl,
+              CALLBACK_ROOT_SECRET_ID: props.hostedCallback.rootSecret.secretArn,
+            }
+          : {}),
       },
       onFailure: new QueueDestination(this.failedInvocations.queue),
       retryAttempts: 2,
@@ -145,7 +150,7 @@ export class ConfigSync extends Construct {
         actions: ["secretsmanager:GetSecretValue"],
         resources: [
           ...props.clients.map((client) => secretArn(this, client.credentialsSecretId)),
-          ...[...(callbackSecretIds?.values() ?? [])].map((secret) => secret.secretArn),
+          ...(rootSecret ? [rootSecret.secretArn] : []),
         ],
       }),
     );
