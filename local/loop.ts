@@ -473,7 +473,6 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       parameterName: client.parameterName,
       credentialsSecretId: credentialsSecretId(client),
       mode: "apply",
-      callbackSecretGeneration: 0,
     }));
     const configSync: LocalLambda = await startLambda({
       functionName: "config-sync",

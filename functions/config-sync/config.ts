@@ -52,8 +52,8 @@ export const configuredClientSchema = z.strictObject({
     z.minLength(1, { error: "must name the Secrets Manager secret that holds the client credentials" }),
   ),
   mode: syncModeSchema,
-  /* Which of the client's callback path secrets (derived from the root secret) config-sync registers. */
-  callbackSecretGeneration: z._default(callbackSecretGenerationSchema, 0),
+  /* Which of the client's callback path secrets (derived from the root secret) config-sync registers; 0 when left out. */
+  callbackSecretGeneration: z.optional(callbackSecretGenerationSchema),
 });
 export type ConfiguredClient = z.infer<typeof configuredClientSchema>;
 
@@ -145,7 +145,9 @@ export const configSyncEnvironmentSchema = z.pipe(
     return {
       clients: environment.FINAPI_CLIENTS,
       callbackBaseUrl: environment.CALLBACK_BASE_URL,
-      callbackRootSecretId: environment.CALLBACK_ROOT_SECRET_ID,
+      ...(environment.CALLBACK_ROOT_SECRET_ID === undefined
+        ? {}
+        : { callbackRootSecretId: environment.CALLBACK_ROOT_SECRET_ID }),
       statusTableName: environment.STATUS_TABLE_NAME,
       secretsCacheTtlSeconds: environment.SECRETS_CACHE_TTL_SECONDS,
       parameterCacheTtlSeconds: environment.PARAMETER_CACHE_TTL_SECONDS,

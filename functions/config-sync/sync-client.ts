@@ -21,7 +21,7 @@ export interface ClientSyncDependencies {
   /** Where the stack hosts the user-sync callback, without a trailing slash; undefined when it hosts none. */
   readonly callbackBaseUrl: string | undefined;
   /** The callback root secret the clients' path secrets derive from; undefined when the stack hosts no callback. */
-  readonly callbackRootSecretId: string | undefined;
+  readonly callbackRootSecretId?: string | undefined;
 }
 
 export interface ClientSyncRequest {
@@ -135,7 +135,10 @@ async function hostedCallback(
     await readSecret(dependencies.secrets, secretId, "callback root", request.deadline),
   );
   if (!parsed.ok) throw new StepFailure(`the callback root secret "${secretId}" ${parsed.problem}`, false);
-  const pathSecret = derivePathSecret(parsed.value, client);
+  const pathSecret = derivePathSecret(parsed.value, {
+    name: client.name,
+    callbackSecretGeneration: client.callbackSecretGeneration ?? 0,
+  });
   const url = `${callbackBaseUrl}/user-sync/${client.name}/${pathSecret}`;
   return {
     defaults: documentSetsUrl ? {} : { userSynchronizationCallbackUrl: url },

@@ -174,6 +174,12 @@ export function createSecretsManagerSource(options: SecretsManagerSourceOptions)
   const minRefreshIntervalMs = (options.minRefreshIntervalSeconds ?? 10) * 1000;
   const overlapMs = (options.rotationOverlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS) * 1000;
   const clients = new Map(options.clients.map((configured) => [configured.name, configured]));
+  /*
+   * Digests are bound to the client's name and generation: digests kept before a generation was bumped
+   * never match in an environment of the new generation, not even during an outage.
+   */
+  const digestIdOf = (clientName: string) =>
+    `${clientName}/${clients.get(clientName)?.callbackSecretGeneration ?? "unconfigured"}`;
   /* Never leaves this environment: what memory holds is useless to anyone who reads it elsewhere. */
   const memoryKey = randomBytes(32);
 
@@ -189,7 +195,7 @@ export function createSecretsManagerSource(options: SecretsManagerSourceOptions)
       matches(candidate) {
         const atMs = now().getTime();
         return matchesAcceptedDigest(
-          secretDigest(entry.key, clientName, candidate),
+          secretDigest(entry.key, digestIdOf(clientName), candidate),
           entry.acceptedOf(clientName).map(({ digest, acceptedUntilMs }) => ({
             digest,
             counts: acceptedUntilMs === undefined || atMs < acceptedUntilMs,
@@ -203,7 +209,8 @@ export function createSecretsManagerSource(options: SecretsManagerSourceOptions)
   const derivedDigests = (key: DigestKey, values: RootValues, clientName: string): AcceptedDigest[] => {
     const configured = clients.get(clientName);
     if (!configured) return [];
-    const digestOf = (root: string) => secretDigest(key, clientName, derivePathSecret(root, configured));
+    const digestOf = (root: string) =>
+      secretDigest(key, digestIdOf(clientName), derivePathSecret(root, configured));
     return [
       { digest: digestOf(values.current) },
       ...(values.previous
