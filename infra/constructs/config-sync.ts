@@ -105,7 +105,7 @@ export class ConfigSync extends Construct {
       parameterName: client.parameterName,
       credentialsSecretId: client.credentialsSecretId,
       mode: client.mode,
-      callbackSecretGeneration: client.callbackSecretGeneration,
+      ...(rootSecret ? { callbackSecretGeneration: client.callbackSecretGeneration } : {}),
     }));
 
     this.handler = new HouseFunction(this, "Handler", {
