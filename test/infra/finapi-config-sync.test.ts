@@ -331,6 +331,43 @@ describe("FinapiConfigSync props", () => {
     SYNTH_TIMEOUT_MS,
   );
 
+  it(
+    "hosts any number of clients' callbacks with one root secret, passing each client's secret generation to both functions",
+    () => {
+      const stack = new Stack(userApp(), "Platform");
+      const clients = Array.from({ length: 12 }, (_, index) => ({
+        ...sandboxClient,
+        name: `client-${index}`,
+        parameterName: `/finapi/client-${index}`,
+        ...(index === 3 ? { callbackSecretGeneration: 2 } : {}),
+      }));
+      const finapi = new FinapiConfigSync(stack, "Finapi", { clients });
+      const template = Template.fromStack(stack);
+      template.resourceCountIs("AWS::SecretsManager::Secret", 1);
+      const functions = template.findResources("AWS::Lambda::Function");
+      const variables = (fn: IConstruct) =>
+        (
+          functions[stack.getLogicalId(fn.node.defaultChild as CfnElement)]?.Properties as {
+            Environment: { Variables: Record<string, unknown> };
+          }
+        ).Environment.Variables;
+      const generations = (json: unknown) =>
+        (JSON.parse(render(json) as string) as { name: string; callbackSecretGeneration: number }[]).map(
+          (client) => client.callbackSecretGeneration,
+        );
+      const expected = clients.map((_, index) => (index === 3 ? 2 : 0));
+      const callbackFunction = finapi.callback?.handler.function as IConstruct;
+      expect(generations(variables(callbackFunction).CALLBACK_CLIENTS)).toEqual(expected);
+      expect(generations(variables(finapi.configSyncFunction).FINAPI_CLIENTS)).toEqual(expected);
+      const rootSecretRef = {
+        Ref: stack.getLogicalId(finapi.callback?.rootSecret.node.defaultChild as CfnElement),
+      };
+      expect(variables(callbackFunction).CALLBACK_ROOT_SECRET_ID).toEqual(rootSecretRef);
+      expect(variables(finapi.configSyncFunction).CALLBACK_ROOT_SECRET_ID).toEqual(rootSecretRef);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
   it("names an unknown prop and suggests the nearest one", () => {
     expect(propsProblems({ clients: [sandboxClient], hostCallbak: false })).toEqual([
       'hostCallbak: is not a prop of FinapiConfigSync; did you mean "hostCallback"?',
