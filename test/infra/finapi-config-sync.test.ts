@@ -345,12 +345,11 @@ describe("FinapiConfigSync props", () => {
       const template = Template.fromStack(stack);
       template.resourceCountIs("AWS::SecretsManager::Secret", 1);
       const functions = template.findResources("AWS::Lambda::Function");
-      const variables = (fn: IConstruct) =>
-        (
-          functions[stack.getLogicalId(fn.node.defaultChild as CfnElement)]?.Properties as {
-            Environment: { Variables: Record<string, unknown> };
-          }
-        ).Environment.Variables;
+      const variables = (fn: IConstruct): Record<string, unknown> => {
+        const resource = functions[stack.getLogicalId(fn.node.defaultChild as CfnElement)];
+        const properties = resource?.Properties as { Environment: { Variables: Record<string, unknown> } };
+        return properties.Environment.Variables;
+      };
       const generations = (json: unknown) =>
         (JSON.parse(render(json) as string) as { name: string; callbackSecretGeneration: number }[]).map(
           (client) => client.callbackSecretGeneration,
