@@ -132,6 +132,13 @@ const clientFieldsSchema = z.strictObject({
   mode: z.enum(["apply", "report-only"]).default("apply"),
   parameterKeyArn: kmsKeyArnSchema.optional(),
   credentialsKeyArn: kmsKeyArnSchema.optional(),
+  /* Bumped to revoke this client's callback URL alone: its path secret is derived from the root secret and it. */
+  callbackSecretGeneration: z
+    .number({ error: "must be a whole number" })
+    .int("must be a whole number")
+    .min(0, "must be at least 0")
+    .max(Number.MAX_SAFE_INTEGER, "must be a safe integer")
+    .default(0),
 });
 
 const clientSchema = clientFieldsSchema

@@ -51,15 +51,14 @@ export class FinapiConfigSyncStack extends Stack {
     if (this.callback && this.callbackIngress) {
       new CfnOutput(this, "CallbackBaseUrl", {
         description:
-          "The hosted callback's base URL. A client's callback URL is <base>/user-sync/<client>/<secret>, the secret being the value of its CallbackSecret output; config-sync registers it with finAPI.",
+          "The hosted callback's base URL. A client's callback URL is <base>/user-sync/<client>/<secret>, the secret derived from the CallbackRootSecret and the client's callbackSecretGeneration; config-sync registers it with finAPI.",
         value: this.callbackIngress.baseUrl,
       });
-      for (const [name, secret] of this.callback.secrets) {
-        new CfnOutput(this, `CallbackSecret-${name}`, {
-          description: `The Secrets Manager secret holding the path secret of client ${name}'s callback URL (the ARN, never the value)`,
-          value: secret.secretArn,
-        });
-      }
+      new CfnOutput(this, "CallbackRootSecret", {
+        description:
+          "The Secrets Manager secret every client's callback path secret is derived from (the ARN, never the value): put a new value to rotate every callback URL",
+        value: this.callback.rootSecret.secretArn,
+      });
       const { bus, queue } = this.callback.deletions;
       new CfnOutput(this, "EventBusName", {
         description:

@@ -6,6 +6,7 @@ import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { type EmulatedEnvironment, type FinapiEmulator, startFinapiEmulator } from "../emulator/index.ts";
 import type { ConfiguredClient } from "../functions/config-sync/config.ts";
 import type { CallbackClient } from "../functions/contracts/callback-environment.ts";
+import { derivePathSecret } from "../functions/contracts/callback-path-secret.ts";
 import { CONFIG_SYNC_TIMEOUT_MS, type Trigger } from "../functions/contracts/config-sync.ts";
 import { METRICS_NAMESPACE } from "../functions/contracts/metrics.ts";
 import { NAME_PATTERN } from "../functions/contracts/names.ts";
@@ -36,7 +37,8 @@ const STATUS_TABLE = "config-sync-status";
 const DELETIONS_TABLE = "user-sync-callback-deletions";
 /* As the stack deploys them (infra/constructs). */
 const CALLBACK_TIMEOUT_MS = 10_000;
-const CALLBACK_SECRET_LENGTH = 40;
+/* As the stack generates it (infra/constructs/user-sync-callback.ts). */
+const CALLBACK_ROOT_SECRET_LENGTH = 64;
 /** What PortInUseError names as wanting the port. */
 export const EMULATOR_PURPOSE = "the finAPI emulator";
 export const CALLBACK_PURPOSE = "the user-sync callback's Function URL";
@@ -59,7 +61,7 @@ export interface LocalClient {
   readonly parameterName: string;
   readonly clientId: string;
   readonly clientSecret: string;
-  /** The path secret of the client's hosted callback URL. */
+  /** The path secret of the client's hosted callback URL (derived from the loop's root secret, generation 0). */
   readonly callbackSecret: string;
 }
 
@@ -115,14 +117,9 @@ export class LocalLoopStartError extends Error {
   override readonly name = "LocalLoopStartError";
 }
 
-function callbackSecret(): string {
-  for (;;) {
-    const secret = Array.from({ length: CALLBACK_SECRET_LENGTH }, () => ALPHANUMERICS[randomInt(62)]).join(
-      "",
-    );
-    /* Letters and digits both: then redactUrl recognises the path segment as a secret too. */
-    if (/\d/.test(secret) && /[A-Za-z]/.test(secret)) return secret;
-  }
+/** A callback root secret as the stack generates one: 64 alphanumerics. */
+function callbackRootSecret(): string {
+  return Array.from({ length: CALLBACK_ROOT_SECRET_LENGTH }, () => ALPHANUMERICS[randomInt(62)]).join("");
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -141,7 +138,11 @@ function environmentOf(clientName: string): EmulatedEnvironment {
 }
 
 /** One client per example document; nothing is written yet. */
-async function describeClients(examplesDir: string, parametersDir: string): Promise<LocalClient[]> {
+async function describeClients(
+  examplesDir: string,
+  parametersDir: string,
+  rootSecret: string,
+): Promise<LocalClient[]> {
   /* In the order of the client names ("sandbox" before "sandbox-mobile", which file names do not give). */
   const examples = (await readdir(examplesDir))
     .filter((name) => name.endsWith(".json"))
@@ -165,7 +166,7 @@ async function describeClients(examplesDir: string, parametersDir: string): Prom
       parameterName: `/finapi-config-sync/${name}`,
       clientId: `local-${name}`,
       clientSecret: randomBytes(32).toString("base64url"),
-      callbackSecret: callbackSecret(),
+      callbackSecret: derivePathSecret(rootSecret, { name, callbackSecretGeneration: 0 }),
     });
   }
   return clients;
@@ -181,7 +182,7 @@ async function placeDocuments(clients: readonly LocalClient[], resetDocuments: b
 }
 
 const credentialsSecretId = (client: LocalClient) => `finapi-config-sync/${client.name}/credentials`;
-const callbackSecretId = (client: LocalClient) => `finapi-config-sync/${client.name}/callback`;
+const CALLBACK_ROOT_SECRET_ID = "finapi-config-sync/user-sync-callback/root";
 
 /* What the Function URL answers (502) while the callback function is still starting. */
 function notStartedYet(): InvokeResult {
@@ -287,10 +288,14 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
 
   try {
     const examplesDir = resolve(options.examplesDir ?? "examples");
-    const clients = await describeClients(examplesDir, join(stateDir, "parameters"));
+    const rootSecret = callbackRootSecret();
+    const clients = await describeClients(examplesDir, join(stateDir, "parameters"), rootSecret);
     const clientByParameter = new Map(clients.map((client) => [client.parameterName, client]));
     const clientById = new Map(clients.map((client) => [client.clientId, client]));
-    const secrets = clients.flatMap((client) => [client.clientSecret, client.callbackSecret]);
+    const secrets = [
+      rootSecret,
+      ...clients.flatMap((client) => [client.clientSecret, client.callbackSecret]),
+    ];
 
     /* The ports first: a second npm start must fail here, before it touches the first one's files. */
     const emulator = await startFinapiEmulator({
@@ -362,15 +367,13 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       KmsStandIn,
     ] = await Promise.all([
       startSecretsManager(
-        Object.fromEntries(
-          clients.flatMap((client) => [
-            [
-              credentialsSecretId(client),
-              JSON.stringify({ clientId: client.clientId, clientSecret: client.clientSecret }),
-            ],
-            [callbackSecretId(client), client.callbackSecret],
+        Object.fromEntries([
+          ...clients.map((client) => [
+            credentialsSecretId(client),
+            JSON.stringify({ clientId: client.clientId, clientSecret: client.clientSecret }),
           ]),
-        ),
+          [CALLBACK_ROOT_SECRET_ID, rootSecret],
+        ]),
       ),
       startEventBridge({
         busNames: [EVENT_BUS_NAME],
@@ -425,12 +428,13 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
           clients.map(
             (client): CallbackClient => ({
               name: client.name,
-              secretId: callbackSecretId(client),
+              callbackSecretGeneration: 0,
               userBase: client.userBase,
               environment: client.environment,
             }),
           ),
         ),
+        CALLBACK_ROOT_SECRET_ID,
         DELETIONS_TABLE_NAME: DELETIONS_TABLE,
         DELETION_QUEUE_URL: sqs.queueUrl(DELETION_QUEUE),
         DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE),
@@ -468,7 +472,6 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       parameterName: client.parameterName,
       credentialsSecretId: credentialsSecretId(client),
       mode: "apply",
-      callbackSecretId: callbackSecretId(client),
     }));
     const configSync: LocalLambda = await startLambda({
       functionName: "config-sync",
@@ -479,6 +482,7 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
         POWERTOOLS_SERVICE_NAME: "config-sync",
         FINAPI_CLIENTS: JSON.stringify(configuredClients),
         CALLBACK_BASE_URL: functionUrl.url,
+        CALLBACK_ROOT_SECRET_ID,
         STATUS_TABLE_NAME: STATUS_TABLE,
       },
       onLogLine: (line) => configSyncLog.write(`${line}\n`),

@@ -206,7 +206,11 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
               deadline: clientDeadline(context, signal),
               ...(document === undefined ? {} : { document }),
             },
-            { ...dependencies, callbackBaseUrl: config.callbackBaseUrl },
+            {
+              ...dependencies,
+              callbackBaseUrl: config.callbackBaseUrl,
+              callbackRootSecretId: config.callbackRootSecretId,
+            },
           )
         : { outcome: OUT_OF_TIME, parameterVersion: undefined };
       await finish(client, trigger, dryRun, outcome, parameterVersion, context, signal);

@@ -1,5 +1,5 @@
 import type { Result } from "../commons/result.ts";
-import { CALLBACK_SECRET_RULE, isCallbackSecret } from "../contracts/callback-secret.ts";
+import { CALLBACK_ROOT_SECRET_RULE, isCallbackRootSecret } from "../contracts/callback-path-secret.ts";
 import * as z from "../validation/zod.ts";
 
 /** The credentials secret's SecretString: `{"clientId": "...", "clientSecret": "..."}`. */
@@ -30,9 +30,12 @@ export function parseCredentialsSecret(secretString: string): SecretParse<Finapi
   return { ok: false, problem: problems.join("; ") };
 }
 
-/** Parses the callback secret by the rule both Lambdas share; a problem states the rule, never the value. */
-export function parseCallbackSecret(secretString: string): SecretParse<string> {
-  return isCallbackSecret(secretString)
+/**
+ * Parses the callback root secret (what every client's path secret is derived from) by the rule both
+ * Lambdas share; a problem states the rule, never the value.
+ */
+export function parseCallbackRootSecret(secretString: string): SecretParse<string> {
+  return isCallbackRootSecret(secretString)
     ? { ok: true, value: secretString }
-    : { ok: false, problem: `must be ${CALLBACK_SECRET_RULE}` };
+    : { ok: false, problem: `must be ${CALLBACK_ROOT_SECRET_RULE}` };
 }

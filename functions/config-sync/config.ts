@@ -1,3 +1,4 @@
+import { callbackSecretGenerationSchema } from "../contracts/callback-path-secret.ts";
 import { NAME_PATTERN } from "../contracts/names.ts";
 import { finapiBaseUrlProblem, LOCAL_BASE_URL_RULE } from "../finapi/base-url.ts";
 import { syncModeSchema } from "../finapi/reconcile.ts";
@@ -51,11 +52,8 @@ export const configuredClientSchema = z.strictObject({
     z.minLength(1, { error: "must name the Secrets Manager secret that holds the client credentials" }),
   ),
   mode: syncModeSchema,
-  callbackSecretId: z.optional(
-    text().check(
-      z.minLength(1, { error: "must name the Secrets Manager secret of the callback path, or be left out" }),
-    ),
-  ),
+  /* Which of the client's callback path secrets (derived from the root secret) config-sync registers; 0 when left out. */
+  callbackSecretGeneration: z.optional(callbackSecretGenerationSchema),
 });
 export type ConfiguredClient = z.infer<typeof configuredClientSchema>;
 
@@ -108,6 +106,13 @@ export const configSyncEnvironmentSchema = z.pipe(
         withoutTrailingSlashes,
       ),
     ),
+    CALLBACK_ROOT_SECRET_ID: z.optional(
+      text().check(
+        z.minLength(1, {
+          error: "must name the Secrets Manager secret the callback path secrets derive from",
+        }),
+      ),
+    ),
     STATUS_TABLE_NAME: requiredVariable("must be a DynamoDB table name").check(
       z.regex(/^[A-Za-z0-9_.-]{3,255}$/, {
         error: "must be a DynamoDB table name (3..255 characters of a-z A-Z 0-9 _ . -)",
@@ -123,13 +128,31 @@ export const configSyncEnvironmentSchema = z.pipe(
       ),
     ),
   }),
-  z.transform((environment) => ({
-    clients: environment.FINAPI_CLIENTS,
-    callbackBaseUrl: environment.CALLBACK_BASE_URL,
-    statusTableName: environment.STATUS_TABLE_NAME,
-    secretsCacheTtlSeconds: environment.SECRETS_CACHE_TTL_SECONDS,
-    parameterCacheTtlSeconds: environment.PARAMETER_CACHE_TTL_SECONDS,
-  })),
+  z.transform((environment, ctx) => {
+    /* A URL without the root secret could not carry a path secret, a root secret without a URL is unused. */
+    if (
+      (environment.CALLBACK_BASE_URL === undefined) !==
+      (environment.CALLBACK_ROOT_SECRET_ID === undefined)
+    ) {
+      ctx.issues.push({
+        code: "custom",
+        path: [environment.CALLBACK_BASE_URL === undefined ? "CALLBACK_BASE_URL" : "CALLBACK_ROOT_SECRET_ID"],
+        message: "CALLBACK_BASE_URL and CALLBACK_ROOT_SECRET_ID are set together or not at all",
+        input: environment,
+      });
+      return z.NEVER;
+    }
+    return {
+      clients: environment.FINAPI_CLIENTS,
+      callbackBaseUrl: environment.CALLBACK_BASE_URL,
+      ...(environment.CALLBACK_ROOT_SECRET_ID === undefined
+        ? {}
+        : { callbackRootSecretId: environment.CALLBACK_ROOT_SECRET_ID }),
+      statusTableName: environment.STATUS_TABLE_NAME,
+      secretsCacheTtlSeconds: environment.SECRETS_CACHE_TTL_SECONDS,
+      parameterCacheTtlSeconds: environment.PARAMETER_CACHE_TTL_SECONDS,
+    };
+  }),
 );
 export type ConfigSyncConfig = z.output<typeof configSyncEnvironmentSchema>;
 

@@ -1,4 +1,5 @@
 import { errorName } from "../commons/errors.ts";
+import { derivePathSecret } from "../contracts/callback-path-secret.ts";
 import type { Deadline } from "../finapi/deadline.ts";
 import type { Log } from "../finapi/log.ts";
 import { type ReconcileOutcome, reconcile } from "../finapi/reconcile.ts";
@@ -6,7 +7,7 @@ import { type ClientConfigurationParams, parseDesiredDocument } from "../finapi/
 import { awsErrorName, isTransientAwsError } from "./aws-errors.ts";
 import {
   type FinapiCredentialsSecret,
-  parseCallbackSecret,
+  parseCallbackRootSecret,
   parseCredentialsSecret,
 } from "./client-secrets.ts";
 import type { ConfiguredClient } from "./config.ts";
@@ -20,6 +21,8 @@ export interface ClientSyncDependencies {
   readonly finapiClients: FinapiClientCache;
   /** Where the stack hosts the user-sync callback, without a trailing slash; undefined when it hosts none. */
   readonly callbackBaseUrl: string | undefined;
+  /** The callback root secret the clients' path secrets derive from; undefined when the stack hosts no callback. */
+  readonly callbackRootSecretId?: string | undefined;
 }
 
 export interface ClientSyncRequest {
@@ -116,9 +119,10 @@ interface HostedCallback {
 }
 
 /*
- * The hosted callback URL carries the client's path secret. It is read whenever the client has one,
- * even when the document sets the URL itself: the secret must still be masked in the diff, where
- * finAPI's current value may be the hosted URL.
+ * The hosted callback URL carries the client's path secret, derived from the stack's root secret and
+ * the client's generation. It is derived whenever the stack hosts the callback, even when the document
+ * sets the URL itself: the secret must still be masked in the diff, where finAPI's current value may be
+ * the hosted URL.
  */
 async function hostedCallback(
   request: ClientSyncRequest,
@@ -126,18 +130,20 @@ async function hostedCallback(
   documentSetsUrl: boolean,
 ): Promise<HostedCallback> {
   const { client } = request;
-  if (dependencies.callbackBaseUrl === undefined || client.callbackSecretId === undefined) {
-    return { defaults: {}, secrets: [] };
-  }
-  const secretId = client.callbackSecretId;
-  const parsed = parseCallbackSecret(
-    await readSecret(dependencies.secrets, secretId, "callback", request.deadline),
+  const { callbackBaseUrl, callbackRootSecretId: secretId } = dependencies;
+  if (callbackBaseUrl === undefined || secretId === undefined) return { defaults: {}, secrets: [] };
+  const parsed = parseCallbackRootSecret(
+    await readSecret(dependencies.secrets, secretId, "callback root", request.deadline),
   );
-  if (!parsed.ok) throw new StepFailure(`the callback secret "${secretId}" ${parsed.problem}`, false);
-  const url = `${dependencies.callbackBaseUrl}/user-sync/${client.name}/${parsed.value}`;
+  if (!parsed.ok) throw new StepFailure(`the callback root secret "${secretId}" ${parsed.problem}`, false);
+  const pathSecret = derivePathSecret(parsed.value, {
+    name: client.name,
+    callbackSecretGeneration: client.callbackSecretGeneration ?? 0,
+  });
+  const url = `${callbackBaseUrl}/user-sync/${client.name}/${pathSecret}`;
   return {
     defaults: documentSetsUrl ? {} : { userSynchronizationCallbackUrl: url },
-    secrets: [parsed.value],
+    secrets: [pathSecret, parsed.value],
   };
 }
 

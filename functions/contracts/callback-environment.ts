@@ -4,6 +4,7 @@
  */
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import * as z from "../validation/zod.ts";
+import { callbackSecretGenerationSchema } from "./callback-path-secret.ts";
 import { NAME_PATTERN, NAME_RULE } from "./names.ts";
 import { userBaseSchema } from "./user-deletion.ts";
 
@@ -14,9 +15,8 @@ export const callbackClientNameSchema = z
 /** One finAPI client whose user-synchronization callback the stack hosts. */
 export const callbackClientSchema = z.strictObject({
   name: callbackClientNameSchema,
-  secretId: z
-    .string()
-    .check(z.minLength(1, { error: "secretId must name a Secrets Manager secret (name or ARN)" })),
+  /** Which of the client's path secrets (derived from the stack's root secret) is accepted; see callback-path-secret.ts. */
+  callbackSecretGeneration: z._default(callbackSecretGenerationSchema, 0),
   /** The finAPI user base the client's users belong to: a deletion is (userBase, userId). */
   userBase: userBaseSchema,
   environment: finapiEnvironmentSchema,
@@ -36,7 +36,7 @@ function userBasesOfOneEnvironment(clients: readonly CallbackClient[]): boolean 
 
 export const callbackClientsSchema = z
   .array(callbackClientSchema, {
-    error: 'must be a JSON array of {"name", "secretId", "userBase", "environment"}',
+    error: 'must be a JSON array of {"name", "callbackSecretGeneration", "userBase", "environment"}',
   })
   .check(
     z.minLength(1, { error: "must name at least one client" }),

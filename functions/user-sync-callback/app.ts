@@ -139,6 +139,14 @@ export function createCallbackHandler(dependencies: CallbackDependencies) {
     const authentication = route
       ? await authenticateCallback(route, config.clients, secrets)
       : ({ outcome: "refused" } as const);
+    if (authentication.outcome === "secret-unusable" && authentication.verdict.reason === "outage") {
+      /* Nothing was learnt about the caller: finAPI is told to try again, not that the URL is wrong. */
+      logger.error("callback not authenticated: Secrets Manager and the kept digests both failed", {
+        client: authentication.client.name,
+        errorName: authentication.verdict.errorName,
+      });
+      throw new HttpRejection(503, JSON.stringify({ message: "try again later" }), { "Retry-After": "10" });
+    }
     if (authentication.outcome === "secret-unusable") {
       const { client, verdict } = authentication;
       logger.error("callback refused: the client's secret is not usable", {

@@ -5,7 +5,10 @@ import type { CallbackSecretSource, SecretVerdict } from "./secret-source.ts";
 /** What the route's client and secret amount to. */
 export type CallbackAuthentication =
   | { readonly outcome: "authenticated"; readonly client: CallbackClient }
-  /** The client is configured, but its secret cannot be used: every request for it is refused. */
+  /**
+   * The client is configured, but its path secret cannot be checked: every request for it is refused
+   * (404), or answered 5xx when the verdict's reason is `outage`.
+   */
   | {
       readonly outcome: "secret-unusable";
       readonly client: CallbackClient;
@@ -27,9 +30,9 @@ export async function authenticateCallback(
 ): Promise<CallbackAuthentication> {
   const client = clients.find((candidate) => candidate.name === route.client);
   if (!client) return { outcome: "refused" };
-  const verdict = await secrets.verdict(client.secretId);
+  const verdict = await secrets.verdict(client.name);
   if (verdict.usable && verdict.matches(route.secret)) return { outcome: "authenticated", client };
-  const latest = (await secrets.refreshedVerdict(client.secretId)) ?? verdict;
+  const latest = (await secrets.refreshedVerdict(client.name)) ?? verdict;
   if (!latest.usable) return { outcome: "secret-unusable", client, verdict: latest };
   return latest.matches(route.secret) ? { outcome: "authenticated", client } : { outcome: "refused" };
 }

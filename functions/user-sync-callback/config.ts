@@ -29,6 +29,9 @@ export const callbackEnvironmentSchema = z.pipe(
       z.pipe(requiredVariable("must be a JSON array"), jsonText),
       callbackClientsSchema,
     ),
+    CALLBACK_ROOT_SECRET_ID: requiredVariable(
+      "must name the Secrets Manager secret the clients' path secrets are derived from (name or ARN)",
+    ),
     DELETIONS_TABLE_NAME: requiredVariable("must be a DynamoDB table name"),
     DELETION_QUEUE_URL: fifoQueueUrl,
     DEAD_LETTER_QUEUE_URL: fifoQueueUrl,
@@ -60,6 +63,7 @@ export const callbackEnvironmentSchema = z.pipe(
   }),
   z.transform((environment) => ({
     clients: environment.CALLBACK_CLIENTS,
+    rootSecretId: environment.CALLBACK_ROOT_SECRET_ID,
     deletionsTableName: environment.DELETIONS_TABLE_NAME,
     deletionQueueUrl: environment.DELETION_QUEUE_URL,
     deadLetterQueueUrl: environment.DEAD_LETTER_QUEUE_URL,

@@ -26,6 +26,8 @@ export function createDefaultDependencies(config: CallbackConfig): CallbackDepen
     secrets: createSecretsManagerSource({
       client: new SecretsManagerClient(AWS_CLIENT_CONFIG),
       logger,
+      rootSecretId: config.rootSecretId,
+      clients: config.clients,
       rotationOverlapSeconds: config.secretRotationOverlapSeconds,
       keptDigests: {
         store: createDynamoDbDigestStore({ client: dynamoDb, tableName: config.deletionsTableName }),

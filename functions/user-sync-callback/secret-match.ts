@@ -4,11 +4,12 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 export type DigestKey = Uint8Array;
 
 /**
- * HMAC-SHA256 of a secret under `key`, bound to the secret's id (so that digests kept for one client
- * never authenticate another). Without the key a digest cannot be used to test guesses offline.
+ * HMAC-SHA256 of a client's path secret under `key`, bound to an id of the client (its name and path
+ * secret generation, so that digests kept for one client, or for an earlier generation, never
+ * authenticate another). Without the key a digest cannot be used to test guesses offline.
  */
-export const secretDigest = (key: DigestKey, secretId: string, secret: string): Buffer =>
-  createHmac("sha256", key).update(secretId, "utf8").update("\0").update(secret, "utf8").digest();
+export const secretDigest = (key: DigestKey, clientId: string, secret: string): Buffer =>
+  createHmac("sha256", key).update(clientId, "utf8").update("\0").update(secret, "utf8").digest();
 
 /**
  * Whether `candidateDigest` equals one of `accepted`, in time that depends on neither: every digest is

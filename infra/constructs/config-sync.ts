@@ -23,7 +23,7 @@ import {
   scheduleSchema,
   secretIdSchema,
 } from "../config.ts";
-import { checkProps, duplicates, schemaProblems } from "../construct-props.ts";
+import { checkProps, duplicates, schemaProblems, wholeNumber } from "../construct-props.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import {
@@ -44,8 +44,8 @@ function parameterNameSpellings(name: string): string[] {
 export interface HostedCallback {
   /** The callback's base URL, without a trailing slash. */
   readonly baseUrl: string;
-  /** Each client's path secret, by client name. */
-  readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  /** The callback root secret every client's path secret is derived from (see functions/contracts/callback-path-secret.ts). */
+  readonly rootSecret: secretsmanager.ISecret;
 }
 
 /** ObservedNodeFunction's log settings (see ObservedNodeFunctionProps) apply to this construct's function. */
@@ -72,6 +72,7 @@ const propsSchema = z.object({
         parameterName: parameterNameSchema,
         credentialsSecretId: secretIdSchema,
         mode: z.enum(["apply", "report-only"], { error: 'must be "apply" or "report-only"' }),
+        callbackSecretGeneration: wholeNumber(0),
       }),
       { error: "must be an array of clients" },
     )
@@ -80,7 +81,7 @@ const propsSchema = z.object({
   hostedCallback: z
     .object({
       baseUrl: z.string({ error: "must be the callback's base URL" }),
-      secrets: z.instanceof(Map, { error: "must be a Map of client names to secrets" }),
+      rootSecret: z.object({}, { error: "must be a Secrets Manager secret" }),
     })
     .optional(),
   ...logSettingsShape,
@@ -90,17 +91,11 @@ const propsSchema = z.object({
 function clientsProblems(props: ConfigSyncProps): string[] {
   if (!Array.isArray(props.clients)) return [];
   const names = props.clients.map((client) => client.name);
-  const secrets = props.hostedCallback?.secrets;
   return [
     ...duplicates(names).map((name) => `clients: name "${name}" is used by more than one client`),
     ...duplicates(props.clients.map((client) => String(client.parameterName).replace(/^\//, ""))).map(
       (name) => `clients: parameterName "${name}" is used by more than one client`,
     ),
-    ...(secrets instanceof Map
-      ? names
-          .filter((name) => !secrets.has(name))
-          .map((name) => `hostedCallback.secrets: has no path secret for client "${name}"`)
-      : []),
   ];
 }
 
@@ -157,7 +152,7 @@ export class ConfigSync extends Construct {
       holds: "Parameter Store Change and schedule events EventBridge could not deliver to config-sync",
     });
 
-    const callbackSecretIds = props.hostedCallback?.secrets;
+    const rootSecret = props.hostedCallback?.rootSecret;
     const clients = props.clients.map((client) => ({
       name: client.name,
       environment: client.environment,
@@ -165,7 +160,7 @@ export class ConfigSync extends Construct {
       parameterName: client.parameterName,
       credentialsSecretId: client.credentialsSecretId,
       mode: client.mode,
-      ...(callbackSecretIds ? { callbackSecretId: callbackSecretIds.get(client.name)?.secretArn } : {}),
+      ...(rootSecret ? { callbackSecretGeneration: client.callbackSecretGeneration } : {}),
     }));
 
     this.handler = new ObservedNodeFunction(this, "Handler", {
@@ -181,7 +176,12 @@ export class ConfigSync extends Construct {
       environment: {
         FINAPI_CLIENTS: stack.toJsonString(clients),
         STATUS_TABLE_NAME: this.statusTable.tableName,
-        ...(props.hostedCallback ? { CALLBACK_BASE_URL: props.hostedCallback.baseUrl } : {}),
+        ...(props.hostedCallback
+          ? {
+              CALLBACK_BASE_URL: props.hostedCallback.baseUrl,
+              CALLBACK_ROOT_SECRET_ID: props.hostedCallback.rootSecret.secretArn,
+            }
+          : {}),
       },
       onFailure: new QueueDestination(this.failedInvocations.queue),
       retryAttempts: 2,
@@ -205,7 +205,7 @@ export class ConfigSync extends Construct {
         actions: ["secretsmanager:GetSecretValue"],
         resources: [
           ...props.clients.map((client) => secretArn(this, client.credentialsSecretId)),
-          ...[...(callbackSecretIds?.values() ?? [])].map((secret) => secret.secretArn),
+          ...(rootSecret ? [rootSecret.secretArn] : []),
         ],
       }),
     );

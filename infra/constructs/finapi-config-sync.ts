@@ -61,6 +61,12 @@ export interface FinapiClientProps {
    * @default - the AWS managed key
    */
   readonly credentialsKeyArn?: string;
+  /**
+   * The generation of the client's callback path secret (derived from the stack's callback root
+   * secret): bump it and deploy to revoke this client's callback URL at once, no other client's.
+   * @default 0
+   */
+  readonly callbackSecretGeneration?: number;
 }
 
 /**
@@ -208,10 +214,11 @@ export class FinapiConfigSync extends Construct {
 
     this.callback = settings.hostCallback
       ? new UserSyncCallback(this, "UserSyncCallback", {
-          clients: settings.clients.map(({ name, userBase, environment }) => ({
+          clients: settings.clients.map(({ name, userBase, environment, callbackSecretGeneration }) => ({
             name,
             userBase,
             environment,
+            callbackSecretGeneration,
           })),
           reservedConcurrency: settings.callbackReservedConcurrency,
           secretRotationOverlap: Duration.hours(settings.callbackSecretRotationOverlapHours),
@@ -238,7 +245,10 @@ export class FinapiConfigSync extends Construct {
       clients: settings.clients,
       reconcileSchedule: settings.reconcileSchedule,
       hostedCallback: this.callback &&
-        this.callbackIngress && { baseUrl: this.callbackIngress.baseUrl, secrets: this.callback.secrets },
+        this.callbackIngress && {
+          baseUrl: this.callbackIngress.baseUrl,
+          rootSecret: this.callback.rootSecret,
+        },
       logRetention,
       logLevel: settings.logLevel,
     });

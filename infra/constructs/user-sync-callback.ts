@@ -23,17 +23,24 @@ import {
   type ObservedNodeFunctionProps,
 } from "./observed-node-function.ts";
 
-/** 40 alphanumeric characters: about 238 bits, far above the 128 an unguessable URL needs. */
-const CALLBACK_SECRET_LENGTH = 40;
+/** 64 alphanumeric characters: about 381 bits; every client's 256-bit path secret is derived from it. */
+const CALLBACK_ROOT_SECRET_LENGTH = 64;
 
 /** A finAPI client whose callback the construct hosts. */
-export type HostedCallbackClient = Omit<CallbackClient, "secretId">;
+export type HostedCallbackClient = Omit<CallbackClient, "callbackSecretGeneration"> & {
+  /**
+   * The generation of the client's path secret: bumping it revokes this client's URL alone.
+   * @default 0
+   */
+  readonly callbackSecretGeneration?: number;
+};
 
 /** ObservedNodeFunction's log settings (see ObservedNodeFunctionProps) apply to this construct's functions. */
 export interface UserSyncCallbackProps extends Pick<ObservedNodeFunctionProps, "logRetention" | "logLevel"> {
   /**
-   * The finAPI clients whose callback this hosts (at least one, unique names), each with its user base
-   * and environment; each gets its own path secret. A user base's clients share one environment.
+   * The finAPI clients whose callback this hosts, each with its user base and environment; each gets
+   * its own path secret, derived from the one root secret and the client's generation. A user base's
+   * clients share one environment.
    */
   readonly clients: readonly HostedCallbackClient[];
   /** The most instances that may run at once (1 to 1000): a cap on what a flood of requests can cost. */
@@ -45,8 +52,9 @@ export interface UserSyncCallbackProps extends Pick<ObservedNodeFunctionProps, "
    */
   readonly fanOutWindowSeconds?: number;
   /**
-   * How long after a path secret's current version was created its previous version is still
-   * accepted (finAPI holds the old URL until config-sync registers the new one); at most 7 days.
+   * How long after the root secret's current version was created its previous version (and so each
+   * client's previous path secret) is still accepted (finAPI holds the old URL until config-sync
+   * registers the new one); at most 7 days.
    * @default Duration.hours(24)
    */
   readonly secretRotationOverlap?: Duration;
@@ -54,9 +62,15 @@ export interface UserSyncCallbackProps extends Pick<ObservedNodeFunctionProps, "
 
 const propsSchema = z.object({
   clients: z
-    .array(z.object({ name: clientNameSchema, userBase: userBaseSchema, environment: environmentSchema }), {
-      error: "must be an array of clients",
-    })
+    .array(
+      z.object({
+        name: clientNameSchema,
+        userBase: userBaseSchema,
+        environment: environmentSchema,
+        callbackSecretGeneration: wholeNumber(0).optional(),
+      }),
+      { error: "must be an array of clients" },
+    )
     .min(1, "must name at least one client"),
   reservedConcurrency: wholeNumber(1, 1000),
   fanOutWindowSeconds: wholeNumber(
@@ -98,7 +112,8 @@ function clientsProblems(clients: unknown): string[] {
 
 /**
  * The hosted user-synchronization callback: the function (reached through a CallbackIngress: the
- * handler authenticates the secret in the path), one generated path secret per client, and the
+ * handler authenticates the secret in the path), one generated root secret that every client's path
+ * secret is derived from (HMAC-SHA256 over the client's name and generation), and the
  * deletion pipeline (see DeletionPipeline) it hands each deletion to: the deletions table that decides
  * deletion generations, the FIFO deletion queue and its dead-letter queue, the publisher and the bus
  * the team's consumers subscribe to.
@@ -106,8 +121,8 @@ function clientsProblems(clients: unknown): string[] {
 export class UserSyncCallback extends Construct {
   readonly handler: ObservedNodeFunction;
   readonly deletions: DeletionPipeline;
-  /** Each client's path secret, by client name. */
-  readonly secrets: ReadonlyMap<string, secretsmanager.Secret>;
+  /** The root secret every client's path secret is derived from: rotating it rotates every URL. */
+  readonly rootSecret: secretsmanager.Secret;
 
   /** The HMAC key the function derives the key of its kept secret digests from (kms:GenerateMac only). */
   readonly digestKey: kms.Key;
@@ -121,27 +136,27 @@ export class UserSyncCallback extends Construct {
     const stack = Stack.of(this);
     const overlapSeconds = props.secretRotationOverlap?.toSeconds() ?? DEFAULT_ROTATION_OVERLAP_SECONDS;
 
-    const secrets = new Map<string, secretsmanager.Secret>();
-    const clientEntries: CallbackClient[] = [];
-    for (const { name, userBase, environment } of props.clients) {
-      const secret = new secretsmanager.Secret(this, `PathSecret-${name}`, {
-        secretName: `${stack.stackName}/user-sync-callback/${name}`,
-        description: `The secret path segment of finAPI client ${name}'s user-sync callback URL`,
-        generateSecretString: {
-          passwordLength: CALLBACK_SECRET_LENGTH,
-          excludePunctuation: true,
-          includeSpace: false,
-        },
-      });
-      acknowledgeFinding(
-        secret,
-        "AwsSolutions-SMG4",
-        "Rotated by putting a new value (put-secret-value) rather than by a rotation Lambda: the callback accepts AWSCURRENT, and AWSPREVIOUS only for the rotation overlap, and the next config-sync run registers the new URL with finAPI.",
-      );
-      secrets.set(name, secret);
-      clientEntries.push({ name, secretId: secret.secretArn, userBase, environment });
-    }
-    this.secrets = secrets;
+    this.rootSecret = new secretsmanager.Secret(this, "CallbackRootSecret", {
+      secretName: `${stack.stackName}/user-sync-callback/root`,
+      description:
+        "The root secret every finAPI client's user-sync callback path secret is derived from (rotating it changes every callback URL)",
+      generateSecretString: {
+        passwordLength: CALLBACK_ROOT_SECRET_LENGTH,
+        excludePunctuation: true,
+        includeSpace: false,
+      },
+    });
+    acknowledgeFinding(
+      this.rootSecret,
+      "AwsSolutions-SMG4",
+      "Rotated by putting a new value (put-secret-value) rather than by a rotation Lambda: the callback accepts path secrets derived from AWSCURRENT, and from AWSPREVIOUS only for the rotation overlap, and the next config-sync run registers every client's new URL with finAPI.",
+    );
+    const clientEntries: CallbackClient[] = props.clients.map((client) => ({
+      name: client.name,
+      callbackSecretGeneration: client.callbackSecretGeneration ?? 0,
+      userBase: client.userBase,
+      environment: client.environment,
+    }));
 
     /*
      * A reader of the table must not be able to test guesses against the kept digests: they are keyed
@@ -174,6 +189,7 @@ export class UserSyncCallback extends Construct {
       logLevel: props.logLevel,
       environment: {
         CALLBACK_CLIENTS: stack.toJsonString(clientEntries),
+        CALLBACK_ROOT_SECRET_ID: this.rootSecret.secretArn,
         DELETIONS_TABLE_NAME: table.tableName,
         DELETION_QUEUE_URL: queue.queueUrl,
         DEAD_LETTER_QUEUE_URL: deadLetters.queue.queueUrl,
@@ -192,7 +208,7 @@ export class UserSyncCallback extends Construct {
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ["secretsmanager:GetSecretValue"],
-        resources: [...secrets.values()].map((secret) => secret.secretArn),
+        resources: [this.rootSecret.secretArn],
       }),
     );
     /* Deletion generations (Get/Put/Update) and kept secret digests (Get/Put, Delete when a secret is revoked). */

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { parseCallbackSecret, parseCredentialsSecret } from "../../functions/config-sync/client-secrets.ts";
+import {
+  parseCallbackRootSecret,
+  parseCredentialsSecret,
+} from "../../functions/config-sync/client-secrets.ts";
 
 describe("parseCredentialsSecret", () => {
   it("reads clientId and clientSecret, ignoring other keys", () => {
@@ -29,15 +32,23 @@ describe("parseCredentialsSecret", () => {
   });
 });
 
-describe("parseCallbackSecret", () => {
-  it("accepts a long URL-safe secret and refuses a short one or one that would break the path", () => {
-    expect(parseCallbackSecret("Zq3v8N1kLm0Rt7Yx2Wc5Pb9H")).toEqual({
-      ok: true,
-      value: "Zq3v8N1kLm0Rt7Yx2Wc5Pb9H",
-    });
-    for (const bad of ["short1", "Zq3v8N1kLm0Rt7Yx2Wc5/b9H", "Zq3v8N1kLm0Rt7Yx2Wc5 b9H"]) {
-      const parsed = parseCallbackSecret(bad);
-      expect(parsed.ok).toBe(false);
+describe("parseCallbackRootSecret", () => {
+  it("accepts a long URL-safe root secret and refuses a short one or one that would break the rule, never quoting it", () => {
+    const root = "Zq3v8N1kLm0Rt7Yx2Wc5Pb9HZq3v8N1kLm0Rt7Yx2Wc5Pb9H";
+    expect(parseCallbackRootSecret(root)).toEqual({ ok: true, value: root });
+    for (const bad of [
+      "short1",
+      /* Long enough for a path secret (22), too short for a root (43). */
+      "Zq3v8N1kLm0Rt7Yx2Wc5Pb9HZq3v8N1kLm0Rt7Yx2W",
+      "Zq3v8N1kLm0Rt7Yx2Wc5/b9HZq3v8N1kLm0Rt7Yx2Wc5Pb9H",
+      "Zq3v8N1kLm0Rt7Yx2Wc5 b9HZq3v8N1kLm0Rt7Yx2Wc5Pb9H",
+    ]) {
+      const parsed = parseCallbackRootSecret(bad);
+      expect(parsed).toEqual({
+        ok: false,
+        problem:
+          "must be at least 43 characters of A-Z a-z 0-9 . _ ~ - (the stack generates 64 alphanumerics)",
+      });
       expect(JSON.stringify(parsed)).not.toContain(bad);
     }
   });

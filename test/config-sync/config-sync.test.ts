@@ -20,6 +20,7 @@ import { createFinapiClientCache } from "../../functions/config-sync/finapi-clie
 import { createParameterSource } from "../../functions/config-sync/parameter-source.ts";
 import { createSecretSource } from "../../functions/config-sync/secret-source.ts";
 import type { StatusStore } from "../../functions/config-sync/status-store.ts";
+import { derivePathSecret } from "../../functions/contracts/callback-path-secret.ts";
 import type { ClientStatus } from "../../functions/contracts/config-sync.ts";
 import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
 import { startLocalServer } from "../support/local-servers.ts";
@@ -40,7 +41,9 @@ const CREDENTIALS = {
   initech: { clientId: "initech-client", clientSecret: "initech-secret-Hb5Ks3Nc" },
 } as const;
 type ClientName = keyof typeof CREDENTIALS;
-const CALLBACK_SECRET = "Cb7pX2qL9wR4tY6uI8oP0aS3dF5gH1jK";
+const CALLBACK_ROOT_SECRET_ID = "finapi/callback-root";
+const CALLBACK_ROOT_SECRET = "Rt8vK2mQ9xL4wN7pB3cZ6yH1jF5gD0sA8eU2iO4kT7rV9nM3bX6qW1zC5hJ8lP2y";
+const CALLBACK_SECRET = derivePathSecret(CALLBACK_ROOT_SECRET, { name: "acme", callbackSecretGeneration: 0 });
 const ROTATED_SECRET = "acme-secret-rotated-J6mN2vB8";
 const CALLBACK_BASE_URL = "https://callbacks.example.com";
 
@@ -93,6 +96,7 @@ describe("createConfigSyncHandler", () => {
       config: {
         clients: [...clients],
         callbackBaseUrl: options.callbackBaseUrl,
+        ...(options.callbackBaseUrl === undefined ? {} : { callbackRootSecretId: CALLBACK_ROOT_SECRET_ID }),
         statusTableName: "status",
         secretsCacheTtlSeconds: 300,
         parameterCacheTtlSeconds: 60,
@@ -130,6 +134,7 @@ describe("createConfigSyncHandler", () => {
     expect(tokens.length).toBeGreaterThan(0);
     const everySecret = [
       ...Object.values(CREDENTIALS).map((credentials) => credentials.clientSecret),
+      CALLBACK_ROOT_SECRET,
       CALLBACK_SECRET,
       ROTATED_SECRET,
       ...tokens,
@@ -145,7 +150,7 @@ describe("createConfigSyncHandler", () => {
         JSON.stringify(credentials),
       ]),
     );
-    secrets.set("finapi/acme/callback", CALLBACK_SECRET);
+    secrets.set(CALLBACK_ROOT_SECRET_ID, CALLBACK_ROOT_SECRET);
     ssmMock.reset();
     secretsMock.reset();
     ssmMock.on(GetParameterCommand).callsFake((input: { Name: string }) => {
@@ -670,12 +675,9 @@ describe("createConfigSyncHandler", () => {
 
   describe("the hosted user-sync callback", () => {
     it("sets the hosted callback URL, secret included, when the document leaves it out, and never shows the secret", async () => {
-      const { handler, statuses } = build(
-        [configured("acme", { callbackSecretId: "finapi/acme/callback" })],
-        {
-          callbackBaseUrl: CALLBACK_BASE_URL,
-        },
-      );
+      const { handler, statuses } = build([configured("acme")], {
+        callbackBaseUrl: CALLBACK_BASE_URL,
+      });
 
       const response = await handler(event("parameter-update"), lambdaContext());
 
@@ -696,7 +698,7 @@ describe("createConfigSyncHandler", () => {
         userSynchronizationCallbackUrl: `${CALLBACK_BASE_URL}/user-sync/acme/${CALLBACK_SECRET}`,
       });
       putParameter("/finapi/acme", fixture("documents/explicit-sync-callback.json"));
-      const { handler } = build([configured("acme", { callbackSecretId: "finapi/acme/callback" })], {
+      const { handler } = build([configured("acme")], {
         callbackBaseUrl: CALLBACK_BASE_URL,
       });
 
@@ -710,19 +712,42 @@ describe("createConfigSyncHandler", () => {
 
     it("leaves the field unmanaged when the stack hosts no callback", async () => {
       finapi.drift("acme-client", { userSynchronizationCallbackUrl: "https://users.example.com/kept" });
-      const { handler } = build([configured("acme", { callbackSecretId: "finapi/acme/callback" })]);
+      const { handler } = build([configured("acme")]);
       await handler(event("parameter-update"), lambdaContext());
       expect(finapi.configurationOf("acme-client").userSynchronizationCallbackUrl).toBe(
         "https://users.example.com/kept",
       );
       expect(
-        secretsMock.commandCalls(GetSecretValueCommand, { SecretId: "finapi/acme/callback" }),
+        secretsMock.commandCalls(GetSecretValueCommand, { SecretId: CALLBACK_ROOT_SECRET_ID }),
       ).toHaveLength(0);
     });
 
-    it("fails a client whose callback secret is too short to be safe, without showing it", async () => {
-      secrets.set("finapi/acme/callback", "short-secret");
-      const { handler } = build([configured("acme", { callbackSecretId: "finapi/acme/callback" })], {
+    it("registers the path secret of the client's generation, and after a bump the new one, leaving other clients' URLs as they were", async () => {
+      const secretOf = (name: string, callbackSecretGeneration: number) =>
+        derivePathSecret(CALLBACK_ROOT_SECRET, { name, callbackSecretGeneration });
+      putParameter("/finapi/globex", fixture("documents/acme.json"));
+      const run = (acmeGeneration: number) =>
+        build([configured("acme", { callbackSecretGeneration: acmeGeneration }), configured("globex")], {
+          callbackBaseUrl: CALLBACK_BASE_URL,
+        }).handler(event("scheduled"), lambdaContext());
+
+      await run(0);
+      const globexUrl = `${CALLBACK_BASE_URL}/user-sync/globex/${secretOf("globex", 0)}`;
+      expect(finapi.configurationOf("globex-client").userSynchronizationCallbackUrl).toBe(globexUrl);
+      const response = await run(1);
+
+      expect(finapi.configurationOf("acme-client").userSynchronizationCallbackUrl).toBe(
+        `${CALLBACK_BASE_URL}/user-sync/acme/${secretOf("acme", 1)}`,
+      );
+      expect(finapi.configurationOf("globex-client").userSynchronizationCallbackUrl).toBe(globexUrl);
+      expect(secretOf("acme", 1)).not.toBe(CALLBACK_SECRET);
+      expect(JSON.stringify(response)).not.toContain(secretOf("acme", 1));
+      expect(leakedSecrets(outputs.everyLine, [secretOf("acme", 1), secretOf("globex", 0)])).toEqual([]);
+    });
+
+    it("fails a client whose callback root secret is too short to be safe, without showing it", async () => {
+      secrets.set(CALLBACK_ROOT_SECRET_ID, "short-secret");
+      const { handler } = build([configured("acme")], {
         callbackBaseUrl: CALLBACK_BASE_URL,
       });
       const response = await handler(event("parameter-update"), lambdaContext());
@@ -730,7 +755,7 @@ describe("createConfigSyncHandler", () => {
         outcome: "failed",
         retryable: false,
         message: expect.stringContaining(
-          'the callback secret "finapi/acme/callback" must be at least 22 characters',
+          'the callback root secret "finapi/callback-root" must be at least 43 characters',
         ),
       });
       expect(JSON.stringify(response)).not.toContain("short-secret");

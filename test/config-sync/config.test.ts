@@ -12,7 +12,7 @@ const acme = {
   parameterName: "/finapi/acme",
   credentialsSecretId: "finapi/acme/credentials",
   mode: "apply",
-  callbackSecretId: "finapi/acme/callback",
+  callbackSecretGeneration: 2,
 };
 const globex = {
   name: "globex",
@@ -52,11 +52,16 @@ describe("loadConfigSyncConfig", () => {
     const config = loadConfigSyncConfig(
       environment({
         CALLBACK_BASE_URL: "https://abc.lambda-url.eu-central-1.on.aws/",
+        CALLBACK_ROOT_SECRET_ID:
+          "arn:aws:secretsmanager:eu-central-1:123456789012:secret:stack/user-sync-callback/root-AbCdEf",
         SECRETS_CACHE_TTL_SECONDS: "30",
         PARAMETER_CACHE_TTL_SECONDS: "0",
       }),
     );
     expect(config.callbackBaseUrl).toBe("https://abc.lambda-url.eu-central-1.on.aws");
+    expect(config.callbackRootSecretId).toBe(
+      "arn:aws:secretsmanager:eu-central-1:123456789012:secret:stack/user-sync-callback/root-AbCdEf",
+    );
     expect(config.secretsCacheTtlSeconds).toBe(30);
     expect(config.parameterCacheTtlSeconds).toBe(0);
   });
@@ -125,6 +130,20 @@ describe("loadConfigSyncConfig", () => {
   });
 
   it("refuses a callback base URL that is not http(s) or carries a query, and TTLs that are not whole seconds", () => {
+    expect(problemOf({ CALLBACK_BASE_URL: "https://callbacks.example.com" })).toBe(
+      "config-sync configuration is invalid: CALLBACK_ROOT_SECRET_ID: CALLBACK_BASE_URL and CALLBACK_ROOT_SECRET_ID are set together or not at all",
+    );
+    expect(problemOf({ CALLBACK_ROOT_SECRET_ID: "stack/user-sync-callback/root" })).toContain(
+      "CALLBACK_BASE_URL: CALLBACK_BASE_URL and CALLBACK_ROOT_SECRET_ID are set together or not at all",
+    );
+    expect(
+      problemOf({ FINAPI_CLIENTS: JSON.stringify([{ ...acme, callbackSecretGeneration: -1 }]) }),
+    ).toContain("FINAPI_CLIENTS [0.callbackSecretGeneration]: callbackSecretGeneration must be at least 0");
+    expect(
+      problemOf({ FINAPI_CLIENTS: JSON.stringify([{ ...acme, callbackSecretGeneration: 1.5 }]) }),
+    ).toContain(
+      "FINAPI_CLIENTS [0.callbackSecretGeneration]: callbackSecretGeneration must be a whole number",
+    );
     expect(problemOf({ CALLBACK_BASE_URL: "callbacks.example.com" })).toContain(
       "CALLBACK_BASE_URL: must be an absolute http:// or https:// URL",
     );

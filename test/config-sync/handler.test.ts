@@ -11,6 +11,7 @@ import { readStatuses } from "../../cli/status-table.ts";
 import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
 import type { ConfigSyncResponse } from "../../functions/config-sync/app.ts";
 import type { ConfiguredClient } from "../../functions/config-sync/config.ts";
+import { derivePathSecret } from "../../functions/contracts/callback-path-secret.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
@@ -30,7 +31,9 @@ type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Pr
 
 const ACME = { clientId: "acme-client", clientSecret: "acme-secret-Pw93LmQ2" };
 const GLOBEX = { clientId: "globex-client", clientSecret: "globex-secret-Zt51HcV8" };
-const CALLBACK_SECRET = "Xk4mR8tQ2wE6yU0iO3pA5sD7fG9hJ1lZ";
+const CALLBACK_ROOT_SECRET_ID = "finapi/callback-root";
+const CALLBACK_ROOT_SECRET = "Wm3kP8vR2tX6yB9nQ4cL7hJ1dF5gS0aZ3eU8iO2kT6rV9nM4bX7qW1zC5hJ8lP2y";
+const CALLBACK_SECRET = derivePathSecret(CALLBACK_ROOT_SECRET, { name: "acme", callbackSecretGeneration: 0 });
 const CALLBACK_BASE_URL = "https://callbacks.example.com";
 const TABLE = "config-sync-status";
 
@@ -58,7 +61,13 @@ describe("config-sync handler (real SDK clients against local stand-ins)", {
   let output: CapturedOutput;
   const outputs = capturePerTest();
   /** Every secret the tests use and every access token finAPI issued, to scan the output for. */
-  const secrets: string[] = [ACME.clientSecret, GLOBEX.clientSecret, CALLBACK_SECRET];
+  const secrets: string[] = [
+    ACME.clientSecret,
+    GLOBEX.clientSecret,
+    CALLBACK_ROOT_SECRET,
+    CALLBACK_SECRET,
+    derivePathSecret(CALLBACK_ROOT_SECRET, { name: "globex", callbackSecretGeneration: 0 }),
+  ];
 
   const awsEnvironment = () => ({
     AWS_REGION: "eu-central-1",
@@ -84,7 +93,6 @@ describe("config-sync handler (real SDK clients against local stand-ins)", {
       parameterName: "/finapi/acme",
       credentialsSecretId: "finapi/acme/credentials",
       mode: "apply",
-      callbackSecretId: "finapi/acme/callback",
     },
     {
       name: "globex",
@@ -102,7 +110,7 @@ describe("config-sync handler (real SDK clients against local stand-ins)", {
     secretsManager = await startSecretsManager({
       "finapi/acme/credentials": JSON.stringify(ACME),
       "finapi/globex/credentials": JSON.stringify(GLOBEX),
-      "finapi/acme/callback": CALLBACK_SECRET,
+      [CALLBACK_ROOT_SECRET_ID]: CALLBACK_ROOT_SECRET,
     });
     dynamo = await startDynamoDb();
     await dynamo.createTable(TABLE, "client");
@@ -119,6 +127,7 @@ describe("config-sync handler (real SDK clients against local stand-ins)", {
       ...awsEnvironment(),
       FINAPI_CLIENTS: JSON.stringify(clients()),
       CALLBACK_BASE_URL,
+      CALLBACK_ROOT_SECRET_ID,
     });
   });
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUDGETS } from "../../bench/budgets.ts";
 import type { FinapiEmulator } from "../../emulator/index.ts";
 import { startFinapiEmulator } from "../../emulator/index.ts";
+import { derivePathSecret } from "../../functions/contracts/callback-path-secret.ts";
 import {
   deletionMessageGroupId,
   publishedMarkKey,
@@ -170,7 +171,14 @@ function watchedByQuery(expression: string): {
 
 describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS }, () => {
   const changes: ParameterStoreChangeEvent[] = [];
+  /* The stack's generated secrets by name: the callback root secret. */
   const callbackSecrets = new Map<string, string>();
+  /* The path secret of client "bundles", derived from the root secret as the callback and config-sync derive it. */
+  const pathSecretOfBundles = () =>
+    derivePathSecret(callbackSecrets.get("FinapiBundles/user-sync-callback/root") as string, {
+      name: "bundles",
+      callbackSecretGeneration: 0,
+    });
   const outputs: string[] = [];
   let stack: SynthesizedStack;
   let ssm: SsmStandIn;
@@ -208,10 +216,10 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
     const physical = new Map<string, string>();
     for (const [logicalId, secret] of stack.resourcesOf("AWS::SecretsManager::Secret")) {
       const name = String(secret.Properties.Name);
-      const value = randomBytes(30)
+      const value = randomBytes(64)
         .toString("base64")
         .replace(/[^A-Za-z0-9]/g, "")
-        .slice(0, 40);
+        .slice(0, 64);
       secrets.putSecret(name, value);
       callbackSecrets.set(name, value);
       physical.set(logicalId, secrets.arnOf(name));
@@ -273,7 +281,7 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
       ok: true,
       result: { results: [expect.objectContaining({ client: "bundles", outcome: "applied" })] },
     });
-    const secret = callbackSecrets.get("FinapiBundles/user-sync-callback/bundles");
+    const secret = pathSecretOfBundles();
     expect(finapi.configurationOf(CLIENT.clientId)).toMatchObject({
       userNotificationCallbackUrl: "https://backend.example.com/finapi/notifications",
       userSynchronizationCallbackUrl: `${FUNCTION_URL}user-sync/bundles/${secret}`,
@@ -314,7 +322,7 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
   });
 
   it("runs the callback's index.mjs on a Function URL request, which hands the deletion to the deletion queue, and the publisher's index.mjs puts it on the bus", async () => {
-    const secret = callbackSecrets.get("FinapiBundles/user-sync-callback/bundles") as string;
+    const secret = pathSecretOfBundles();
     const request = readJson("events/function-url-request.json");
     const path = `/user-sync/bundles/${secret}`;
     const event = {
@@ -355,7 +363,7 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
   });
 
   it("runs the callback's index.mjs on an API Gateway REST proxy request and forwards that deletion too", async () => {
-    const secret = callbackSecrets.get("FinapiBundles/user-sync-callback/bundles") as string;
+    const secret = pathSecretOfBundles();
     const request = readJson("events/rest-api-request.json");
     const path = `/user-sync/bundles/${secret}`;
     const event = {
@@ -492,7 +500,12 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
     expect(tokens.length).toBeGreaterThan(0);
     const log = outputs.join("\n");
     expect(log.length).toBeGreaterThan(0);
-    for (const secret of [CLIENT.clientSecret, ...tokens, ...callbackSecrets.values()]) {
+    for (const secret of [
+      CLIENT.clientSecret,
+      ...tokens,
+      ...callbackSecrets.values(),
+      pathSecretOfBundles(),
+    ]) {
       expect(log).not.toContain(secret);
     }
   });

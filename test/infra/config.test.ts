@@ -35,7 +35,13 @@ describe("parseStackConfig", () => {
     expect(config).toEqual({
       stackName: "FinapiConfigSync",
       clients: [
-        { ...sandboxClient, mode: "apply", baseUrl: "https://sandbox.finapi.io", userBase: "sandbox" },
+        {
+          ...sandboxClient,
+          mode: "apply",
+          baseUrl: "https://sandbox.finapi.io",
+          userBase: "sandbox",
+          callbackSecretGeneration: 0,
+        },
       ],
       reconcileSchedule: "rate(15 minutes)",
       hostCallback: true,
@@ -198,6 +204,40 @@ describe("parseStackConfig", () => {
       { name: "sandbox", userBase: "sandbox" },
       { name: "live", userBase: "live" },
       { name: "mandator-7", userBase: "mandator-7" },
+    ]);
+  });
+
+  it("takes each client's callbackSecretGeneration, 0 by default, and refuses one that is not a whole number from 0", () => {
+    const config = parse({
+      "finapi:clients": [
+        sandboxClient,
+        {
+          ...sandboxClient,
+          name: "live",
+          environment: "live",
+          parameterName: "/finapi/live",
+          callbackSecretGeneration: 3,
+        },
+      ],
+    });
+    expect(
+      config.clients.map(({ name, callbackSecretGeneration }) => ({ name, callbackSecretGeneration })),
+    ).toEqual([
+      { name: "sandbox", callbackSecretGeneration: 0 },
+      { name: "live", callbackSecretGeneration: 3 },
+    ]);
+    expect(
+      problemsOf({
+        "finapi:clients": [
+          { ...sandboxClient, callbackSecretGeneration: -1 },
+          { ...sandboxClient, name: "b", parameterName: "/finapi/b", callbackSecretGeneration: 1.5 },
+          { ...sandboxClient, name: "c", parameterName: "/finapi/c", callbackSecretGeneration: "1" },
+        ],
+      }),
+    ).toEqual([
+      "finapi:clients[0].callbackSecretGeneration: must be at least 0",
+      "finapi:clients[1].callbackSecretGeneration: must be a whole number",
+      "finapi:clients[2].callbackSecretGeneration: must be a whole number",
     ]);
   });
 

@@ -291,6 +291,7 @@ describe("ConfigSync props", () => {
     parameterName: "/finapi/sandbox",
     credentialsSecretId: "finapi/sandbox/credentials",
     mode: "apply",
+    callbackSecretGeneration: 0,
   } as const;
   const build = (props: Partial<ConfigSyncProps>) =>
     problemsOf(
@@ -314,10 +315,11 @@ describe("ConfigSync props", () => {
             parameterName: "/finapi/second",
             baseUrl: "http://sandbox.finapi.io",
             mode: untyped("dry-run"),
+            callbackSecretGeneration: -1,
           },
         ],
         reconcileSchedule: "every 5 minutes",
-        hostedCallback: { baseUrl: "https://callback.example", secrets: new Map([["sandbox", someSecret]]) },
+        hostedCallback: { baseUrl: "https://callback.example", rootSecret: someSecret },
         logLevel: untyped("TRACE"),
       }),
     ).toEqual([
@@ -325,11 +327,11 @@ describe("ConfigSync props", () => {
       "clients[2].name: must be 1 to 64 characters of a-z A-Z 0-9 - _ (it appears in the callback URL path and in metric dimensions)",
       "clients[2].baseUrl: must be an https URL",
       'clients[2].mode: must be "apply" or "report-only"',
+      "clients[2].callbackSecretGeneration: must be a whole number of at least 0",
       'reconcileSchedule: must be an EventBridge schedule expression such as "rate(15 minutes)" or "cron(0/15 * * * ? *)"',
       "logLevel: must be one of DEBUG, INFO, WARN, ERROR",
       'clients: name "sandbox" is used by more than one client',
       'clients: parameterName "finapi/sandbox" is used by more than one client',
-      'hostedCallback.secrets: has no path secret for client "second sandbox"',
     ]);
   });
 

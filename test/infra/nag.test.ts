@@ -94,7 +94,7 @@ describe("cdk-nag on the stack", { timeout: SYNTH_TIMEOUT_MS }, () => {
     for (const { reason } of inTemplate) expect(reason.length).toBeGreaterThan(80);
     expect(inTemplate.map(({ id }) => id).sort()).toEqual(
       [
-        "AwsSolutions-SMG4",
+        /* One for the callback root secret: one secret for every client. */
         "AwsSolutions-SMG4",
         "AwsSolutions-SQS3",
         "AwsSolutions-SQS3",

@@ -118,6 +118,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       LOG_LEVEL: "DEBUG",
       STATUS_TABLE_NAME: `\${${id(stack.configSync.statusTable)}}`,
       CALLBACK_BASE_URL: `https://select(2, split("/", \${${id(stack.callbackIngress?.functionUrl as IConstruct)}.FunctionUrl}))`,
+      CALLBACK_ROOT_SECRET_ID: `\${${id(callback().rootSecret)}}`,
     });
     expect(JSON.parse(environment.FINAPI_CLIENTS as string)).toEqual([
       {
@@ -127,7 +128,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         parameterName: "/finapi/sandbox",
         credentialsSecretId: "finapi/sandbox/credentials",
         mode: "apply",
-        callbackSecretId: `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
+        callbackSecretGeneration: 0,
       },
       {
         name: "live",
@@ -136,7 +137,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         parameterName: "finapi-live",
         credentialsSecretId: LIVE_CREDENTIALS,
         mode: "report-only",
-        callbackSecretId: `\${${id(callback().secrets.get("live") as IConstruct)}}`,
+        callbackSecretGeneration: 0,
       },
     ]);
   });
@@ -148,6 +149,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync",
       LOG_LEVEL: "DEBUG",
       CALLBACK_CLIENTS: expect.any(String),
+      CALLBACK_ROOT_SECRET_ID: `\${${id(callback().rootSecret)}}`,
       DELETIONS_TABLE_NAME: `\${${id(deletions().table)}}`,
       DELETION_QUEUE_URL: `\${${id(deletions().queue)}}`,
       DEAD_LETTER_QUEUE_URL: `\${${id(deletions().deadLetters.queue)}}`,
@@ -159,13 +161,13 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     expect(clients).toEqual([
       {
         name: "sandbox",
-        secretId: `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
+        callbackSecretGeneration: 0,
         userBase: "sandbox",
         environment: "sandbox",
       },
       {
         name: "live",
-        secretId: `\${${id(callback().secrets.get("live") as IConstruct)}}`,
+        callbackSecretGeneration: 0,
         userBase: "acme-live",
         environment: "live",
       },
@@ -347,8 +349,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
           Resource: [
             ACCOUNT_ARN("secretsmanager", "secret:finapi/sandbox/credentials-??????"),
             LIVE_CREDENTIALS,
-            `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
-            `\${${id(callback().secrets.get("live") as IConstruct)}}`,
+            `\${${id(callback().rootSecret)}}`,
           ],
         },
         {
@@ -391,10 +392,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         {
           Effect: "Allow",
           Action: "secretsmanager:GetSecretValue",
-          Resource: [
-            `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
-            `\${${id(callback().secrets.get("live") as IConstruct)}}`,
-          ],
+          Resource: `\${${id(callback().rootSecret)}}`,
         },
         {
           Effect: "Allow",
@@ -503,15 +501,16 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     );
   });
 
-  it("generates one 40-character alphanumeric path secret per client, named after the stack and client", () => {
+  it("generates one 64-character alphanumeric callback root secret for all clients, named after the stack", () => {
     const secrets = resourcesOf(synthesized, "AWS::SecretsManager::Secret");
-    expect(Object.values(secrets).map((secret) => secret.Properties)).toEqual(
-      ["sandbox", "live"].map((name) => ({
-        Name: `FinapiTest/user-sync-callback/${name}`,
-        Description: `The secret path segment of finAPI client ${name}'s user-sync callback URL`,
-        GenerateSecretString: { PasswordLength: 40, ExcludePunctuation: true, IncludeSpace: false },
-      })),
-    );
+    expect(Object.values(secrets).map((secret) => secret.Properties)).toEqual([
+      {
+        Name: "FinapiTest/user-sync-callback/root",
+        Description:
+          "The root secret every finAPI client's user-sync callback path secret is derived from (rotating it changes every callback URL)",
+        GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
+      },
+    ]);
   });
 
   it("keys the deletions table by id with a TTL, and the status table by client, both with point-in-time recovery", () => {
@@ -749,14 +748,13 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     expect(metricsOf("Dead-letter queues: messages waiting")).toHaveLength(3);
   });
 
-  it("outputs the callback base URL and the secrets' ARNs but never a secret value, the bus, queues, table, topic and dashboard", () => {
+  it("outputs the callback base URL and the root secret's ARN but never a secret value, the bus, queues, table, topic and dashboard", () => {
     const outputs = synthesized.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(
       [
         "AlarmTopicArn",
         "CallbackBaseUrl",
-        "CallbackSecretlive",
-        "CallbackSecretsandbox",
+        "CallbackRootSecret",
         "ConfigSyncFunctionName",
         "DashboardUrl",
         "DeadLetterQueueUrlconfigsyncfailedinvocations",
@@ -773,9 +771,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     expect(render(outputs.CallbackBaseUrl?.Value)).toBe(
       `https://select(2, split("/", \${${id(stack.callbackIngress?.functionUrl as IConstruct)}.FunctionUrl}))`,
     );
-    expect(render(outputs.CallbackSecretsandbox?.Value)).toBe(
-      `\${${id(callback().secrets.get("sandbox") as IConstruct)}}`,
-    );
+    expect(render(outputs.CallbackRootSecret?.Value)).toBe(`\${${id(callback().rootSecret)}}`);
     expect(JSON.stringify(outputs)).not.toMatch(/resolve:secretsmanager|SecretString/);
     expect(render(outputs.DeletionQueueUrl?.Value)).toBe(`\${${id(deletions().queue)}}`);
     expect(render(outputs.DeadLetterQueueUrluserdeletions?.Value)).toBe(
@@ -820,11 +816,13 @@ describe("FinapiConfigSyncStack without the hosted callback", () => {
     ]);
   });
 
-  it("leaves CALLBACK_BASE_URL and callbackSecretId out of config-sync's environment and grants only the credentials", () => {
+  it("leaves CALLBACK_BASE_URL, CALLBACK_ROOT_SECRET_ID and callbackSecretGeneration out of config-sync's environment and grants only the credentials", () => {
     const stack = synthesized.stack;
     const id = idOf(stack);
     const environment = environmentOf(synthesized, id(stack.configSync.handler.function));
     expect(environment.CALLBACK_BASE_URL).toBeUndefined();
+    expect(environment.CALLBACK_ROOT_SECRET_ID).toBeUndefined();
+    synthesized.template.resourceCountIs("AWS::SecretsManager::Secret", 0);
     expect(JSON.parse(environment.FINAPI_CLIENTS as string)).toEqual([
       {
         name: "alpha",

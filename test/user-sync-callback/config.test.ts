@@ -7,16 +7,14 @@ import {
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 
 const clients = [
-  {
-    name: "acme-live",
-    secretId: "arn:aws:secretsmanager:eu-central-1:000000000000:secret:acme-AbCdEf",
-    userBase: "live",
-    environment: "live",
-  },
-  { name: "acme_sandbox", secretId: "acme/sandbox", userBase: "sandbox", environment: "sandbox" },
+  { name: "acme-live", callbackSecretGeneration: 2, userBase: "live", environment: "live" },
+  { name: "acme_sandbox", callbackSecretGeneration: 0, userBase: "sandbox", environment: "sandbox" },
 ];
+const ROOT_SECRET_ID =
+  "arn:aws:secretsmanager:eu-central-1:000000000000:secret:stack/user-sync-callback/root-AbCdEf";
 const valid = {
   CALLBACK_CLIENTS: JSON.stringify(clients),
+  CALLBACK_ROOT_SECRET_ID: ROOT_SECRET_ID,
   DELETIONS_TABLE_NAME: "callback-deletions",
   DELETION_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions.fifo",
   DEAD_LETTER_QUEUE_URL:
@@ -24,7 +22,7 @@ const valid = {
   SECRET_DIGEST_KEY_ID: "arn:aws:kms:eu-central-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 };
 const withClient = (override: Record<string, unknown>) =>
-  JSON.stringify([{ name: "a", secretId: "s", userBase: "live", environment: "live", ...override }]);
+  JSON.stringify([{ name: "a", userBase: "live", environment: "live", ...override }]);
 
 const failure = (environment: Record<string, string | undefined>) => {
   try {
@@ -39,6 +37,7 @@ describe("loadCallbackConfig", () => {
   it("reads the clients with their user bases, the table, the window, both queues and the secret settings", () => {
     expect(loadCallbackConfig({ ...valid, FAN_OUT_WINDOW_SECONDS: "600" })).toEqual({
       clients,
+      rootSecretId: ROOT_SECRET_ID,
       deletionsTableName: "callback-deletions",
       deletionQueueUrl: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions.fifo",
       deadLetterQueueUrl:
@@ -59,10 +58,15 @@ describe("loadCallbackConfig", () => {
     expect(loadCallbackConfig({ ...valid, FAN_OUT_WINDOW_SECONDS: shortest }).fanOutWindowSeconds).toBe(60);
   });
 
+  it("takes a client's callbackSecretGeneration as 0 when it is left out", () => {
+    const [client] = loadCallbackConfig({ ...valid, CALLBACK_CLIENTS: withClient({}) }).clients;
+    expect(client?.callbackSecretGeneration).toBe(0);
+  });
+
   it("accepts several clients sharing one user base", () => {
     const shared = JSON.stringify([
-      { name: "a", secretId: "s", userBase: "mandator-7", environment: "live" },
-      { name: "b", secretId: "t", userBase: "mandator-7", environment: "live" },
+      { name: "a", userBase: "mandator-7", environment: "live" },
+      { name: "b", userBase: "mandator-7", environment: "live" },
     ]);
     expect(loadCallbackConfig({ ...valid, CALLBACK_CLIENTS: shared }).clients).toHaveLength(2);
   });
@@ -92,9 +96,20 @@ describe("loadCallbackConfig", () => {
     [
       "CALLBACK_CLIENTS that is not an array",
       { CALLBACK_CLIENTS: "{}" },
-      'CALLBACK_CLIENTS: must be a JSON array of {"name", "secretId", "userBase", "environment"}',
+      'CALLBACK_CLIENTS: must be a JSON array of {"name", "callbackSecretGeneration", "userBase", "environment"}',
     ],
     ["no clients", { CALLBACK_CLIENTS: "[]" }, "CALLBACK_CLIENTS: must name at least one client"],
+    [
+      "a negative secret generation",
+      { CALLBACK_CLIENTS: withClient({ callbackSecretGeneration: -1 }) },
+      "CALLBACK_CLIENTS [0.callbackSecretGeneration]: callbackSecretGeneration must be at least 0",
+    ],
+    [
+      "a fractional secret generation",
+      { CALLBACK_CLIENTS: withClient({ callbackSecretGeneration: 1.5 }) },
+      "CALLBACK_CLIENTS [0.callbackSecretGeneration]: callbackSecretGeneration must be a whole number",
+    ],
+    ["no root secret", { CALLBACK_ROOT_SECRET_ID: undefined }, "CALLBACK_ROOT_SECRET_ID: is required"],
     [
       "a client name with a slash",
       { CALLBACK_CLIENTS: withClient({ name: "a/b" }) },
@@ -124,8 +139,8 @@ describe("loadCallbackConfig", () => {
       "a client twice",
       {
         CALLBACK_CLIENTS: JSON.stringify([
-          { name: "a", secretId: "s", userBase: "live", environment: "live" },
-          { name: "a", secretId: "t", userBase: "live", environment: "live" },
+          { name: "a", userBase: "live", environment: "live" },
+          { name: "a", userBase: "live", environment: "live" },
         ]),
       },
       "CALLBACK_CLIENTS: client names must be unique",
@@ -134,8 +149,8 @@ describe("loadCallbackConfig", () => {
       "a user base with clients of two environments",
       {
         CALLBACK_CLIENTS: JSON.stringify([
-          { name: "a", secretId: "s", userBase: "shared", environment: "live" },
-          { name: "b", secretId: "t", userBase: "shared", environment: "sandbox" },
+          { name: "a", userBase: "shared", environment: "live" },
+          { name: "b", userBase: "shared", environment: "sandbox" },
         ]),
       },
       "CALLBACK_CLIENTS: the clients of one user base must share one environment",

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 const environment = {
   AWS_REGION: "eu-central-1",
-  CALLBACK_CLIENTS: '[{"name":"acme","secretId":"callback/acme","userBase":"live","environment":"live"}]',
+  CALLBACK_CLIENTS: '[{"name":"acme","callbackSecretGeneration":0,"userBase":"live","environment":"live"}]',
+  CALLBACK_ROOT_SECRET_ID: "stack/user-sync-callback/root",
   DELETIONS_TABLE_NAME: "callback-deletions",
   DELETION_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions.fifo",
   DEAD_LETTER_QUEUE_URL:

@@ -6,6 +6,7 @@ import { createCallbackHandler } from "../../functions/user-sync-callback/app.ts
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
 import { createDefaultDependencies } from "../../functions/user-sync-callback/dependencies.ts";
 import { SECRET_DIGESTS_KEY_PREFIX } from "../../functions/user-sync-callback/secret-digest-store.ts";
+import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import {
   type CallbackRequest,
   DELETION_QUEUE_NAME,
@@ -13,6 +14,7 @@ import {
   INGRESSES,
   invoke,
   pathOf,
+  ROOT_SECRET_NAME,
   secrets,
   TABLE_NAME,
 } from "./support/harness.ts";
@@ -326,7 +328,8 @@ describe("user-sync-callback handler", () => {
       expect(suite.output.logs()).toContainEqual(
         expect.objectContaining({
           level: "WARN",
-          message: "Secrets Manager failed before this environment read the secret; using its kept digests",
+          message:
+            "Secrets Manager failed before this environment read the root secret; using its kept digests",
         }),
       );
     });
@@ -341,11 +344,11 @@ describe("user-sync-callback handler", () => {
     });
 
     it("answers 404, and logs and counts the unusable secret, when no digests were kept either", async () => {
-      const acme = loadCallbackConfig(process.env).clients.find((client) => client.name === "acme");
+      const { rootSecretId } = loadCallbackConfig(process.env);
       await suite.standIns.dynamo.client.send(
         new DeleteItemCommand({
           TableName: TABLE_NAME,
-          Key: { id: { S: `${SECRET_DIGESTS_KEY_PREFIX}#${acme?.secretId}` } },
+          Key: { id: { S: `${SECRET_DIGESTS_KEY_PREFIX}#${rootSecretId}` } },
         }),
       );
       const answer = await invoke(coldStartDuringOutage(), { body: deletionBody("cold-1") });
@@ -362,12 +365,44 @@ describe("user-sync-callback handler", () => {
       );
       expect(suite.output.count(CallbackMetric.SecretUnusable, "acme")).toBe(1);
     });
+
+    it("answers 503 and remembers nothing when the kept digests cannot be read either (a double outage)", async () => {
+      /* A fresh environment keeps the digests (an earlier test deleted them). */
+      const keeper = createCallbackHandler(createDefaultDependencies(loadCallbackConfig(process.env)));
+      expect((await invoke(keeper, { body: deletionBody("warm-before-double-outage") })).statusCode).toBe(
+        202,
+      );
+      const coldStart = coldStartDuringOutage();
+      /* The kept digests are found, but their key cannot be derived: KMS fails the cold start's GenerateMac. */
+      suite.standIns.kms.failNext(
+        "GenerateMac",
+        new AwsServiceError("KMSInternalException", "Internal error", 500),
+        3,
+      );
+      const during = await invoke(coldStart, { body: deletionBody("double-outage") });
+      expect(during.statusCode).toBe(503);
+      expect(suite.standIns.deletionsOf("double-outage")).toEqual([]);
+      expect(suite.output.count(CallbackMetric.SecretUnusable, "acme")).toBe(0);
+      expect(suite.output.logs()).toContainEqual(
+        expect.objectContaining({
+          level: "ERROR",
+          message: "callback not authenticated: Secrets Manager and the kept digests both failed",
+          client: "acme",
+        }),
+      );
+
+      /* finAPI's next try, once Secrets Manager answers, finds no refusal remembered. */
+      suite.standIns.secretsManager.setOutage(undefined);
+      const after = await invoke(coldStart, { body: deletionBody("double-outage") });
+      expect(after.statusCode).toBe(202);
+      expect(suite.standIns.deletionsOf("double-outage")).toHaveLength(1);
+    });
   });
 
   it("accepts a rotated secret at once and the secret it replaced, but no older one", async () => {
     /* Past the pause between two fresh fetches that the wrong secrets above started. */
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 60_000 });
-    suite.standIns.secretsManager.putSecret("callback/acme", secrets.rotated);
+    suite.standIns.secretsManager.putSecret(ROOT_SECRET_NAME, secrets.rotatedRoot);
     const rotated = await invoke(suite.handler, {
       path: pathOf("acme", secrets.rotated),
       body: deletionBody("rot-1"),

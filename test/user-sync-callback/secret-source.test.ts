@@ -9,6 +9,7 @@ import type {
   SecretDigestStore,
 } from "../../functions/user-sync-callback/secret-digest-store.ts";
 import {
+  type CallbackSecretSource,
   createSecretsManagerSource,
   isSecretsManagerOutage,
   type SecretsManagerSourceOptions,
@@ -20,6 +21,15 @@ import { standInClientConfig } from "../support/stand-in-client.ts";
 import { secrets } from "./support/harness.ts";
 
 const HOUR_MS = 3_600_000;
+const ACME = { name: "acme", callbackSecretGeneration: 0 };
+
+/* The root secret version an acme path secret of the fixture derives from. */
+const rootOf = (value: string): string =>
+  ({
+    [secrets.acme.previous]: secrets.root.previous,
+    [secrets.acme.current]: secrets.root.current,
+    [secrets.rotated]: secrets.rotatedRoot,
+  })[value] ?? value;
 const START = Date.parse("2026-12-01T12:00:00Z");
 
 /** A digest store in memory that counts what is asked of it, can be made to fail, and expires nothing. */
@@ -52,7 +62,7 @@ function memoryDigestStore() {
 const matches = (verdict: SecretVerdict | undefined, candidate: string) =>
   verdict?.usable === true && verdict.matches(candidate);
 
-describe("createSecretsManagerSource", () => {
+describe("createSecretsManagerSource (the callback root secret)", () => {
   let secretsManager: SecretsManagerStandIn;
   let kms: KmsStandIn;
   let client: SecretsManagerClient;
@@ -86,16 +96,42 @@ describe("createSecretsManagerSource", () => {
   });
 
   let sequence = 0;
-  /** A secret of this test alone, created at `createdAt` with each of `values` as a rotation. */
+  /**
+   * A root secret of this test alone, created at `createdAt` with each of `values` as a rotation: a
+   * path secret of acme's stands for the root version it derives from, anything else is stored as it is.
+   */
   const secretWith = (values: readonly string[], createdAt = new Date(START)) => {
     sequence += 1;
     const secretId = `callback/case-${sequence}`;
-    for (const value of values) secretsManager.putSecret(secretId, value, createdAt);
+    for (const value of values) secretsManager.putSecret(secretId, rootOf(value), createdAt);
     return secretId;
   };
 
-  const source = (options: Partial<SecretsManagerSourceOptions> = {}) =>
-    createSecretsManagerSource({ client, logger, now, ...options });
+  /**
+   * An environment hosting acme (generation 0): `verdict(rootSecretId)` is acme's verdict under that
+   * root secret. One source per root secret, all with these options (so one digest key derivation).
+   */
+  const source = (options: Partial<SecretsManagerSourceOptions> = {}) => {
+    const sources = new Map<string, CallbackSecretSource>();
+    const of = (rootSecretId: string) => {
+      const existing = sources.get(rootSecretId);
+      if (existing) return existing;
+      const created = createSecretsManagerSource({
+        client,
+        logger,
+        now,
+        rootSecretId,
+        clients: [ACME],
+        ...options,
+      });
+      sources.set(rootSecretId, created);
+      return created;
+    };
+    return {
+      verdict: (rootSecretId: string) => of(rootSecretId).verdict(ACME.name),
+      refreshedVerdict: (rootSecretId: string) => of(rootSecretId).refreshedVerdict(ACME.name),
+    };
+  };
 
   const withKept = (store: SecretDigestStore) => ({
     store,
@@ -143,7 +179,7 @@ describe("createSecretsManagerSource", () => {
       const secretId = secretWith([secrets.acme.previous, secrets.acme.current]);
       const callback = source({ minRefreshIntervalSeconds: 10 });
       expect(matches(await callback.verdict(secretId), secrets.acme.previous)).toBe(true);
-      secretsManager.putSecret(secretId, secrets.rotated, new Date(START));
+      secretsManager.putSecret(secretId, rootOf(secrets.rotated), new Date(START));
       clock += 10_000;
       const refreshed = await callback.refreshedVerdict(secretId);
       expect(matches(refreshed, secrets.rotated)).toBe(true);
@@ -153,10 +189,10 @@ describe("createSecretsManagerSource", () => {
     });
 
     it("serves repeat lookups from memory, a missing AWSPREVIOUS included", async () => {
-      const secretId = secretWith([secrets.globex.current]);
+      const secretId = secretWith([secrets.acme.current]);
       const callback = source();
       for (let index = 0; index < 5; index += 1) {
-        expect(matches(await callback.verdict(secretId), secrets.globex.current)).toBe(true);
+        expect(matches(await callback.verdict(secretId), secrets.acme.current)).toBe(true);
       }
       expect(callsFor(secretId).map((call) => call.input.VersionStage)).toEqual([
         "AWSCURRENT",
@@ -169,7 +205,7 @@ describe("createSecretsManagerSource", () => {
       const secretId = secretWith([secrets.acme.previous]);
       const callback = source({ minRefreshIntervalSeconds: 10, maxAgeSeconds: 300 });
       await callback.verdict(secretId);
-      secretsManager.putSecret(secretId, secrets.rotated, new Date(START));
+      secretsManager.putSecret(secretId, rootOf(secrets.rotated), new Date(START));
       clock += 9_999;
       expect(await callback.refreshedVerdict(secretId)).toBeUndefined();
       expect(matches(await callback.verdict(secretId), secrets.rotated)).toBe(false);
@@ -185,7 +221,7 @@ describe("createSecretsManagerSource", () => {
     });
 
     it("shares one read among concurrent lookups", async () => {
-      const secretId = secretWith([secrets.globex.current]);
+      const secretId = secretWith([secrets.acme.current]);
       const callback = source();
       await Promise.all(Array.from({ length: 20 }, () => callback.verdict(secretId)));
       expect(callsFor(secretId)).toHaveLength(2);
@@ -200,16 +236,16 @@ describe("createSecretsManagerSource", () => {
       ["access is denied", "AccessDeniedException", (id: string) => secretsManager.denyAccess(id)],
       ["it cannot be decrypted", "DecryptionFailure", (id: string) => secretsManager.failDecryption(id)],
     ])("is refused when %s, and forgets what it knew and kept", async (_case, errorName, revoke) => {
-      const secretId = secretWith([secrets.globex.current]);
+      const secretId = secretWith([secrets.acme.current]);
       const store = memoryDigestStore();
       const callback = source({ keptDigests: withKept(store), maxAgeSeconds: 0 });
-      expect(matches(await callback.verdict(secretId), secrets.globex.current)).toBe(true);
+      expect(matches(await callback.verdict(secretId), secrets.acme.current)).toBe(true);
       expect(store.saved.has(secretId)).toBe(true);
       revoke(secretId);
       expectRevoked(await callback.verdict(secretId), errorName);
       expect(store.saved.has(secretId)).toBe(false);
       expect(logger.error).toHaveBeenCalledWith(
-        "callback secret is not usable; its client's requests are refused",
+        "callback root secret is not usable; every client's requests are refused",
         {
           secretId,
           errorName,
@@ -218,7 +254,7 @@ describe("createSecretsManagerSource", () => {
     });
 
     it("is refused when marked for deletion (InvalidRequestException)", async () => {
-      const secretId = secretWith([secrets.globex.current]);
+      const secretId = secretWith([secrets.acme.current]);
       const callback = source({ maxAgeSeconds: 0 });
       await callback.verdict(secretId);
       await client.send(new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: 7 }));
@@ -230,25 +266,25 @@ describe("createSecretsManagerSource", () => {
     });
 
     it("is refused when its value breaks the shared rule, and the log states the rule without the value", async () => {
-      const secretId = secretWith(["only21charactersxxxxx"]);
+      const secretId = secretWith(["only42charactersxxxxxxxxxxxxxxxxxxxxxxxxxx"]);
       expectRevoked(await source().verdict(secretId), "MalformedSecretValue");
-      expect(logger.error).toHaveBeenCalledWith("callback secret is malformed", {
+      expect(logger.error).toHaveBeenCalledWith("callback root secret is malformed", {
         secretId,
         versionStage: "AWSCURRENT",
-        rule: "at least 22 characters of A-Z a-z 0-9 . _ ~ - (it becomes a path segment of the callback URL)",
+        rule: "at least 43 characters of A-Z a-z 0-9 . _ ~ - (the stack generates 64 alphanumerics)",
       });
-      expect(loggedText()).not.toContain("only21characters");
+      expect(loggedText()).not.toContain("only42characters");
     });
 
     it("accepts only AWSCURRENT when AWSPREVIOUS breaks the rule", async () => {
-      const secretId = secretWith(["short", secrets.globex.current]);
+      const secretId = secretWith(["short", secrets.acme.current]);
       const verdict = await source().verdict(secretId);
-      expect(matches(verdict, secrets.globex.current)).toBe(true);
+      expect(matches(verdict, secrets.acme.current)).toBe(true);
       expect(matches(verdict, "short")).toBe(false);
     });
 
     it("stays refused through a later outage, here and in an environment that starts during it", async () => {
-      const secretId = secretWith([secrets.globex.current]);
+      const secretId = secretWith([secrets.acme.current]);
       const store = memoryDigestStore();
       const warm = source({ keptDigests: withKept(store), maxAgeSeconds: 0 });
       await warm.verdict(secretId);
@@ -257,7 +293,7 @@ describe("createSecretsManagerSource", () => {
       secretsManager.setOutage("internal-error");
       clock += 60_000;
       expectRevoked(await warm.verdict(secretId), "AccessDeniedException");
-      expect(matches(await warm.refreshedVerdict(secretId), secrets.globex.current)).toBe(false);
+      expect(matches(await warm.refreshedVerdict(secretId), secrets.acme.current)).toBe(false);
       const cold = source({ keptDigests: withKept(store) });
       expect(await cold.verdict(secretId)).toEqual({
         usable: false,
@@ -267,13 +303,13 @@ describe("createSecretsManagerSource", () => {
     });
 
     it("is usable again once Secrets Manager serves it again", async () => {
-      const secretId = secretWith([secrets.globex.current]);
+      const secretId = secretWith([secrets.acme.current]);
       secretsManager.denyAccess(secretId);
       const callback = source({ minRefreshIntervalSeconds: 10 });
       expectRevoked(await callback.verdict(secretId), "AccessDeniedException");
       secretsManager.restoreAccess(secretId);
       clock += 10_000;
-      expect(matches(await callback.refreshedVerdict(secretId), secrets.globex.current)).toBe(true);
+      expect(matches(await callback.refreshedVerdict(secretId), secrets.acme.current)).toBe(true);
     });
   });
 
@@ -300,7 +336,7 @@ describe("createSecretsManagerSource", () => {
     });
 
     it("keeps what it read before when Secrets Manager does not answer at all", async () => {
-      const secretId = secretWith([secrets.globex.current]);
+      const secretId = secretWith([secrets.acme.current]);
       const hanging = new SecretsManagerClient({
         ...standInClientConfig(secretsManager.url),
         requestHandler: { requestTimeout: 100, throwOnRequestTimeout: true },
@@ -309,7 +345,7 @@ describe("createSecretsManagerSource", () => {
         const callback = source({ client: hanging, maxAgeSeconds: 0 });
         await callback.verdict(secretId);
         secretsManager.setOutage("hang");
-        expect(matches(await callback.verdict(secretId), secrets.globex.current)).toBe(true);
+        expect(matches(await callback.verdict(secretId), secrets.acme.current)).toBe(true);
       } finally {
         hanging.destroy();
       }
@@ -337,35 +373,64 @@ describe("createSecretsManagerSource", () => {
       clock = START + HOUR_MS;
       expect(matches(verdict, secrets.acme.previous)).toBe(false);
       expect(logger.warn).toHaveBeenCalledWith(
-        "Secrets Manager failed before this environment read the secret; using its kept digests",
+        "Secrets Manager failed before this environment read the root secret; using its kept digests",
         { secretId, errorName: "InternalServiceError" },
       );
     });
 
-    it("refuses a cold start that finds no kept digests, or cannot read them", async () => {
-      const secretId = secretWith([secrets.globex.current]);
+    it("refuses a cold start that finds no kept digests", async () => {
+      const secretId = secretWith([secrets.acme.current]);
       const store = memoryDigestStore();
       secretsManager.setOutage("internal-error");
       const unavailable = { usable: false, reason: "unavailable", errorName: "InternalServiceError" };
       expect(await source({ keptDigests: withKept(store) }).verdict(secretId)).toEqual(unavailable);
-      store.saved.set(secretId, { current: new Uint8Array(32) });
-      store.failing = true;
-      expect(await source({ keptDigests: withKept(store) }).verdict(secretId)).toEqual(unavailable);
       expect(logger.error).toHaveBeenCalledWith(
-        "Secrets Manager failed and no usable digests are kept; the client's requests are refused",
+        "Secrets Manager failed and no usable digests are kept; the clients' requests are refused",
         { secretId, errorName: "InternalServiceError" },
       );
     });
 
-    it("costs no call per request: 1,000 wrong secrets on a warm and on a cold environment", async () => {
-      const secretId = secretWith([secrets.globex.current]);
+    it("answers a cold start that cannot read its kept digests either with an outage, and remembers nothing", async () => {
+      const secretId = secretWith([secrets.acme.current]);
       const store = memoryDigestStore();
-      const clients = [{ name: "globex", secretId, userBase: "live", environment: "live" as const }];
-      const warm = source({ keptDigests: withKept(store) });
-      await warm.verdict(secretId);
-      secretsManager.setOutage("internal-error");
+      store.saved.set(secretId, { current: new Map([["acme", new Uint8Array(32)]]) });
+      store.failing = true;
+      secretsManager.setOutage("throttling");
       const cold = source({ keptDigests: withKept(store) });
-      await cold.verdict(secretId);
+      const outage = { usable: false, reason: "outage", errorName: "ThrottlingException" };
+      expect(await cold.verdict(secretId)).toEqual(outage);
+      expect(logger.error).toHaveBeenCalledWith(
+        "Secrets Manager failed and the kept digests could not be read; answering 5xx and remembering nothing",
+        { secretId, errorName: "ThrottlingException", keptDigestsError: "Error" },
+      );
+      /* Each try reads again: no refusal and no outage is remembered. */
+      const readsSoFar = callsFor(secretId).length;
+      expect(await cold.verdict(secretId)).toEqual(outage);
+      expect(callsFor(secretId).length).toBeGreaterThan(readsSoFar);
+      secretsManager.setOutage(undefined);
+      expect(matches(await cold.verdict(secretId), secrets.acme.current)).toBe(true);
+    });
+
+    it("costs no call per request: 1,000 wrong secrets on a warm and on a cold environment", async () => {
+      const secretId = secretWith([secrets.acme.current]);
+      const store = memoryDigestStore();
+      const clients = [
+        { name: "globex", callbackSecretGeneration: 0, userBase: "live", environment: "live" as const },
+      ];
+      const environment = () =>
+        createSecretsManagerSource({
+          client,
+          logger,
+          now,
+          rootSecretId: secretId,
+          clients,
+          keptDigests: withKept(store),
+        });
+      const warm = environment();
+      await warm.verdict("globex");
+      secretsManager.setOutage("internal-error");
+      const cold = environment();
+      await cold.verdict("globex");
       const before = {
         secretsManager: secretsManager.calls.length,
         kms: kms.calls.length,
@@ -401,11 +466,11 @@ describe("createSecretsManagerSource", () => {
 
   describe("kept digests", () => {
     it("are HMAC-SHA256 under the key derived from the KMS key, not SHA-256 of the secret", async () => {
-      const secretId = secretWith([secrets.globex.current]);
+      const secretId = secretWith([secrets.acme.current]);
       const store = memoryDigestStore();
       await source({ keptDigests: withKept(store) }).verdict(secretId);
-      const kept = Buffer.from(store.saved.get(secretId)?.current ?? []);
-      expect(kept.equals(createHash("sha256").update(secrets.globex.current).digest())).toBe(false);
+      const kept = Buffer.from(store.saved.get(secretId)?.current.get("acme") ?? []);
+      expect(kept.equals(createHash("sha256").update(secrets.acme.current).digest())).toBe(false);
       const { Mac } = await kmsClient.send(
         new GenerateMacCommand({
           KeyId: digestKeyId,
@@ -413,10 +478,11 @@ describe("createSecretsManagerSource", () => {
           Message: new TextEncoder().encode(DIGEST_KEY_MESSAGE),
         }),
       );
+      /* Bound to the client's name and generation. */
       const expected = createHmac("sha256", Mac ?? new Uint8Array())
-        .update(secretId)
+        .update("acme/0")
         .update("\0")
-        .update(secrets.globex.current)
+        .update(secrets.acme.current)
         .digest();
       expect(kept.equals(expected)).toBe(true);
     });
@@ -425,7 +491,7 @@ describe("createSecretsManagerSource", () => {
       const store = memoryDigestStore();
       const callback = source({ keptDigests: withKept(store), maxAgeSeconds: 0 });
       const macsBefore = kms.calls.filter((call) => call.operation === "GenerateMac").length;
-      for (const value of [secrets.acme.current, secrets.globex.current]) {
+      for (const value of [secrets.acme.current, secrets.acme.current]) {
         await callback.verdict(secretWith([value]));
       }
       expect(kms.calls.filter((call) => call.operation === "GenerateMac").length).toBe(macsBefore + 1);
@@ -437,24 +503,24 @@ describe("createSecretsManagerSource", () => {
       const callback = source({ keptDigests: withKept(store), maxAgeSeconds: 0 });
       await callback.verdict(secretId);
       await callback.verdict(secretId);
-      secretsManager.putSecret(secretId, secrets.acme.current, new Date(START));
+      secretsManager.putSecret(secretId, rootOf(secrets.acme.current), new Date(START));
       await callback.verdict(secretId);
       expect(store.saves).toBe(2);
       expect(store.saved.get(secretId)?.previous?.acceptedUntilMs).toBe(START + 24 * HOUR_MS);
     });
 
     it("failing to be kept does not stop authentication, and is logged without a value", async () => {
-      const secretId = secretWith([secrets.globex.current]);
+      const secretId = secretWith([secrets.acme.current]);
       const store = memoryDigestStore();
       store.failing = true;
       expect(
-        matches(await source({ keptDigests: withKept(store) }).verdict(secretId), secrets.globex.current),
+        matches(await source({ keptDigests: withKept(store) }).verdict(secretId), secrets.acme.current),
       ).toBe(true);
       expect(logger.warn).toHaveBeenCalledWith(
-        "the secret's digests could not be kept for cold starts during an outage",
+        "the path secrets' digests could not be kept for cold starts during an outage",
         { secretId, errorName: "Error" },
       );
-      expect(loggedText()).not.toContain(secrets.globex.current);
+      expect(loggedText()).not.toContain(secrets.acme.current);
     });
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { type FinapiEmulator, startFinapiEmulator } from "../../../emulator/index.ts";
+import { derivePathSecret } from "../../../functions/contracts/callback-path-secret.ts";
 import { REPOSITORY_ROOT } from "../../../infra/constructs/observed-node-function.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../../local/aws/eventbridge.ts";
@@ -51,7 +52,7 @@ interface ConfiguredClientEntry {
   readonly name: string;
   readonly parameterName: string;
   readonly credentialsSecretId: string;
-  readonly callbackSecretId?: string;
+  readonly callbackSecretGeneration?: number;
   readonly [key: string]: unknown;
 }
 
@@ -124,7 +125,7 @@ export interface LocalDeployment {
   readonly iam: IamAuthority | undefined;
   /** Every line the functions wrote. */
   readonly lines: readonly string[];
-  /** Every secret in play: client secrets, callback path secrets, and each access token finAPI issued. */
+  /** Every secret in play: client secrets, the callback root secret and path secrets, and each access token finAPI issued. */
   secrets(): string[];
   /** The values finAPI must end up with for the document: the hosted callback URL fills a missing field. */
   desiredConfiguration(client: DeployedClient, document: DesiredDocument): DesiredDocument;
@@ -174,7 +175,6 @@ function clonedClients(template: readonly ConfiguredClientEntry[], count: number
       name,
       parameterName: `/finapi/bench/${name}`,
       credentialsSecretId: `finapi/bench/${name}/credentials`,
-      ...(first.callbackSecretId === undefined ? {} : { callbackSecretId: `finapi/bench/${name}/callback` }),
     };
   });
 }
@@ -201,11 +201,12 @@ export async function deployLocally(
     startFinapiEmulator({ latencyMs: options.finapiLatencyMs ?? 0 }),
     startKms(),
   ]);
+  /* The stack's generated secrets (the callback root secret), by ARN. */
   const callbackSecrets = new Map<string, string>();
   const physical = new Map<string, string>();
   for (const [logicalId, secret] of stack.resourcesOf("AWS::SecretsManager::Secret")) {
     const name = String(secret.Properties.Name);
-    const value = randomAlphanumerics(40);
+    const value = randomAlphanumerics(64);
     secretsManager.putSecret(name, value);
     callbackSecrets.set(secretsManager.arnOf(name), value);
     physical.set(logicalId, secretsManager.arnOf(name));
@@ -287,12 +288,10 @@ export async function deployLocally(
   const templateClients = JSON.parse(templateConfigSync.FINAPI_CLIENTS ?? "[]") as ConfiguredClientEntry[];
   const configured =
     options.clientCount === undefined ? templateClients : clonedClients(templateClients, options.clientCount);
-  for (const client of configured) {
-    if (client.callbackSecretId !== undefined && !callbackSecrets.has(client.callbackSecretId)) {
-      const value = randomAlphanumerics(40);
-      secretsManager.putSecret(client.callbackSecretId, value);
-      callbackSecrets.set(client.callbackSecretId, value);
-    }
+  const rootSecretId = templateConfigSync.CALLBACK_ROOT_SECRET_ID;
+  const rootSecret = rootSecretId === undefined ? undefined : callbackSecrets.get(rootSecretId);
+  if (rootSecretId !== undefined && rootSecret === undefined) {
+    throw new Error(`config-sync's CALLBACK_ROOT_SECRET_ID ${rootSecretId} is no secret of the stack`);
   }
   const configSyncEnvironment: Record<string, string> = {
     ...templateConfigSync,
@@ -325,7 +324,12 @@ export async function deployLocally(
       clientSecret: `cs-${randomAlphanumerics(32)}`,
       parameterName: client.parameterName,
       callbackSecret:
-        client.callbackSecretId === undefined ? undefined : callbackSecrets.get(client.callbackSecretId),
+        rootSecret === undefined
+          ? undefined
+          : derivePathSecret(rootSecret, {
+              name: client.name,
+              callbackSecretGeneration: client.callbackSecretGeneration ?? 0,
+            }),
       userBase: callbackClients.get(client.name)?.userBase ?? String(client.userBase ?? environment),
       environment,
     };
@@ -473,7 +477,12 @@ export async function deployLocally(
     lines,
     secrets() {
       collectTokens();
-      return [...clients.map((client) => client.clientSecret), ...callbackSecrets.values(), ...tokens];
+      return [
+        ...clients.map((client) => client.clientSecret),
+        ...callbackSecrets.values(),
+        ...clients.flatMap((client) => (client.callbackSecret === undefined ? [] : [client.callbackSecret])),
+        ...tokens,
+      ];
     },
     desiredConfiguration(client, document) {
       const hosted =

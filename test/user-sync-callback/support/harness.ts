@@ -25,19 +25,33 @@ const CALLBACK_FUNCTION: HostedFunction = {
 const fixture = (name: string) =>
   readFileSync(new URL(`../../fixtures/user-sync-callback/${name}`, import.meta.url), "utf8");
 
+/**
+ * The callback root secret's two versions and, as known answers of the derivation (generation 0
+ * unless named), each client's path secret under each of them.
+ */
 export interface SecretsFixture {
-  readonly acme: { readonly previous: string; readonly current: string };
-  readonly globex: { readonly current: string };
-  readonly umbrella: { readonly current: string };
-  readonly acmeSandbox: { readonly current: string };
-  /** Wrong secrets a caller might try: near misses of acme's and globex's real one. */
+  readonly root: { readonly previous: string; readonly current: string };
+  /** What the root secret is rotated to. */
+  readonly rotatedRoot: string;
+  readonly acme: { readonly previous: string; readonly current: string; readonly generation1: string };
+  readonly globex: { readonly previous: string; readonly current: string };
+  readonly umbrella: { readonly previous: string; readonly current: string };
+  readonly acmeSandbox: { readonly previous: string; readonly current: string };
+  /** Wrong secrets a caller might try on acme's path: near misses of its real one, and globex's. */
   readonly guesses: readonly string[];
-  /** What acme's secret is rotated to. */
+  /** acme's path secret under the rotated root. */
   readonly rotated: string;
 }
 
 export const secrets = JSON.parse(fixture("secrets.json")) as SecretsFixture;
 export const allSecrets = [
+  secrets.root.previous,
+  secrets.root.current,
+  secrets.rotatedRoot,
+  secrets.acme.generation1,
+  secrets.globex.previous,
+  secrets.umbrella.previous,
+  secrets.acmeSandbox.previous,
   secrets.acme.previous,
   secrets.acme.current,
   secrets.globex.current,
@@ -51,6 +65,8 @@ export const TABLE_NAME = "callback-deletions";
 export const DELETION_QUEUE_NAME = "user-deletions.fifo";
 export const DEAD_LETTER_QUEUE_NAME = "user-deletion-dead-letters.fifo";
 export const FAN_OUT_WINDOW_SECONDS = 3_600;
+/** The callback root secret's name in the Secrets Manager stand-in. */
+export const ROOT_SECRET_NAME = "callback/root";
 
 /**
  * The deployment's clients: three of the live user base, one of the sandbox user base (so that user
@@ -102,7 +118,7 @@ const parsedBodies = (sqs: SqsStandIn, queueName: string) =>
 
 /**
  * Starts local DynamoDB (dynalite), SQS and Secrets Manager with the callback's table, queues and
- * secrets (acme rotated once, the others never), and points the SDK at them through
+ * root secret (rotated once, so every client has a previous path secret), and points the SDK at them through
  * `AWS_ENDPOINT_URL_<SERVICE>` together with the callback's own environment.
  */
 export async function startCallbackStandIns(): Promise<CallbackStandIns> {
@@ -115,11 +131,8 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
   await dynamo.createTable(TABLE_NAME);
   for (const name of [DELETION_QUEUE_NAME, DEAD_LETTER_QUEUE_NAME])
     sqs.createQueue(name, { FifoQueue: "true" });
-  secretsManager.putSecret("callback/acme", secrets.acme.previous);
-  secretsManager.putSecret("callback/acme", secrets.acme.current);
-  secretsManager.putSecret("callback/globex", secrets.globex.current);
-  secretsManager.putSecret("callback/umbrella", secrets.umbrella.current);
-  secretsManager.putSecret("callback/acme-sandbox", secrets.acmeSandbox.current);
+  secretsManager.putSecret(ROOT_SECRET_NAME, secrets.root.previous);
+  secretsManager.putSecret(ROOT_SECRET_NAME, secrets.root.current);
 
   Object.assign(process.env, {
     AWS_REGION: "eu-central-1",
@@ -130,21 +143,13 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     AWS_ENDPOINT_URL_KMS: kms.url,
     SECRET_DIGEST_KEY_ID: kms.createHmacKey(),
+    CALLBACK_ROOT_SECRET_ID: secretsManager.arnOf(ROOT_SECRET_NAME),
     CALLBACK_CLIENTS: JSON.stringify([
-      {
-        name: "acme",
-        secretId: secretsManager.arnOf("callback/acme"),
-        userBase: "live",
-        environment: "live",
-      },
-      { name: "globex", secretId: "callback/globex", userBase: "live", environment: "live" },
-      { name: "umbrella", secretId: "callback/umbrella", userBase: "live", environment: "live" },
-      {
-        name: SANDBOX_CLIENT,
-        secretId: "callback/acme-sandbox",
-        userBase: "sandbox",
-        environment: "sandbox",
-      },
+      { name: "acme", callbackSecretGeneration: 0, userBase: "live", environment: "live" },
+      /* The generation left out: 0. */
+      { name: "globex", userBase: "live", environment: "live" },
+      { name: "umbrella", callbackSecretGeneration: 0, userBase: "live", environment: "live" },
+      { name: SANDBOX_CLIENT, userBase: "sandbox", environment: "sandbox" },
     ]),
     DELETIONS_TABLE_NAME: TABLE_NAME,
     DELETION_QUEUE_URL: sqs.queueUrl(DELETION_QUEUE_NAME),
