@@ -124,7 +124,7 @@ export const CAMPAIGN_LIMITS = [
   "**What the campaign does not model.**",
   "",
   "- SQS refusing or failing: the queues are never faulted, so the callback reaches its dead-letter path only when its hand-off runs out of time (DynamoDB hanging); SendMessage errors are covered by `test/user-sync-callback/forwarding.test.ts`.",
-  "- Secrets Manager and DynamoDB failing together on a cold environment (neither the secret nor its kept digests reachable): not armed; the callback then answers 404 and keeps refusing that client for a while (a finding for the callback).",
+  "- Secrets Manager and DynamoDB failing together on a cold environment (neither the secret nor its kept digests reachable): not armed, because the campaign does not model finAPI redelivering after a 5xx; the callback then answers 503 and remembers no refusal (`test/user-sync-callback/handler.test.ts` and `secret-source.test.ts`).",
   "- A PutEvents that EventBridge accepts but answers after the publisher's 10 s attempt: the SDK's retry puts the deletion on the bus a second time. `test/reliability/callback-edges.test.ts` proves exactly two events and no dead letter for one such answer; the campaign does not inject it.",
   "- Functions killed mid-run (the environment destroyed without warning): the callback's crash windows are in `test/reliability/interrupted-runs.test.ts`; the campaign's interruptions are middy's timeouts of config-sync runs.",
   "- Copies of two deletions of one user crossing (a copy held up longer than deleting, re-creating and deleting the user again): the campaign's re-deletions start after every copy of the previous deletion was answered; `test/reliability/concurrency.test.ts` covers one interleaving and its extra event.",
