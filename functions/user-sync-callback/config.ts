@@ -1,11 +1,18 @@
-import { callbackClientsSchema } from "../contracts/callback-environment.ts";
+import {
+  CLIENT_REGISTRY_PATH_VARIABLE,
+  callbackRegistrySchema,
+  clientRegistryPath,
+  readClientRegistry,
+} from "../contracts/client-registry.ts";
 import {
   DEFAULT_FAN_OUT_WINDOW_SECONDS,
   MIN_FAN_OUT_WINDOW_SECONDS,
   NAME_PATTERN,
 } from "../contracts/user-deletion.ts";
-import { jsonText, requiredVariable } from "../validation/environment.ts";
+import { requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
+
+import type { CallbackClient } from "../contracts/callback-environment.ts";
 
 export type { CallbackClient } from "../contracts/callback-environment.ts";
 
@@ -33,10 +40,7 @@ const fifoQueueUrl = z.pipe(
 /** The Lambda's environment, as the CDK stack sets it. */
 export const callbackEnvironmentSchema = z.pipe(
   z.object({
-    CALLBACK_CLIENTS: z.pipe(
-      z.pipe(requiredVariable("must be a JSON array"), jsonText),
-      callbackClientsSchema,
-    ),
+    [CLIENT_REGISTRY_PATH_VARIABLE]: z.optional(z.string()),
     DELETIONS_TABLE_NAME: requiredVariable("must be a DynamoDB table name"),
     DELETION_QUEUE_URL: fifoQueueUrl,
     DEAD_LETTER_QUEUE_URL: fifoQueueUrl,
@@ -67,7 +71,6 @@ export const callbackEnvironmentSchema = z.pipe(
     ),
   }),
   z.transform((environment) => ({
-    clients: environment.CALLBACK_CLIENTS,
     deletionsTableName: environment.DELETIONS_TABLE_NAME,
     deletionQueueUrl: environment.DELETION_QUEUE_URL,
     deadLetterQueueUrl: environment.DEAD_LETTER_QUEUE_URL,
@@ -76,21 +79,33 @@ export const callbackEnvironmentSchema = z.pipe(
     secretDigestKeyId: environment.SECRET_DIGEST_KEY_ID,
   })),
 );
-export type CallbackConfig = z.output<typeof callbackEnvironmentSchema>;
+export type CallbackConfig = z.output<typeof callbackEnvironmentSchema> & {
+  /** Every client whose callback the stack hosts, from the client registry. */
+  readonly clients: CallbackClient[];
+};
 
 /**
- * Reads the configuration from the environment, or fails with one message that names every bad
- * variable and its rule (never a value: CALLBACK_CLIENTS holds only names, but habits matter).
+ * Reads the configuration from the environment and the client registry, or fails with one message
+ * that names every bad variable or registry field and its rule (never a value: the registry holds
+ * only names, but habits matter).
  */
 export function loadCallbackConfig(
   environment: Readonly<Record<string, string | undefined>>,
 ): CallbackConfig {
   const result = callbackEnvironmentSchema.safeParse(environment);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const [variable, ...rest] = issue.path.map(String);
-    const where = rest.length > 0 ? `${variable} [${rest.join(".")}]` : variable;
-    return `${where}: ${issue.message}`;
-  });
-  throw new Error(`user-sync-callback configuration is invalid: ${problems.join("; ")}`);
+  const reading = readClientRegistry(callbackRegistrySchema, clientRegistryPath(environment));
+  const problems = [
+    ...(result.success
+      ? []
+      : result.error.issues.map((issue) => {
+          const [variable, ...rest] = issue.path.map(String);
+          const where = rest.length > 0 ? `${variable} [${rest.join(".")}]` : variable;
+          return `${where}: ${issue.message}`;
+        })),
+    ...(reading.problems ?? []),
+  ];
+  if (!result.success || reading.registry === undefined || problems.length > 0) {
+    throw new Error(`user-sync-callback configuration is invalid: ${problems.join("; ")}`);
+  }
+  return { ...result.data, clients: reading.registry.clients };
 }

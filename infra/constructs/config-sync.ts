@@ -10,26 +10,33 @@ import * as ssm from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
 import { PARAMETER_OPERATIONS } from "../../functions/config-sync/invocation.ts";
 import { CONFIG_SYNC_TIMEOUT_MS } from "../../functions/config-sync/time-budget.ts";
-import { parameterArn, secretArn } from "../arns.ts";
+import {
+  CLIENT_REGISTRY_FILE,
+  type ConfiguredClient,
+  clientRegistryText,
+  configSyncRegistrySchema,
+} from "../../functions/contracts/client-registry.ts";
+import { parameterArn, secretArn, secretPrefixArn } from "../arns.ts";
 import type { ClientConfig } from "../config.ts";
+import { eventPatternChars } from "../limits.ts";
+import { grantedNames, parameterNameMatchers } from "../name-paths.ts";
 import { acknowledgeFinding } from "../nag.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
 
-/*
- * SSM treats "/name" and "name" as one parameter (one ARN), and an event names it the way it was
- * created, which may not be how the context spells it: the rule listens for both spellings.
- */
-function parameterNameSpellings(name: string): string[] {
-  const bare = name.replace(/^\//, "");
-  return [name, name === bare ? `/${bare}` : bare];
-}
+/** EventBridge's limit on an event pattern's length. */
+export const EVENT_PATTERN_MAX_CHARS = 2048;
 
 export interface HostedCallback {
   /** The callback's base URL, without a trailing slash. */
   readonly baseUrl: string;
   /** Each client's path secret, by client name. */
   readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  /**
+   * Each client's path secret name, by client name: what the client registry names the secret by,
+   * since a secret's ARN (its random suffix) is known only once it is deployed.
+   */
+  readonly secretNames: ReadonlyMap<string, string>;
 }
 
 /** The house function's log settings (see HouseFunctionProps) apply to this construct's function. */
@@ -97,16 +104,19 @@ export class ConfigSync extends Construct {
       holds: "Parameter Store Change and schedule events EventBridge could not deliver to config-sync",
     });
 
-    const callbackSecretIds = props.hostedCallback?.secrets;
-    const clients = props.clients.map((client) => ({
-      name: client.name,
-      environment: client.environment,
-      baseUrl: client.baseUrl,
-      parameterName: client.parameterName,
-      credentialsSecretId: client.credentialsSecretId,
-      mode: client.mode,
-      ...(callbackSecretIds ? { callbackSecretId: callbackSecretIds.get(client.name)?.secretArn } : {}),
-    }));
+    const callbackSecretNames = props.hostedCallback?.secretNames;
+    const clients: ConfiguredClient[] = props.clients.map((client) => {
+      const callbackSecretId = callbackSecretNames?.get(client.name);
+      return {
+        name: client.name,
+        environment: client.environment,
+        baseUrl: client.baseUrl,
+        parameterName: client.parameterName,
+        credentialsSecretId: client.credentialsSecretId,
+        mode: client.mode,
+        ...(callbackSecretId === undefined ? {} : { callbackSecretId }),
+      };
+    });
 
     this.handler = new HouseFunction(this, "Handler", {
       entry: "functions/config-sync/handler.ts",
@@ -118,8 +128,10 @@ export class ConfigSync extends Construct {
       reservedConcurrentExecutions: 1,
       logRetention: props.logRetention,
       logLevel: props.logLevel,
+      bundledFiles: {
+        [CLIENT_REGISTRY_FILE]: clientRegistryText(configSyncRegistrySchema, { clients }),
+      },
       environment: {
-        FINAPI_CLIENTS: stack.toJsonString(clients),
         STATUS_TABLE_NAME: this.statusTable.tableName,
         ...(props.hostedCallback ? { CALLBACK_BASE_URL: props.hostedCallback.baseUrl } : {}),
       },
@@ -134,18 +146,30 @@ export class ConfigSync extends Construct {
       "Failed asynchronous invocations go to the on-failure destination (the FailedInvocations queue), which also records the error; a DeadLetterConfig would deliver the same event twice.",
     );
 
+    /* Exact names, or a path for the many names under it (name-paths.ts): the role's policy stays within IAM's size limit. */
+    const parameters = grantedNames(props.clients.map((client) => client.parameterName));
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ["ssm:GetParameter"],
-        resources: props.clients.map((client) => parameterArn(this, client.parameterName)),
+        resources: [
+          ...parameters.exact.map((name) => parameterArn(this, name)),
+          ...parameters.paths.map((path) => parameterArn(this, `${path}*`)),
+        ],
       }),
+    );
+    const credentials = grantedNames(
+      props.clients.map((client) => client.credentialsSecretId).filter((id) => !id.startsWith("arn:")),
     );
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ["secretsmanager:GetSecretValue"],
         resources: [
-          ...props.clients.map((client) => secretArn(this, client.credentialsSecretId)),
-          ...[...(callbackSecretIds?.values() ?? [])].map((secret) => secret.secretArn),
+          ...props.clients
+            .map((client) => client.credentialsSecretId)
+            .filter((id) => id.startsWith("arn:") || credentials.exact.includes(id))
+            .map((id) => secretArn(this, id)),
+          ...credentials.paths.map((path) => secretPrefixArn(this, path)),
+          ...[...(props.hostedCallback?.secrets.values() ?? [])].map((secret) => secret.secretArn),
         ],
       }),
     );
@@ -179,16 +203,27 @@ export class ConfigSync extends Construct {
       maxEventAge: Duration.hours(2),
     });
 
+    /*
+     * The rule matches the paths the parameters live under, not each name (name-paths.ts), so that it
+     * stays within EventBridge's pattern limit; config-sync ignores a parameter of no configured client.
+     */
+    const eventPattern: events.EventPattern = {
+      source: ["aws.ssm"],
+      detailType: ["Parameter Store Change"],
+      detail: {
+        name: parameterNameMatchers(props.clients.map((client) => client.parameterName)),
+        operation: [...PARAMETER_OPERATIONS],
+      },
+    };
+    const patternChars = eventPatternChars(eventPattern);
+    if (patternChars > EVENT_PATTERN_MAX_CHARS) {
+      throw new Error(
+        `ConfigSync: the Parameter Store Change rule's event pattern would be ${patternChars} characters with ${props.clients.length} clients; EventBridge's limit is ${EVENT_PATTERN_MAX_CHARS}. Put the parameters under fewer top-level paths (e.g. /finapi/<client>): the rule matches each top-level path once and each name at the root by itself.`,
+      );
+    }
     this.parameterChangeRule = new events.Rule(this, "ParameterChangeRule", {
       description: "A managed finAPI configuration parameter changed: sync that client",
-      eventPattern: {
-        source: ["aws.ssm"],
-        detailType: ["Parameter Store Change"],
-        detail: {
-          name: props.clients.flatMap((client) => parameterNameSpellings(client.parameterName)),
-          operation: [...PARAMETER_OPERATIONS],
-        },
-      },
+      eventPattern,
       targets: [target],
     });
 

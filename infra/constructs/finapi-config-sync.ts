@@ -238,7 +238,11 @@ export class FinapiConfigSync extends Construct {
       clients: settings.clients,
       reconcileSchedule: settings.reconcileSchedule,
       hostedCallback: this.callback &&
-        this.callbackIngress && { baseUrl: this.callbackIngress.baseUrl, secrets: this.callback.secrets },
+        this.callbackIngress && {
+          baseUrl: this.callbackIngress.baseUrl,
+          secrets: this.callback.secrets,
+          secretNames: this.callback.secretNames,
+        },
       logRetention,
       logLevel: settings.logLevel,
     });

@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Duration, RemovalPolicy } from "aws-cdk-lib";
+import { type Duration, RemovalPolicy, Stage, Token } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -49,6 +51,13 @@ export interface HouseFunctionProps {
    */
   readonly environment?: Readonly<Record<string, string>>;
   /**
+   * Files written beside the bundle's index.mjs, by file name: configuration too large for the
+   * environment (Lambda caps it at 4 KB), such as the client registry. Their text must be final at
+   * synth time: a CloudFormation token cannot be resolved inside a bundle.
+   * @default - the bundle holds only index.mjs
+   */
+  readonly bundledFiles?: Readonly<Record<string, string>>;
+  /**
    * How long the function's log group keeps its events.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -97,6 +106,33 @@ export interface HouseFunctionProps {
  * - Code bundled into a function validates with zod/mini (functions/validation/zod.ts), a third of
  *   classic zod's size in the bundle.
  */
+/**
+ * Writes the files into the cloud assembly's directory (one folder per content, so the same content
+ * always has the same path) and returns the afterBundling command that copies them into the bundle.
+ */
+function bundledFilesHooks(scope: Construct, files: Readonly<Record<string, string>>) {
+  for (const [name, content] of Object.entries(files)) {
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`bundledFiles: "${name}" is not a plain file name`);
+    if (Token.isUnresolved(content)) {
+      throw new Error(`bundledFiles: ${name} holds a CloudFormation token, which a bundle cannot resolve`);
+    }
+  }
+  const digest = createHash("sha256").update(JSON.stringify(Object.entries(files).sort())).digest("hex");
+  const folder = join(Stage.of(scope)?.outdir ?? REPOSITORY_ROOT, `bundled-files.${digest.slice(0, 16)}`);
+  mkdirSync(folder, { recursive: true });
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(folder, name), content);
+  const quoted = (path: string) => `'${path.replaceAll("'", "'\\''")}'`;
+  return {
+    digest,
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_inputDir: string, outputDir: string) =>
+        Object.keys(files).map((name) => `cp ${quoted(join(folder, name))} ${quoted(join(outputDir, name))}`),
+    },
+  };
+}
+
 export class HouseFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: iam.Role;
@@ -118,6 +154,7 @@ export class HouseFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
+    const bundled = props.bundledFiles ? bundledFilesHooks(this, props.bundledFiles) : undefined;
     this.function = new NodejsFunction(this, "Function", {
       entry: join(REPOSITORY_ROOT, props.entry),
       handler: "handler",
@@ -156,6 +193,16 @@ export class HouseFunction extends Construct {
         banner: ESM_REQUIRE_BANNER,
         logLevel: LogLevel.WARNING,
         forceDockerBundling: false,
+        ...(bundled
+          ? {
+              commandHooks: bundled.commandHooks,
+              /*
+               * CDK reuses a bundle made for the same entry and bundling options within one app: the
+               * files' digest among the options keeps two functions with different files apart.
+               */
+              environment: { BUNDLED_FILES_SHA256: bundled.digest },
+            }
+          : {}),
       },
     });
 

@@ -5,6 +5,11 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import type { CallbackClient } from "../../functions/contracts/callback-environment.ts";
 import {
+  CLIENT_REGISTRY_FILE,
+  callbackRegistrySchema,
+  clientRegistryText,
+} from "../../functions/contracts/client-registry.ts";
+import {
   DEFAULT_FAN_OUT_WINDOW_SECONDS,
   MIN_FAN_OUT_WINDOW_SECONDS,
 } from "../../functions/contracts/user-deletion.ts";
@@ -84,6 +89,8 @@ export class UserSyncCallback extends Construct {
   readonly deletions: DeletionPipeline;
   /** Each client's path secret, by client name. */
   readonly secrets: ReadonlyMap<string, secretsmanager.Secret>;
+  /** Each client's path secret name, by client name: how the client registry names it. */
+  readonly secretNames: ReadonlyMap<string, string>;
 
   /** The HMAC key the function derives the key of its kept secret digests from (kms:GenerateMac only). */
   readonly digestKey: kms.Key;
@@ -95,10 +102,12 @@ export class UserSyncCallback extends Construct {
     const overlapSeconds = props.secretRotationOverlap?.toSeconds() ?? DEFAULT_ROTATION_OVERLAP_SECONDS;
 
     const secrets = new Map<string, secretsmanager.Secret>();
+    const secretNames = new Map<string, string>();
     const clientEntries: CallbackClient[] = [];
     for (const { name, userBase, environment } of props.clients) {
+      const secretName = `${stack.stackName}/user-sync-callback/${name}`;
       const secret = new secretsmanager.Secret(this, `PathSecret-${name}`, {
-        secretName: `${stack.stackName}/user-sync-callback/${name}`,
+        secretName,
         description: `The secret path segment of finAPI client ${name}'s user-sync callback URL`,
         generateSecretString: {
           passwordLength: CALLBACK_SECRET_LENGTH,
@@ -112,9 +121,11 @@ export class UserSyncCallback extends Construct {
         "Rotated by putting a new value (put-secret-value) rather than by a rotation Lambda: the callback accepts AWSCURRENT, and AWSPREVIOUS only for the rotation overlap, and the next config-sync run registers the new URL with finAPI.",
       );
       secrets.set(name, secret);
-      clientEntries.push({ name, secretId: secret.secretArn, userBase, environment });
+      secretNames.set(name, secretName);
+      clientEntries.push({ name, secretId: secretName, userBase, environment });
     }
     this.secrets = secrets;
+    this.secretNames = secretNames;
 
     /*
      * A reader of the table must not be able to test guesses against the kept digests: they are keyed
@@ -145,8 +156,10 @@ export class UserSyncCallback extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrency,
       logRetention: props.logRetention,
       logLevel: props.logLevel,
+      bundledFiles: {
+        [CLIENT_REGISTRY_FILE]: clientRegistryText(callbackRegistrySchema, { clients: clientEntries }),
+      },
       environment: {
-        CALLBACK_CLIENTS: stack.toJsonString(clientEntries),
         DELETIONS_TABLE_NAME: table.tableName,
         DELETION_QUEUE_URL: queue.queueUrl,
         DEAD_LETTER_QUEUE_URL: deadLetters.queue.queueUrl,
