@@ -7,6 +7,11 @@ import { type EmulatedEnvironment, type FinapiEmulator, startFinapiEmulator } fr
 import type { ConfiguredClient } from "../functions/config-sync/config.ts";
 import type { Trigger } from "../functions/config-sync/selection.ts";
 import type { CallbackClient } from "../functions/contracts/callback-environment.ts";
+import {
+  callbackRegistrySchema,
+  clientRegistryText,
+  configSyncRegistrySchema,
+} from "../functions/contracts/client-registry.ts";
 import { METRICS_NAMESPACE } from "../functions/observability/metrics.ts";
 import { CLIENT_NAME_PATTERN } from "../functions/user-sync-callback/config.ts";
 import { type Activity, ActivityLog } from "./activity.ts";
@@ -415,6 +420,14 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       LOG_LEVEL: "INFO",
     };
 
+    /* Each function's client registry, as the stack bundles it, in the state directory. */
+    const writeRegistry = async (functionName: string, text: string) => {
+      const path = join(stateDir, "client-registry", `${functionName}.json`);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, text);
+      return path;
+    };
+
     callback = await startLambda({
       functionName: "user-sync-callback",
       handlerModule: new URL("../functions/user-sync-callback/handler.ts", import.meta.url),
@@ -422,15 +435,18 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       environment: {
         ...awsEnvironment,
         POWERTOOLS_SERVICE_NAME: "user-sync-callback",
-        CALLBACK_CLIENTS: JSON.stringify(
-          clients.map(
-            (client): CallbackClient => ({
-              name: client.name,
-              secretId: callbackSecretId(client),
-              userBase: client.userBase,
-              environment: client.environment,
-            }),
-          ),
+        CLIENT_REGISTRY_PATH: await writeRegistry(
+          "user-sync-callback",
+          clientRegistryText(callbackRegistrySchema, {
+            clients: clients.map(
+              (client): CallbackClient => ({
+                name: client.name,
+                secretId: callbackSecretId(client),
+                userBase: client.userBase,
+                environment: client.environment,
+              }),
+            ),
+          }),
         ),
         DELETIONS_TABLE_NAME: DELETIONS_TABLE,
         DELETION_QUEUE_URL: sqs.queueUrl(DELETION_QUEUE),
@@ -478,7 +494,10 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       environment: {
         ...awsEnvironment,
         POWERTOOLS_SERVICE_NAME: "config-sync",
-        FINAPI_CLIENTS: JSON.stringify(configuredClients),
+        CLIENT_REGISTRY_PATH: await writeRegistry(
+          "config-sync",
+          clientRegistryText(configSyncRegistrySchema, { clients: configuredClients }),
+        ),
         CALLBACK_BASE_URL: functionUrl.url,
         STATUS_TABLE_NAME: STATUS_TABLE,
       },

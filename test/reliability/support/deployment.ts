@@ -1,9 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { type FinapiEmulator, startFinapiEmulator } from "../../../emulator/index.ts";
+import {
+  CLIENT_REGISTRY_FILE,
+  CLIENT_REGISTRY_PATH_VARIABLE,
+} from "../../../functions/contracts/client-registry.ts";
 import { REPOSITORY_ROOT } from "../../../infra/constructs/house-function.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../../local/aws/eventbridge.ts";
@@ -207,7 +212,8 @@ export async function deployLocally(
     const name = String(secret.Properties.Name);
     const value = randomAlphanumerics(40);
     secretsManager.putSecret(name, value);
-    callbackSecrets.set(secretsManager.arnOf(name), value);
+    /* The client registries name each path secret by its name (its ARN is known only once deployed). */
+    callbackSecrets.set(name, value);
     physical.set(logicalId, secretsManager.arnOf(name));
   }
   for (const [logicalId] of stack.resourcesOf("AWS::KMS::Key"))
@@ -284,7 +290,7 @@ export async function deployLocally(
   };
 
   const templateConfigSync = stack.environmentOf(stack.configSync, lookup);
-  const templateClients = JSON.parse(templateConfigSync.FINAPI_CLIENTS ?? "[]") as ConfiguredClientEntry[];
+  const templateClients = stack.registryOf(stack.configSync).clients as unknown as ConfiguredClientEntry[];
   const configured =
     options.clientCount === undefined ? templateClients : clonedClients(templateClients, options.clientCount);
   for (const client of configured) {
@@ -294,11 +300,18 @@ export async function deployLocally(
       callbackSecrets.set(client.callbackSecretId, value);
     }
   }
-  const configSyncEnvironment: Record<string, string> = {
-    ...templateConfigSync,
-    FINAPI_CLIENTS: JSON.stringify(configured)
+  /* The bundled registry with finAPI's addresses pointed at the proxy (and the benchmark's copies). */
+  const registryDirectory = mkdtempSync(join(tmpdir(), "finapi-deployment-registry-"));
+  const configSyncRegistry = join(registryDirectory, CLIENT_REGISTRY_FILE);
+  writeFileSync(
+    configSyncRegistry,
+    JSON.stringify({ clients: configured })
       .replaceAll(FINAPI_SANDBOX, finapiProxy.url)
       .replaceAll(FINAPI_LIVE, finapiProxy.url),
+  );
+  const configSyncEnvironment: Record<string, string> = {
+    ...templateConfigSync,
+    [CLIENT_REGISTRY_PATH_VARIABLE]: configSyncRegistry,
     ...awsEnvironment,
     ...credentialsOf("config-sync"),
   };
@@ -308,9 +321,10 @@ export async function deployLocally(
     ...credentialsOf("user-sync-callback"),
   };
 
+  /* The callback reads the registry its asset holds, beside its bundle, as in Lambda. */
   const callbackClients = new Map(
     (
-      JSON.parse(callbackEnvironment.CALLBACK_CLIENTS ?? "[]") as {
+      stack.registryOf(stack.callback).clients as unknown as {
         name: string;
         userBase: string;
         environment: string;
@@ -535,6 +549,7 @@ export async function deployLocally(
       await Promise.all(
         [ssm, secretsManager, eventBridge, sqs, dynamo, finapi, kms].map((standIn) => standIn.close()),
       );
+      rmSync(registryDirectory, { recursive: true, force: true });
     },
   };
 }

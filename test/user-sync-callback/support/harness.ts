@@ -14,6 +14,7 @@ import {
   type HostedFunction,
   lambdaContext as hostedLambdaContext,
 } from "../../../local/lambda-execution.ts";
+import { clientRegistryFile } from "../../support/client-registry.ts";
 
 const CALLBACK_FUNCTION: HostedFunction = {
   functionName: "user-sync-callback",
@@ -130,22 +131,24 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     AWS_ENDPOINT_URL_KMS: kms.url,
     SECRET_DIGEST_KEY_ID: kms.createHmacKey(),
-    CALLBACK_CLIENTS: JSON.stringify([
-      {
-        name: "acme",
-        secretId: secretsManager.arnOf("callback/acme"),
-        userBase: "live",
-        environment: "live",
-      },
-      { name: "globex", secretId: "callback/globex", userBase: "live", environment: "live" },
-      { name: "umbrella", secretId: "callback/umbrella", userBase: "live", environment: "live" },
-      {
-        name: SANDBOX_CLIENT,
-        secretId: "callback/acme-sandbox",
-        userBase: "sandbox",
-        environment: "sandbox",
-      },
-    ]),
+    CLIENT_REGISTRY_PATH: clientRegistryFile({
+      clients: [
+        {
+          name: "acme",
+          secretId: secretsManager.arnOf("callback/acme"),
+          userBase: "live",
+          environment: "live",
+        },
+        { name: "globex", secretId: "callback/globex", userBase: "live", environment: "live" },
+        { name: "umbrella", secretId: "callback/umbrella", userBase: "live", environment: "live" },
+        {
+          name: SANDBOX_CLIENT,
+          secretId: "callback/acme-sandbox",
+          userBase: "sandbox",
+          environment: "sandbox",
+        },
+      ],
+    }),
     DELETIONS_TABLE_NAME: TABLE_NAME,
     DELETION_QUEUE_URL: sqs.queueUrl(DELETION_QUEUE_NAME),
     DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE_NAME),
