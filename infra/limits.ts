@@ -195,7 +195,10 @@ export class StackLimitsError extends Error {
 
   constructor(stackName: string, excesses: readonly LimitExcess[], clientCount: number) {
     super(
-      `Stack ${stackName} exceeds AWS limits, so it would fail to deploy:\n${describeExcesses(excesses, clientCount)
+      `Stack ${stackName} exceeds AWS limits, so it would fail to deploy:\n${describeExcesses(
+        excesses,
+        clientCount,
+      )
         .map((line) => `- ${line}`)
         .join("\n")}`,
     );

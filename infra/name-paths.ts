@@ -48,7 +48,10 @@ export const EXACT_GRANTS_PER_PATH = 10;
  * path holding more than EXACT_GRANTS_PER_PATH of them are granted as that path followed by `*`.
  * Order follows the first appearance of each name or path.
  */
-export function grantedNames(names: readonly string[]): { readonly exact: string[]; readonly paths: string[] } {
+export function grantedNames(names: readonly string[]): {
+  readonly exact: string[];
+  readonly paths: string[];
+} {
   const byPath = new Map<string, number>();
   for (const name of names) {
     const path = topLevelPath(name);

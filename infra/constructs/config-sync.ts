@@ -19,8 +19,8 @@ import {
 import { parameterArn, secretArn, secretPrefixArn } from "../arns.ts";
 import type { ClientConfig } from "../config.ts";
 import { eventPatternChars } from "../limits.ts";
-import { grantedNames, parameterNameMatchers } from "../name-paths.ts";
 import { acknowledgeFinding } from "../nag.ts";
+import { grantedNames, parameterNameMatchers } from "../name-paths.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
 

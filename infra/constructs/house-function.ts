@@ -91,7 +91,8 @@ export interface HouseFunctionProps {
  * role that may write only that log group and traces: every other permission is granted explicitly by
  * the caller.
  *
- * The bundle is all the asset holds, because its size and load time are the function's cold start:
+ * The bundle is all the asset holds besides `bundledFiles`, because its size and load time are the
+ * function's cold start:
  * - No source map: a map weighs more than the code and `--enable-source-maps` adds to every cold start.
  *   Stack traces then point into the minified index.mjs; errors stay diagnosable from the name and
  *   message every error log line carries, and a frame's position can be looked up in the map of the
@@ -117,7 +118,9 @@ function bundledFilesHooks(scope: Construct, files: Readonly<Record<string, stri
       throw new Error(`bundledFiles: ${name} holds a CloudFormation token, which a bundle cannot resolve`);
     }
   }
-  const digest = createHash("sha256").update(JSON.stringify(Object.entries(files).sort())).digest("hex");
+  const digest = createHash("sha256")
+    .update(JSON.stringify(Object.entries(files).sort()))
+    .digest("hex");
   const folder = join(Stage.of(scope)?.outdir ?? REPOSITORY_ROOT, `bundled-files.${digest.slice(0, 16)}`);
   mkdirSync(folder, { recursive: true });
   for (const [name, content] of Object.entries(files)) writeFileSync(join(folder, name), content);
@@ -139,6 +142,8 @@ export class HouseFunction extends Construct {
   readonly logGroup: logs.LogGroup;
   /** The X-Ray permissions, kept apart from the default policy (see below). */
   readonly tracingPolicy: iam.Policy;
+  /** The files written beside the bundle's index.mjs, by file name. */
+  readonly bundledFiles: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     super(scope, id);
@@ -154,6 +159,7 @@ export class HouseFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
+    this.bundledFiles = props.bundledFiles ?? {};
     const bundled = props.bundledFiles ? bundledFilesHooks(this, props.bundledFiles) : undefined;
     this.function = new NodejsFunction(this, "Function", {
       entry: join(REPOSITORY_ROOT, props.entry),
