@@ -1,7 +1,14 @@
+import { readFileSync } from "node:fs";
+import type {
+  IPolicyValidationContext,
+  IPolicyValidationPlugin,
+  PolicyValidationPluginReport,
+} from "aws-cdk-lib";
 /*
  * The limits of CloudFormation, Lambda, EventBridge and IAM a synthesized template must stay within,
- * checked after synth so that a configuration too large for one stack fails at `cdk synth`, naming
- * each limit, the measured size, the number of clients and the limit, instead of failing at deploy.
+ * checked by a CDK validation plugin on the written template, so that a configuration too large for
+ * one stack fails at `cdk synth`, naming each limit, the measured size, the number of clients and the
+ * limit, instead of failing at deploy.
  *
  * Values CloudFormation resolves at deploy time (a Ref, a GetAtt, a pseudo parameter) are counted at
  * an upper estimate of their length (RESOLVED_LENGTH), so a size that passes here passes in AWS for
@@ -10,8 +17,11 @@
 
 /** CloudFormation's, Lambda's, EventBridge's and IAM's limits, as AWS documents them. */
 export const LIMITS = {
-  /** A template cdk deploy uploads (through the bootstrap bucket: any template over 50 KB goes by S3). */
-  templateBytes: 1_048_576,
+  /**
+   * A template cdk deploy uploads through the bootstrap bucket (it sends any template over 50 KB by
+   * S3): 1 MB, counted as CDK's own template size check counts it, on the file cdk writes.
+   */
+  templateBytes: 1_000_000,
   resources: 500,
   outputs: 200,
   parameters: 200,
@@ -93,6 +103,8 @@ export interface CloudFormationTemplate {
 export interface LimitExcess {
   /** What is limited, and where: "resources", "Lambda environment of ConfigSyncHandler…". */
   readonly what: string;
+  /** The resource that exceeds it, for a limit of one resource. */
+  readonly logicalId?: string;
   readonly measured: number;
   readonly limit: number;
   readonly unit: string;
@@ -112,8 +124,8 @@ export function templateLimitExcesses(
   templateBytes: number,
 ): LimitExcess[] {
   const excesses: LimitExcess[] = [];
-  const check = (what: string, measured: number, limit: number, unit: string) => {
-    if (measured > limit) excesses.push({ what, measured, limit, unit });
+  const check = (what: string, measured: number, limit: number, unit: string, logicalId?: string) => {
+    if (measured > limit) excesses.push({ what, measured, limit, unit, ...(logicalId ? { logicalId } : {}) });
   };
   const resources = Object.entries(template.Resources ?? {});
   check("template size", templateBytes, LIMITS.templateBytes, "bytes");
@@ -133,6 +145,7 @@ export function templateLimitExcesses(
             Buffer.byteLength(JSON.stringify(resolvedForSize(variables))),
             LIMITS.lambdaEnvironmentBytes,
             "bytes",
+            logicalId,
           );
         }
         break;
@@ -144,6 +157,7 @@ export function templateLimitExcesses(
             compactLength(properties.EventPattern),
             LIMITS.eventPatternChars,
             "characters",
+            logicalId,
           );
         }
         break;
@@ -153,6 +167,7 @@ export function templateLimitExcesses(
           compactLength(properties.PolicyDocument),
           LIMITS.managedPolicyChars,
           "characters",
+          logicalId,
         );
         break;
       case "AWS::IAM::Policy":
@@ -175,45 +190,51 @@ export function templateLimitExcesses(
     }
   }
   for (const [roleId, chars] of inlinePolicyChars) {
-    check(`inline policies of role ${roleId}`, chars, LIMITS.roleInlinePolicyChars, "characters");
+    check(`inline policies of role ${roleId}`, chars, LIMITS.roleInlinePolicyChars, "characters", roleId);
   }
   return excesses;
 }
 
-/** One line per excess: what, how much with how many clients, and the limit. */
-export function describeExcesses(excesses: readonly LimitExcess[], clientCount: number): string[] {
+/** One excess as a line: what, how much with how many clients, and the limit. */
+export function describeExcess({ what, measured, limit, unit }: LimitExcess, clientCount: number): string {
   const number = (value: number) => value.toLocaleString("en-US");
-  return excesses.map(
-    ({ what, measured, limit, unit }) =>
-      `${what}: ${number(measured)} ${unit} with ${number(clientCount)} clients; the limit is ${number(limit)}`,
-  );
+  return `${what}: ${number(measured)} ${unit} with ${number(clientCount)} clients; the limit is ${number(limit)}`;
 }
 
-/** A synthesized stack exceeds a limit of AWS: deploying it would fail. */
-export class StackLimitsError extends Error {
-  readonly excesses: readonly LimitExcess[];
+/**
+ * A CDK validation plugin (Validations.of(app).addPlugins) that fails the synth when a stack's
+ * written template exceeds any of LIMITS, with one violation per limit.
+ */
+export class StackLimitsChecks implements IPolicyValidationPlugin {
+  readonly name = "finapi-config-sync stack limits";
+  readonly ruleIds = [LIMIT_RULE];
+  readonly #clientCount: number;
 
-  constructor(stackName: string, excesses: readonly LimitExcess[], clientCount: number) {
-    super(
-      `Stack ${stackName} exceeds AWS limits, so it would fail to deploy:\n${describeExcesses(
-        excesses,
-        clientCount,
-      )
-        .map((line) => `- ${line}`)
-        .join("\n")}`,
-    );
-    this.name = "StackLimitsError";
-    this.excesses = excesses;
+  /** @param clientCount how many finAPI clients the app's stack configures, for the messages */
+  constructor(clientCount: number) {
+    this.#clientCount = clientCount;
+  }
+
+  validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    const violations = context.stackTemplates.flatMap(({ templatePath }) => {
+      const text = readFileSync(templatePath);
+      const template = JSON.parse(text.toString("utf8")) as CloudFormationTemplate;
+      return templateLimitExcesses(template, text.length).map((excess) => ({
+        ruleName: LIMIT_RULE,
+        description: describeExcess(excess, this.#clientCount),
+        fix: "Fewer clients per stack, or parameters and credentials under fewer top-level paths (README: Limits)",
+        violatingResources: [
+          {
+            ...(excess.logicalId ? { resourceLogicalId: excess.logicalId } : {}),
+            templatePath,
+            locations: [],
+          },
+        ],
+      }));
+    });
+    return { success: violations.length === 0, violations };
   }
 }
 
-/** Throws StackLimitsError when the template exceeds any limit. */
-export function checkTemplateLimits(
-  stackName: string,
-  template: CloudFormationTemplate,
-  templateBytes: number,
-  clientCount: number,
-): void {
-  const excesses = templateLimitExcesses(template, templateBytes);
-  if (excesses.length > 0) throw new StackLimitsError(stackName, excesses, clientCount);
-}
+/** The rule name of every violation StackLimitsChecks reports. */
+export const LIMIT_RULE = "FinapiConfigSync-AwsLimit";

@@ -1,3 +1,4 @@
+import type { CallbackClient } from "../contracts/callback-environment.ts";
 import {
   CLIENT_REGISTRY_PATH_VARIABLE,
   callbackRegistrySchema,
@@ -11,8 +12,6 @@ import {
 } from "../contracts/user-deletion.ts";
 import { requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
-
-import type { CallbackClient } from "../contracts/callback-environment.ts";
 
 export type { CallbackClient } from "../contracts/callback-environment.ts";
 

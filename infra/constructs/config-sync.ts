@@ -20,7 +20,7 @@ import { parameterArn, secretArn, secretPrefixArn } from "../arns.ts";
 import type { ClientConfig } from "../config.ts";
 import { eventPatternChars } from "../limits.ts";
 import { acknowledgeFinding } from "../nag.ts";
-import { grantedNames, parameterNameMatchers } from "../name-paths.ts";
+import { EXACT_GRANTS_PER_PATH, grantedNames, parameterNameMatchers } from "../name-paths.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import { HouseFunction, type HouseFunctionProps } from "./house-function.ts";
 
@@ -173,6 +173,21 @@ export class ConfigSync extends Construct {
         ],
       }),
     );
+    const defaultPolicy = this.handler.role.node.findChild("DefaultPolicy");
+    for (const path of parameters.paths) {
+      acknowledgeFinding(
+        defaultPolicy,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${path.replace(/^\//, "")}*]`,
+        `More than ${EXACT_GRANTS_PER_PATH} clients' parameters live under ${path}: one grant on the path keeps the role's policy within IAM's 10,240-character limit (config-sync reads only the parameters its client registry names).`,
+      );
+    }
+    for (const path of credentials.paths) {
+      acknowledgeFinding(
+        defaultPolicy,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${path}*]`,
+        `More than ${EXACT_GRANTS_PER_PATH} clients' credentials live under ${path}: one grant on the path keeps the role's policy within IAM's 10,240-character limit (config-sync reads only the secrets its client registry names).`,
+      );
+    }
     const decrypt = (keyArns: readonly (string | undefined)[], service: string) => {
       const resources = [...new Set(keyArns.filter((arn): arn is string => arn !== undefined))];
       if (resources.length === 0) return;

@@ -1,12 +1,16 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "aws-cdk-lib";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   type CloudFormationTemplate,
-  checkTemplateLimits,
-  describeExcesses,
+  describeExcess,
   eventPatternChars,
+  LIMIT_RULE,
   LIMITS,
   RESOLVED_LENGTH,
-  StackLimitsError,
+  StackLimitsChecks,
   templateLimitExcesses,
 } from "../../infra/limits.ts";
 
@@ -32,7 +36,7 @@ describe("templateLimitExcesses", () => {
 
   it("reports a template over 1 MB", () => {
     expect(templateLimitExcesses(SMALL, LIMITS.templateBytes + 1)).toEqual([
-      { what: "template size", measured: LIMITS.templateBytes + 1, limit: 1_048_576, unit: "bytes" },
+      { what: "template size", measured: LIMITS.templateBytes + 1, limit: 1_000_000, unit: "bytes" },
     ]);
   });
 
@@ -64,7 +68,13 @@ describe("templateLimitExcesses", () => {
     const overhead = '{"TABLE":"","PADDING":""}'.length + RESOLVED_LENGTH;
     expect(templateLimitExcesses(environment(4096 - overhead), 1024)).toEqual([]);
     expect(templateLimitExcesses(environment(4097 - overhead), 1024)).toEqual([
-      { what: "Lambda environment of Handler", measured: 4097, limit: 4096, unit: "bytes" },
+      {
+        what: "Lambda environment of Handler",
+        logicalId: "Handler",
+        measured: 4097,
+        limit: 4096,
+        unit: "bytes",
+      },
     ]);
   });
 
@@ -118,26 +128,60 @@ describe("templateLimitExcesses", () => {
   });
 });
 
-describe("describeExcesses", () => {
+describe("describeExcess", () => {
   it("names the limit, the measured size with the number of clients and the limit", () => {
-    expect(
-      describeExcesses([{ what: "resources", measured: 5012, limit: 500, unit: "resources" }], 1000),
-    ).toEqual(["resources: 5,012 resources with 1,000 clients; the limit is 500"]);
+    expect(describeExcess({ what: "resources", measured: 5012, limit: 500, unit: "resources" }, 1000)).toBe(
+      "resources: 5,012 resources with 1,000 clients; the limit is 500",
+    );
   });
 });
 
-describe("checkTemplateLimits", () => {
-  it("throws a StackLimitsError listing every excess", () => {
-    const check = () =>
-      checkTemplateLimits("FinapiTest", { Resources: resources(501) }, LIMITS.templateBytes + 1, 90);
-    expect(check).toThrow(StackLimitsError);
-    expect(check).toThrow(
-      "Stack FinapiTest exceeds AWS limits, so it would fail to deploy:\n- template size: 1,048,577 bytes with 90 clients; the limit is 1,048,576\n- resources: 501 resources with 90 clients; the limit is 500",
-    );
+describe("StackLimitsChecks", () => {
+  const directory = mkdtempSync(join(tmpdir(), "finapi-limits-"));
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  const validate = (template: CloudFormationTemplate, clientCount: number) => {
+    const templatePath = join(directory, `${clientCount}.template.json`);
+    writeFileSync(templatePath, JSON.stringify(template, undefined, 1));
+    return new StackLimitsChecks(clientCount).validate({
+      templatePaths: [templatePath],
+      stackTemplates: [
+        { stackConstructPath: "FinapiTest", templatePath, accountId: undefined, region: undefined },
+      ],
+      appConstruct: new App(),
+    });
+  };
+
+  it("reports one violation per exceeded limit of each written template, naming the resource", () => {
+    const template = {
+      Resources: {
+        ...resources(500),
+        Rule: {
+          Type: "AWS::Events::Rule",
+          Properties: { EventPattern: { detail: { name: arns(40) } } },
+        },
+      },
+    };
+    const report = validate(template, 90);
+    expect(report.success).toBe(false);
+    expect(report.violations).toEqual([
+      expect.objectContaining({
+        ruleName: LIMIT_RULE,
+        description: "resources: 501 resources with 90 clients; the limit is 500",
+        violatingResources: [expect.not.objectContaining({ resourceLogicalId: expect.anything() })],
+      }),
+      expect.objectContaining({
+        ruleName: LIMIT_RULE,
+        description: expect.stringMatching(
+          /^event pattern of Rule: 2,\d{3} characters with 90 clients; the limit is 2,048$/,
+        ),
+        violatingResources: [expect.objectContaining({ resourceLogicalId: "Rule" })],
+      }),
+    ]);
   });
 
   it("passes a template within every limit", () => {
-    expect(() => checkTemplateLimits("FinapiTest", SMALL, 1024, 1)).not.toThrow();
+    expect(validate(SMALL, 1)).toEqual({ success: true, violations: [] });
   });
 });
 
