@@ -331,6 +331,36 @@ describe("FinapiConfigSync props", () => {
     SYNTH_TIMEOUT_MS,
   );
 
+  it(
+    "refuses clients whose Parameter Store Change rule would exceed EventBridge's 2,048 characters, naming the count and the limit",
+    () => {
+      /* Names at the root are matched one by one: 60 of them, in two spellings, outgrow the pattern. */
+      const clients = Array.from({ length: 60 }, (_, index) => ({
+        ...sandboxClient,
+        name: `root-${index}`,
+        parameterName: `/finapi-root-${index}`,
+        credentialsSecretId: `finapi/root-${index}/credentials`,
+      }));
+      const stack = new Stack(userApp(), "Platform");
+      expect(() => new FinapiConfigSync(stack, "Finapi", { clients, hostCallback: false })).toThrow(
+        /^ConfigSync: the Parameter Store Change rule's event pattern would be \d+ characters with 60 clients; EventBridge's limit is 2048\. Put the parameters under fewer top-level paths/,
+      );
+      /* The same clients under one path: one prefix in each spelling. */
+      const underOnePath = clients.map((client, index) => ({
+        ...client,
+        parameterName: `/finapi/root-${index}`,
+      }));
+      expect(
+        () =>
+          new FinapiConfigSync(new Stack(userApp(), "Platform"), "Finapi", {
+            clients: underOnePath,
+            hostCallback: false,
+          }),
+      ).not.toThrow();
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
   it("names an unknown prop and suggests the nearest one", () => {
     expect(propsProblems({ clients: [sandboxClient], hostCallbak: false })).toEqual([
       'hostCallbak: is not a prop of FinapiConfigSync; did you mean "hostCallback"?',

@@ -67,7 +67,7 @@ describe("a stack of 1,000 finAPI clients", { timeout: THOUSAND_CLIENT_SYNTH_TIM
   });
 
   it("reports every limit it still exceeds when synthesized, naming the number of clients and the limit", () => {
-    expect(scale.excesses.map(kindOf)).toEqual(EXPECTED_EXCESSES);
+    expect(scale.excesses.map(kindOf).sort()).toEqual([...EXPECTED_EXCESSES].sort());
     expect(scale.reported).toHaveLength(scale.excesses.length);
     expect(scale.reported).toContain(
       `resources: ${scale.resourceCount.toLocaleString("en-US")} resources with 1,000 clients; the limit is 500`,
@@ -85,17 +85,22 @@ describe("a stack of 1,000 finAPI clients", { timeout: THOUSAND_CLIENT_SYNTH_TIM
     const secretIds = new Set(
       resources.filter(([, resource]) => resource.Type === "AWS::SecretsManager::Secret").map(([id]) => id),
     );
-    /* The overflow policies hold nothing but the path secrets' ARNs. */
+    /* Without the path secrets' ARNs, each policy is far within its limit. */
+    const withoutSecrets = (value: unknown): unknown => {
+      if (Array.isArray(value)) {
+        return value
+          .filter((item) => !secretIds.has(String((item as { Ref?: unknown } | null)?.Ref)))
+          .map(withoutSecrets);
+      }
+      if (value && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withoutSecrets(inner)]));
+      }
+      return value;
+    };
     for (const [logicalId, resource] of resources) {
-      if (resource.Type !== "AWS::IAM::ManagedPolicy") continue;
-      const { Statement } = (resource.Properties ?? {}).PolicyDocument as {
-        Statement: { Resource: unknown }[];
-      };
-      const granted = Statement.flatMap((statement) => [statement.Resource].flat()) as { Ref?: string }[];
-      expect(
-        granted.every((resource) => secretIds.has(String(resource.Ref))),
-        logicalId,
-      ).toBe(true);
+      if (resource.Type !== "AWS::IAM::ManagedPolicy" && resource.Type !== "AWS::IAM::Policy") continue;
+      const document = JSON.stringify(withoutSecrets(resource.Properties?.PolicyDocument));
+      expect(document.length, logicalId).toBeLessThan(LIMITS.managedPolicyChars / 2);
     }
     const rest = Object.fromEntries(others);
     expect(JSON.stringify({ Resources: rest, Outputs: outputs }, undefined, 1).length).toBeLessThan(
