@@ -85,6 +85,38 @@ export interface HouseFunctionProps {
 }
 
 /**
+ * Writes the files into the cloud assembly's directory (one folder per content, so the same content
+ * always has the same path); returns their digest and the bundling hooks that copy them into the bundle.
+ */
+function bundledFilesHooks(scope: Construct, files: Readonly<Record<string, string>>) {
+  for (const [name, content] of Object.entries(files)) {
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`bundledFiles: "${name}" is not a plain file name`);
+    if (Token.isUnresolved(content)) {
+      throw new Error(`bundledFiles: ${name} holds a CloudFormation token, which a bundle cannot resolve`);
+    }
+  }
+  const digest = createHash("sha256")
+    .update(JSON.stringify(Object.entries(files).sort()))
+    .digest("hex");
+  const stage = Stage.of(scope);
+  if (!stage)
+    throw new Error("bundledFiles: the function must be in an App, whose cloud assembly holds the files");
+  const folder = join(stage.outdir, `bundled-files.${digest.slice(0, 16)}`);
+  mkdirSync(folder, { recursive: true });
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(folder, name), content);
+  const quoted = (path: string) => `'${path.replaceAll("'", "'\\''")}'`;
+  return {
+    digest,
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_inputDir: string, outputDir: string) =>
+        Object.keys(files).map((name) => `cp ${quoted(join(folder, name))} ${quoted(join(outputDir, name))}`),
+    },
+  };
+}
+
+/**
  * A Lambda function with the house defaults: Node.js 24 on arm64, an ESM bundle made by the local
  * esbuild (minified, no source map, AWS SDK included rather than taken from the runtime, credentials
  * from Lambda's environment variables only, no event-stream codec), X-Ray tracing, its own log group with retention, and a
@@ -107,35 +139,6 @@ export interface HouseFunctionProps {
  * - Code bundled into a function validates with zod/mini (functions/validation/zod.ts), a third of
  *   classic zod's size in the bundle.
  */
-/**
- * Writes the files into the cloud assembly's directory (one folder per content, so the same content
- * always has the same path) and returns the afterBundling command that copies them into the bundle.
- */
-function bundledFilesHooks(scope: Construct, files: Readonly<Record<string, string>>) {
-  for (const [name, content] of Object.entries(files)) {
-    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`bundledFiles: "${name}" is not a plain file name`);
-    if (Token.isUnresolved(content)) {
-      throw new Error(`bundledFiles: ${name} holds a CloudFormation token, which a bundle cannot resolve`);
-    }
-  }
-  const digest = createHash("sha256")
-    .update(JSON.stringify(Object.entries(files).sort()))
-    .digest("hex");
-  const folder = join(Stage.of(scope)?.outdir ?? REPOSITORY_ROOT, `bundled-files.${digest.slice(0, 16)}`);
-  mkdirSync(folder, { recursive: true });
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(folder, name), content);
-  const quoted = (path: string) => `'${path.replaceAll("'", "'\\''")}'`;
-  return {
-    digest,
-    commandHooks: {
-      beforeBundling: () => [],
-      beforeInstall: () => [],
-      afterBundling: (_inputDir: string, outputDir: string) =>
-        Object.keys(files).map((name) => `cp ${quoted(join(folder, name))} ${quoted(join(outputDir, name))}`),
-    },
-  };
-}
-
 export class HouseFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: iam.Role;
