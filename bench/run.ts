@@ -10,6 +10,7 @@ import { writeGeneratedBlock } from "./generated-block.ts";
 import { describeMachine, machineLine } from "./machine.ts";
 import { measureReconcileScale, type ReconcileScale } from "./reconcile-scaling.ts";
 import { kilobytes, median, milliseconds } from "./stats.ts";
+import { measureTemplateScaling, templateScalingSection } from "./template-scaling.ts";
 import {
   callbackLatency,
   type InSyncReconcile,
@@ -99,14 +100,14 @@ async function main(): Promise<void> {
       scales.push(await measureReconcileScale(stack, clients, FINAPI_LATENCY_MS));
     }
 
-    const report = render({
-      machine: machineLine(machine),
-      functions,
-      reconcile,
-      callback,
-      throughput,
-      scales,
-    });
+    const templateCounts = QUICK ? [1, 100] : [1, 100, 1_000];
+    progress(`the stack's template with ${templateCounts.join(", ")} clients`);
+    const templates = measureTemplateScaling(templateCounts);
+
+    const report = [
+      render({ machine: machineLine(machine), functions, reconcile, callback, throughput, scales }),
+      templateScalingSection(templates),
+    ].join("\n\n");
     console.log(report);
     if (QUICK) progress("BENCH_QUICK=1: BENCHMARKS.md was not written");
     else {

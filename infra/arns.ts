@@ -28,3 +28,13 @@ export function secretArn(scope: IConstruct, secretId: string): string {
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
 }
+
+/** The ARN to grant for every secret whose name starts with `namePrefix` (e.g. `finapi/`). */
+export function secretPrefixArn(scope: IConstruct, namePrefix: string): string {
+  return Stack.of(scope).formatArn({
+    service: "secretsmanager",
+    resource: "secret",
+    resourceName: `${namePrefix}*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}

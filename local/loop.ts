@@ -7,6 +7,11 @@ import { type EmulatedEnvironment, type FinapiEmulator, startFinapiEmulator } fr
 import type { ConfiguredClient } from "../functions/config-sync/config.ts";
 import type { CallbackClient } from "../functions/contracts/callback-environment.ts";
 import { derivePathSecret } from "../functions/contracts/callback-path-secret.ts";
+import {
+  callbackRegistrySchema,
+  clientRegistryText,
+  configSyncRegistrySchema,
+} from "../functions/contracts/client-registry.ts";
 import { CONFIG_SYNC_TIMEOUT_MS, type Trigger } from "../functions/contracts/config-sync.ts";
 import { METRICS_NAMESPACE } from "../functions/contracts/metrics.ts";
 import { NAME_PATTERN } from "../functions/contracts/names.ts";
@@ -417,6 +422,14 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       LOG_LEVEL: "INFO",
     };
 
+    /* Each function's client registry, as the stack bundles it, in the state directory. */
+    const writeRegistry = async (functionName: string, text: string) => {
+      const path = join(stateDir, "client-registry", `${functionName}.json`);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, text);
+      return path;
+    };
+
     callback = await startLambda({
       functionName: "user-sync-callback",
       handlerModule: new URL("../functions/user-sync-callback/handler.ts", import.meta.url),
@@ -424,15 +437,18 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       environment: {
         ...awsEnvironment,
         POWERTOOLS_SERVICE_NAME: "user-sync-callback",
-        CALLBACK_CLIENTS: JSON.stringify(
-          clients.map(
-            (client): CallbackClient => ({
-              name: client.name,
-              callbackSecretGeneration: 0,
-              userBase: client.userBase,
-              environment: client.environment,
-            }),
-          ),
+        CLIENT_REGISTRY_PATH: await writeRegistry(
+          "user-sync-callback",
+          clientRegistryText(callbackRegistrySchema, {
+            clients: clients.map(
+              (client): CallbackClient => ({
+                name: client.name,
+                callbackSecretGeneration: 0,
+                userBase: client.userBase,
+                environment: client.environment,
+              }),
+            ),
+          }),
         ),
         CALLBACK_ROOT_SECRET_ID,
         DELETIONS_TABLE_NAME: DELETIONS_TABLE,
@@ -480,7 +496,10 @@ export async function startLocalLoop(options: LocalLoopOptions): Promise<LocalLo
       environment: {
         ...awsEnvironment,
         POWERTOOLS_SERVICE_NAME: "config-sync",
-        FINAPI_CLIENTS: JSON.stringify(configuredClients),
+        CLIENT_REGISTRY_PATH: await writeRegistry(
+          "config-sync",
+          clientRegistryText(configSyncRegistrySchema, { clients: configuredClients }),
+        ),
         CALLBACK_BASE_URL: functionUrl.url,
         CALLBACK_ROOT_SECRET_ID,
         STATUS_TABLE_NAME: STATUS_TABLE,

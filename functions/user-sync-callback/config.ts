@@ -1,10 +1,16 @@
-import { callbackClientsSchema } from "../contracts/callback-environment.ts";
+import type { CallbackClient } from "../contracts/callback-environment.ts";
 import {
   DEFAULT_ROTATION_OVERLAP_SECONDS,
   MAX_ROTATION_OVERLAP_SECONDS,
 } from "../contracts/callback-secret.ts";
+import {
+  CLIENT_REGISTRY_PATH_VARIABLE,
+  callbackRegistrySchema,
+  clientRegistryPath,
+  readClientRegistry,
+} from "../contracts/client-registry.ts";
 import { DEFAULT_FAN_OUT_WINDOW_SECONDS, MIN_FAN_OUT_WINDOW_SECONDS } from "../contracts/user-deletion.ts";
-import { type Environment, jsonText, loadEnvironment, requiredVariable } from "../validation/environment.ts";
+import { type Environment, loadEnvironment, requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
 
 export type { CallbackClient } from "../contracts/callback-environment.ts";
@@ -25,13 +31,10 @@ const fifoQueueUrl = z.pipe(
 /** The Lambda's environment, as the CDK stack sets it. */
 export const callbackEnvironmentSchema = z.pipe(
   z.object({
-    CALLBACK_CLIENTS: z.pipe(
-      z.pipe(requiredVariable("must be a JSON array"), jsonText),
-      callbackClientsSchema,
-    ),
     CALLBACK_ROOT_SECRET_ID: requiredVariable(
       "must name the Secrets Manager secret the clients' path secrets are derived from (name or ARN)",
     ),
+    [CLIENT_REGISTRY_PATH_VARIABLE]: z.optional(z.string()),
     DELETIONS_TABLE_NAME: requiredVariable("must be a DynamoDB table name"),
     DELETION_QUEUE_URL: fifoQueueUrl,
     DEAD_LETTER_QUEUE_URL: fifoQueueUrl,
@@ -62,7 +65,6 @@ export const callbackEnvironmentSchema = z.pipe(
     ),
   }),
   z.transform((environment) => ({
-    clients: environment.CALLBACK_CLIENTS,
     rootSecretId: environment.CALLBACK_ROOT_SECRET_ID,
     deletionsTableName: environment.DELETIONS_TABLE_NAME,
     deletionQueueUrl: environment.DELETION_QUEUE_URL,
@@ -72,12 +74,23 @@ export const callbackEnvironmentSchema = z.pipe(
     secretDigestKeyId: environment.SECRET_DIGEST_KEY_ID,
   })),
 );
-export type CallbackConfig = z.output<typeof callbackEnvironmentSchema>;
+export type CallbackConfig = z.output<typeof callbackEnvironmentSchema> & {
+  /** Every client whose callback the stack hosts, from the client registry. */
+  readonly clients: CallbackClient[];
+};
 
 /**
- * Reads the configuration from the environment, or fails naming every bad variable and its rule
- * (never a value: CALLBACK_CLIENTS holds only names, but habits matter).
+ * Reads the configuration from the environment and the client registry, or fails with one message
+ * that names every bad variable or registry field and its rule (never a value: the registry holds
+ * only names, but habits matter).
  */
 export function loadCallbackConfig(environment: Environment): CallbackConfig {
-  return loadEnvironment("user-sync-callback", callbackEnvironmentSchema, environment);
+  const reading = readClientRegistry(callbackRegistrySchema, clientRegistryPath(environment));
+  const loaded = loadEnvironment(
+    "user-sync-callback",
+    callbackEnvironmentSchema,
+    environment,
+    reading.problems,
+  );
+  return { ...loaded, clients: reading.registry?.clients ?? [] };
 }

@@ -47,9 +47,13 @@ export function loadEnvironment<Schema extends z.ZodMiniType>(
   functionName: string,
   schema: Schema,
   environment: Environment,
+  /** Problems of configuration read beside the environment (the client registry), reported with it. */
+  otherProblems: readonly string[] = [],
 ): z.output<Schema> {
   const result = schema.safeParse(withoutEmpty(environment));
-  if (result.success) return result.data;
-  const problems = [...new Set(result.error.issues.map(describeVariableIssue))];
+  if (result.success && otherProblems.length === 0) return result.data;
+  const problems = [
+    ...new Set([...(result.success ? [] : result.error.issues.map(describeVariableIssue)), ...otherProblems]),
+  ];
   throw new Error(`${functionName} configuration is invalid: ${problems.join("; ")}`);
 }

@@ -10,11 +10,17 @@ import * as ssm from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
 import * as z from "zod";
 import {
+  CLIENT_REGISTRY_FILE,
+  type ConfiguredClient,
+  clientRegistryText,
+  configSyncRegistrySchema,
+} from "../../functions/contracts/client-registry.ts";
+import {
   CONFIG_SYNC_TIMEOUT_MS,
   PARAMETER_OPERATIONS,
   STATUS_TABLE_KEY,
 } from "../../functions/contracts/config-sync.ts";
-import { parameterArn, secretArn } from "../arns.ts";
+import { parameterArn, secretArn, secretPrefixArn } from "../arns.ts";
 import {
   type ClientConfig,
   clientNameSchema,
@@ -24,7 +30,9 @@ import {
   secretIdSchema,
 } from "../config.ts";
 import { checkProps, duplicates, schemaProblems, wholeNumber } from "../construct-props.ts";
+import { eventPatternChars } from "../limits.ts";
 import { acknowledgeFinding } from "../nag.ts";
+import { EXACT_GRANTS_PER_PATH, grantedNames, parameterNameMatchers } from "../name-paths.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import {
   logSettingsShape,
@@ -32,14 +40,8 @@ import {
   type ObservedNodeFunctionProps,
 } from "./observed-node-function.ts";
 
-/*
- * SSM treats "/name" and "name" as one parameter (one ARN), and an event names it the way it was
- * created, which may not be how the context spells it: the rule listens for both spellings.
- */
-function parameterNameSpellings(name: string): string[] {
-  const bare = name.replace(/^\//, "");
-  return [name, name === bare ? `/${bare}` : bare];
-}
+/** EventBridge's limit on an event pattern's length. */
+export const EVENT_PATTERN_MAX_CHARS = 2048;
 
 export interface HostedCallback {
   /** The callback's base URL, without a trailing slash. */
@@ -153,7 +155,7 @@ export class ConfigSync extends Construct {
     });
 
     const rootSecret = props.hostedCallback?.rootSecret;
-    const clients = props.clients.map((client) => ({
+    const clients: ConfiguredClient[] = props.clients.map((client) => ({
       name: client.name,
       environment: client.environment,
       baseUrl: client.baseUrl,
@@ -173,8 +175,10 @@ export class ConfigSync extends Construct {
       reservedConcurrentExecutions: 1,
       logRetention: props.logRetention,
       logLevel: props.logLevel,
+      bundledFiles: {
+        [CLIENT_REGISTRY_FILE]: clientRegistryText(configSyncRegistrySchema, { clients }),
+      },
       environment: {
-        FINAPI_CLIENTS: stack.toJsonString(clients),
         STATUS_TABLE_NAME: this.statusTable.tableName,
         ...(props.hostedCallback
           ? {
@@ -194,21 +198,48 @@ export class ConfigSync extends Construct {
       "Failed asynchronous invocations go to the on-failure destination (the FailedInvocations queue), which also records the error; a DeadLetterConfig would deliver the same event twice.",
     );
 
+    /* Exact names, or a path for the many names under it (name-paths.ts): the role's policy stays within IAM's size limit. */
+    const parameters = grantedNames(props.clients.map((client) => client.parameterName));
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ["ssm:GetParameter"],
-        resources: props.clients.map((client) => parameterArn(this, client.parameterName)),
+        resources: [
+          ...parameters.exact.map((name) => parameterArn(this, name)),
+          ...parameters.paths.map((path) => parameterArn(this, `${path}*`)),
+        ],
       }),
+    );
+    const credentials = grantedNames(
+      props.clients.map((client) => client.credentialsSecretId).filter((id) => !id.startsWith("arn:")),
     );
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ["secretsmanager:GetSecretValue"],
         resources: [
-          ...props.clients.map((client) => secretArn(this, client.credentialsSecretId)),
+          ...props.clients
+            .map((client) => client.credentialsSecretId)
+            .filter((id) => id.startsWith("arn:") || credentials.exact.includes(id))
+            .map((id) => secretArn(this, id)),
+          ...credentials.paths.map((path) => secretPrefixArn(this, path)),
           ...(rootSecret ? [rootSecret.secretArn] : []),
         ],
       }),
     );
+    const defaultPolicy = this.handler.role.node.findChild("DefaultPolicy");
+    for (const path of parameters.paths) {
+      acknowledgeFinding(
+        defaultPolicy,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${path.replace(/^\//, "")}*]`,
+        `More than ${EXACT_GRANTS_PER_PATH} clients' parameters live under ${path}: one grant on the path keeps the role's policy within IAM's 10,240-character limit (config-sync reads only the parameters its client registry names).`,
+      );
+    }
+    for (const path of credentials.paths) {
+      acknowledgeFinding(
+        defaultPolicy,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${path}*]`,
+        `More than ${EXACT_GRANTS_PER_PATH} clients' credentials live under ${path}: one grant on the path keeps the role's policy within IAM's 10,240-character limit (config-sync reads only the secrets its client registry names).`,
+      );
+    }
     const decrypt = (keyArns: readonly (string | undefined)[], service: string) => {
       const resources = [...new Set(keyArns.filter((arn): arn is string => arn !== undefined))];
       if (resources.length === 0) return;
@@ -239,16 +270,27 @@ export class ConfigSync extends Construct {
       maxEventAge: Duration.hours(2),
     });
 
+    /*
+     * The rule matches the paths the parameters live under, not each name (name-paths.ts), so that it
+     * stays within EventBridge's pattern limit; config-sync ignores a parameter of no configured client.
+     */
+    const eventPattern: events.EventPattern = {
+      source: ["aws.ssm"],
+      detailType: ["Parameter Store Change"],
+      detail: {
+        name: parameterNameMatchers(props.clients.map((client) => client.parameterName)),
+        operation: [...PARAMETER_OPERATIONS],
+      },
+    };
+    const patternChars = eventPatternChars(eventPattern);
+    if (patternChars > EVENT_PATTERN_MAX_CHARS) {
+      throw new Error(
+        `ConfigSync: the Parameter Store Change rule's event pattern would be ${patternChars} characters with ${props.clients.length} clients; EventBridge's limit is ${EVENT_PATTERN_MAX_CHARS}. Put the parameters under fewer top-level paths (e.g. /finapi/<client>): the rule matches each top-level path once and each name at the root by itself.`,
+      );
+    }
     this.parameterChangeRule = new events.Rule(this, "ParameterChangeRule", {
       description: "A managed finAPI configuration parameter changed: sync that client",
-      eventPattern: {
-        source: ["aws.ssm"],
-        detailType: ["Parameter Store Change"],
-        detail: {
-          name: props.clients.flatMap((client) => parameterNameSpellings(client.parameterName)),
-          operation: [...PARAMETER_OPERATIONS],
-        },
-      },
+      eventPattern,
       targets: [target],
     });
 

@@ -1,6 +1,7 @@
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stage, Token } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -63,6 +64,13 @@ export interface ObservedNodeFunctionProps {
    * @default - only the common variables
    */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Files written beside the bundle's index.mjs, by plain file name: configuration too large for the
+   * environment (Lambda caps it at 4 KB), such as the client registry. Their text must be final at
+   * synth time: a CloudFormation token cannot be resolved inside a bundle.
+   * @default - the bundle holds only index.mjs
+   */
+  readonly bundledFiles?: Readonly<Record<string, string>>;
   /**
    * How long the function's log group keeps its events.
    * @default logs.RetentionDays.ONE_MONTH
@@ -147,6 +155,44 @@ function environmentProblems(environment: unknown): string[] {
   });
 }
 
+function bundledFilesProblems(files: unknown): string[] {
+  if (typeof files !== "object" || files === null) return [];
+  return Object.entries(files).flatMap(([name, content]) => [
+    ...(/^[A-Za-z0-9._-]+$/.test(name) ? [] : [`bundledFiles.${name}: must be a plain file name`]),
+    ...(typeof content !== "string"
+      ? [`bundledFiles.${name}: must be the file's text`]
+      : Token.isUnresolved(content)
+        ? [`bundledFiles.${name}: holds a CloudFormation token, which a bundle cannot resolve`]
+        : []),
+  ]);
+}
+
+/**
+ * Writes the files into the cloud assembly's directory (one folder per content, so the same content
+ * always has the same path); returns their digest and the bundling hooks that copy them into the bundle.
+ */
+function bundledFilesHooks(scope: Construct, files: Readonly<Record<string, string>>) {
+  const digest = createHash("sha256")
+    .update(JSON.stringify(Object.entries(files).sort()))
+    .digest("hex");
+  const stage = Stage.of(scope);
+  if (!stage)
+    throw new Error("bundledFiles: the function must be in an App, whose cloud assembly holds the files");
+  const folder = join(stage.outdir, `bundled-files.${digest.slice(0, 16)}`);
+  mkdirSync(folder, { recursive: true });
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(folder, name), content);
+  const quoted = (path: string) => `'${path.replaceAll("'", "'\\''")}'`;
+  return {
+    digest,
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_inputDir: string, outputDir: string) =>
+        Object.keys(files).map((name) => `cp ${quoted(join(folder, name))} ${quoted(join(outputDir, name))}`),
+    },
+  };
+}
+
 /**
  * A Node.js Lambda function observed through its own log group and Powertools (Logger and Metrics
  * configured by its environment): Node.js 24 on arm64, an ESM bundle made by the local esbuild
@@ -156,7 +202,7 @@ function environmentProblems(environment: unknown): string[] {
  * No active tracing: no function code uses a tracer (the cold-import cost of Powertools Tracer is
  * written down in docs/internals.md), and an X-Ray grant would need a `*` resource.
  *
- * The bundle is all the asset holds, because its size and load time are the function's cold start:
+ * The bundle is all the asset holds besides `bundledFiles`, because its size and load time are the function's cold start:
  * - No source map: a map weighs more than the code and `--enable-source-maps` adds to every cold start.
  *   Stack traces then point into the minified index.mjs; errors stay diagnosable from the name and
  *   message every error log line carries, and a frame's position can be looked up in the map of the
@@ -177,11 +223,14 @@ export class ObservedNodeFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  /** The files written beside the bundle's index.mjs, by file name. */
+  readonly bundledFiles: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: ObservedNodeFunctionProps) {
     checkProps("ObservedNodeFunction", scope, id, [
       ...schemaProblems(propsSchema, props),
       ...environmentProblems(props.environment),
+      ...bundledFilesProblems(props.bundledFiles),
     ]);
     super(scope, id);
 
@@ -196,6 +245,8 @@ export class ObservedNodeFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
+    this.bundledFiles = props.bundledFiles ?? {};
+    const bundled = props.bundledFiles ? bundledFilesHooks(this, props.bundledFiles) : undefined;
     this.function = new NodejsFunction(this, "Function", {
       entry: join(REPOSITORY_ROOT, props.entry),
       handler: "handler",
@@ -234,6 +285,16 @@ export class ObservedNodeFunction extends Construct {
         banner: ESM_REQUIRE_BANNER,
         logLevel: LogLevel.WARNING,
         forceDockerBundling: false,
+        ...(bundled
+          ? {
+              commandHooks: bundled.commandHooks,
+              /*
+               * CDK reuses a bundle made for the same entry and bundling options within one app: the
+               * files' digest among the options keeps two functions with different files apart.
+               */
+              environment: { BUNDLED_FILES_SHA256: bundled.digest },
+            }
+          : {}),
       },
     });
     acknowledgeFinding(

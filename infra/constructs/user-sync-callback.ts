@@ -10,6 +10,11 @@ import {
   MAX_ROTATION_OVERLAP_SECONDS,
 } from "../../functions/contracts/callback-secret.ts";
 import {
+  CLIENT_REGISTRY_FILE,
+  callbackRegistrySchema,
+  clientRegistryText,
+} from "../../functions/contracts/client-registry.ts";
+import {
   DEFAULT_FAN_OUT_WINDOW_SECONDS,
   MIN_FAN_OUT_WINDOW_SECONDS,
 } from "../../functions/contracts/user-deletion.ts";
@@ -187,8 +192,10 @@ export class UserSyncCallback extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrency,
       logRetention: props.logRetention,
       logLevel: props.logLevel,
+      bundledFiles: {
+        [CLIENT_REGISTRY_FILE]: clientRegistryText(callbackRegistrySchema, { clients: clientEntries }),
+      },
       environment: {
-        CALLBACK_CLIENTS: stack.toJsonString(clientEntries),
         CALLBACK_ROOT_SECRET_ID: this.rootSecret.secretArn,
         DELETIONS_TABLE_NAME: table.tableName,
         DELETION_QUEUE_URL: queue.queueUrl,

@@ -1,9 +1,11 @@
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_PARAMETER_CACHE_TTL_SECONDS,
   DEFAULT_SECRETS_CACHE_TTL_SECONDS,
   loadConfigSyncConfig,
 } from "../../functions/config-sync/config.ts";
+import { clientRegistryFile } from "../support/client-registry.ts";
 
 const acme = {
   name: "acme",
@@ -24,7 +26,7 @@ const globex = {
 };
 
 const environment = (overrides: Record<string, string | undefined> = {}) => ({
-  FINAPI_CLIENTS: JSON.stringify([acme, globex]),
+  CLIENT_REGISTRY_PATH: clientRegistryFile({ clients: [acme, globex] }),
   STATUS_TABLE_NAME: "FinapiConfigSync-StatusTable",
   ...overrides,
 });
@@ -71,50 +73,70 @@ describe("loadConfigSyncConfig", () => {
     expect(problemOf({ STATUS_TABLE_NAME: "" })).toContain("STATUS_TABLE_NAME: is required");
   });
 
-  it("names every missing variable at once", () => {
-    const message = problemOf({ FINAPI_CLIENTS: undefined, STATUS_TABLE_NAME: undefined });
+  it("names a missing variable and a missing registry file at once", () => {
+    const missing = join(dirname(clientRegistryFile("")), "absent", "client-registry.json");
+    const message = problemOf({ CLIENT_REGISTRY_PATH: missing, STATUS_TABLE_NAME: undefined });
     expect(message).toMatch(/^config-sync configuration is invalid: /);
-    expect(message).toContain("FINAPI_CLIENTS: is required");
     expect(message).toContain("STATUS_TABLE_NAME: is required");
+    expect(message).toContain(`client registry ${missing}: cannot be read (ENOENT)`);
   });
 
-  it("refuses FINAPI_CLIENTS that is not JSON, not an array or empty", () => {
-    expect(problemOf({ FINAPI_CLIENTS: "[{" })).toContain("FINAPI_CLIENTS: is not valid JSON");
-    expect(problemOf({ FINAPI_CLIENTS: "{}" })).toContain("FINAPI_CLIENTS: must be a JSON array of clients");
-    expect(problemOf({ FINAPI_CLIENTS: "[]" })).toContain(
-      "FINAPI_CLIENTS: must name at least one finAPI client",
+  it("looks for the registry beside the module when CLIENT_REGISTRY_PATH is not set", () => {
+    expect(problemOf({ CLIENT_REGISTRY_PATH: undefined })).toMatch(
+      /client registry \S+\/functions\/contracts\/client-registry\.json: cannot be read \(ENOENT\)/,
+    );
+  });
+
+  it("refuses a registry that is not JSON, has no client array or no client", () => {
+    const withRegistry = (registry: unknown) => ({ CLIENT_REGISTRY_PATH: clientRegistryFile(registry) });
+    expect(problemOf(withRegistry("[{"))).toMatch(/client-registry\.json: is not valid JSON$/);
+    expect(problemOf(withRegistry({ clients: {} }))).toContain(
+      "client-registry.json [clients]: must be a JSON array of clients",
+    );
+    expect(problemOf(withRegistry({ clients: [] }))).toContain(
+      "client-registry.json [clients]: must name at least one finAPI client",
+    );
+    expect(problemOf(withRegistry({ clients: [acme], extra: true }))).toContain(
+      'client-registry.json: Unrecognized key: "extra"',
     );
   });
 
   it("names the client and the field of a bad client entry", () => {
     const message = problemOf({
-      FINAPI_CLIENTS: JSON.stringify([
-        acme,
-        {
-          ...globex,
-          name: "glo bex",
-          environment: "production",
-          mode: "dry",
-          baseUrl: "ftp://x",
-          parameterName: undefined,
-          extra: 1,
-        },
-      ]),
+      CLIENT_REGISTRY_PATH: clientRegistryFile({
+        clients: [
+          acme,
+          {
+            ...globex,
+            name: "glo bex",
+            environment: "production",
+            mode: "dry",
+            baseUrl: "ftp://x",
+            parameterName: undefined,
+            extra: 1,
+          },
+        ],
+      }),
     });
-    expect(message).toContain("FINAPI_CLIENTS [1.name]: must be 1..64 characters of a-z A-Z 0-9 - _");
-    expect(message).toContain("FINAPI_CLIENTS [1.environment]");
-    expect(message).toContain("FINAPI_CLIENTS [1.mode]");
-    expect(message).toContain("FINAPI_CLIENTS [1.parameterName]: is required");
     expect(message).toContain(
-      "FINAPI_CLIENTS [1.baseUrl]: must be an absolute https:// URL (http:// only for a loopback host: localhost, 127.0.0.0/8, ::1)",
+      "client-registry.json [clients.1.name]: must be 1..64 characters of a-z A-Z 0-9 - _",
     );
-    expect(message).toContain('FINAPI_CLIENTS [1]: Unrecognized key: "extra"');
+    expect(message).toContain("client-registry.json [clients.1.environment]");
+    expect(message).toContain("client-registry.json [clients.1.mode]");
+    expect(message).toContain("client-registry.json [clients.1.parameterName]: is required");
+    expect(message).toContain(
+      "client-registry.json [clients.1.baseUrl]: must be an absolute https:// URL (http:// only for a loopback host: localhost, 127.0.0.0/8, ::1)",
+    );
+    expect(message).toContain('client-registry.json [clients.1]: Unrecognized key: "extra"');
   });
 
   it("refuses a plain-http finAPI base URL unless its host is loopback (the local loop's emulator)", () => {
-    const withBaseUrl = (baseUrl: string) => ({ FINAPI_CLIENTS: JSON.stringify([{ ...acme, baseUrl }]) });
-    expect(problemOf(withBaseUrl("http://sandbox.finapi.io"))).toBe(
-      "config-sync configuration is invalid: FINAPI_CLIENTS [0.baseUrl]: must be an absolute https:// URL (http:// only for a loopback host: localhost, 127.0.0.0/8, ::1)",
+    const withBaseUrl = (baseUrl: string) => ({
+      CLIENT_REGISTRY_PATH: clientRegistryFile({ clients: [{ ...acme, baseUrl }] }),
+    });
+    const plainHttp = withBaseUrl("http://sandbox.finapi.io");
+    expect(problemOf(plainHttp)).toBe(
+      `config-sync configuration is invalid: client registry ${plainHttp.CLIENT_REGISTRY_PATH} [clients.0.baseUrl]: must be an absolute https:// URL (http:// only for a loopback host: localhost, 127.0.0.0/8, ::1)`,
     );
     for (const baseUrl of ["http://127.0.0.1:4010", "http://localhost:4010", "http://[::1]:4010"]) {
       expect(loadConfigSyncConfig(environment(withBaseUrl(baseUrl))).clients[0]?.baseUrl).toBe(baseUrl);
@@ -123,7 +145,9 @@ describe("loadConfigSyncConfig", () => {
 
   it("refuses duplicate names, and parameters that differ only by the leading slash", () => {
     const message = problemOf({
-      FINAPI_CLIENTS: JSON.stringify([acme, { ...globex, name: "acme", parameterName: "finapi/acme" }]),
+      CLIENT_REGISTRY_PATH: clientRegistryFile({
+        clients: [acme, { ...globex, name: "acme", parameterName: "finapi/acme" }],
+      }),
     });
     expect(message).toContain('name "acme" is used by more than one client');
     expect(message).toContain('parameter "finapi/acme" is used by more than one client');

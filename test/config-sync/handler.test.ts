@@ -16,6 +16,7 @@ import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
+import { clientRegistryFile } from "../support/client-registry.ts";
 import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 import {
   bearerTokens,
@@ -125,7 +126,7 @@ describe("config-sync handler (real SDK clients against local stand-ins)", {
     ssm.putParameter("/finapi/globex", fixture("documents/acme.json"));
     handler = await loadHandler({
       ...awsEnvironment(),
-      FINAPI_CLIENTS: JSON.stringify(clients()),
+      CLIENT_REGISTRY_PATH: clientRegistryFile({ clients: clients() }),
       CALLBACK_BASE_URL,
       CALLBACK_ROOT_SECRET_ID,
     });
@@ -314,9 +315,10 @@ describe("config-sync handler (real SDK clients against local stand-ins)", {
     );
   });
 
-  it("fails the cold start with a message that names a bad variable", async () => {
-    await expect(loadHandler({ ...awsEnvironment(), FINAPI_CLIENTS: "[]" })).rejects.toThrow(
-      "config-sync configuration is invalid: FINAPI_CLIENTS: must name at least one finAPI client",
+  it("fails the cold start with a message that names the bad registry field", async () => {
+    const registry = clientRegistryFile({ clients: [] });
+    await expect(loadHandler({ ...awsEnvironment(), CLIENT_REGISTRY_PATH: registry })).rejects.toThrow(
+      `config-sync configuration is invalid: client registry ${registry} [clients]: must name at least one finAPI client`,
     );
   });
 
@@ -341,7 +343,7 @@ describe("config-sync handler (real SDK clients against local stand-ins)", {
       });
       const manyHandler = await loadHandler({
         ...awsEnvironment(),
-        FINAPI_CLIENTS: JSON.stringify(configured),
+        CLIENT_REGISTRY_PATH: clientRegistryFile({ clients: configured }),
       });
 
       const response = await manyHandler(event("scheduled"), lambdaContext());

@@ -36,6 +36,7 @@ import {
   type SynthesizedStack,
   synthesizeStack,
 } from "../reliability/support/synthesized-stack.ts";
+import { clientRegistryFile } from "../support/client-registry.ts";
 import { SYNTH_TIMEOUT_MS, WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 import { resolve } from "./render.ts";
 
@@ -236,12 +237,11 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
         timeoutMs: fn.timeoutMs,
         environment: {
           ...environment,
-          /* The only mapping: finAPI's address becomes the emulator's. */
-          ...(environment.FINAPI_CLIENTS
+          /* The only mapping: finAPI's address in config-sync's registry becomes the emulator's. */
+          ...(serviceName === "config-sync"
             ? {
-                FINAPI_CLIENTS: environment.FINAPI_CLIENTS.replaceAll(
-                  "https://sandbox.finapi.io",
-                  finapi.url,
+                CLIENT_REGISTRY_PATH: clientRegistryFile(
+                  JSON.stringify(stack.registryOf(fn)).replaceAll("https://sandbox.finapi.io", finapi.url),
                 ),
               }
             : {}),
@@ -390,9 +390,11 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
     ]);
   });
 
-  it("deploys each handler as its index.mjs alone: no source map in the asset, no NODE_OPTIONS to read one", () => {
+  it("deploys each handler as its index.mjs, with the client registry where the function has clients: no source map in the asset, no NODE_OPTIONS to read one", () => {
+    expect(readdirSync(dirname(configSync.bundle))).toEqual(["client-registry.json", "index.mjs"]);
+    expect(readdirSync(dirname(callback.bundle))).toEqual(["client-registry.json", "index.mjs"]);
+    expect(readdirSync(dirname(publisher.bundle))).toEqual(["index.mjs"]);
     for (const fn of [configSync, callback, publisher]) {
-      expect(readdirSync(dirname(fn.bundle))).toEqual(["index.mjs"]);
       expect(readFileSync(fn.bundle, "utf8")).not.toContain("sourceMappingURL");
       expect(fn.environment).not.toHaveProperty("NODE_OPTIONS");
     }

@@ -7,6 +7,7 @@ import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PartnerStack } from "../../examples/cdk-app/partner-stack.ts";
 import { PlatformStack } from "../../examples/cdk-app/platform-stack.ts";
+import { CLIENT_REGISTRY_FILE } from "../../functions/contracts/client-registry.ts";
 import { USER_DELETED_DETAIL_TYPE, USER_DELETED_SOURCE } from "../../functions/contracts/user-deletion.ts";
 import { parseStackConfig, StackConfigError } from "../../infra/config.ts";
 import {
@@ -350,19 +351,49 @@ describe("FinapiConfigSync props", () => {
         const properties = resource?.Properties as { Environment: { Variables: Record<string, unknown> } };
         return properties.Environment.Variables;
       };
-      const generations = (json: unknown) =>
-        (JSON.parse(render(json) as string) as { name: string; callbackSecretGeneration: number }[]).map(
-          (client) => client.callbackSecretGeneration,
-        );
+      const generations = (registry: string | undefined) =>
+        (
+          JSON.parse(registry ?? "{}") as { clients: { name: string; callbackSecretGeneration: number }[] }
+        ).clients.map((client) => client.callbackSecretGeneration);
       const expected = clients.map((_, index) => (index === 3 ? 2 : 0));
       const callbackFunction = finapi.callback?.handler.function as IConstruct;
-      expect(generations(variables(callbackFunction).CALLBACK_CLIENTS)).toEqual(expected);
-      expect(generations(variables(finapi.configSyncFunction).FINAPI_CLIENTS)).toEqual(expected);
+      expect(generations(finapi.callback?.handler.bundledFiles[CLIENT_REGISTRY_FILE])).toEqual(expected);
+      expect(generations(finapi.configSync.handler.bundledFiles[CLIENT_REGISTRY_FILE])).toEqual(expected);
       const rootSecretRef = {
         Ref: stack.getLogicalId(finapi.callback?.rootSecret.node.defaultChild as CfnElement),
       };
       expect(variables(callbackFunction).CALLBACK_ROOT_SECRET_ID).toEqual(rootSecretRef);
       expect(variables(finapi.configSyncFunction).CALLBACK_ROOT_SECRET_ID).toEqual(rootSecretRef);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    "refuses clients whose Parameter Store Change rule would exceed EventBridge's 2,048 characters, naming the count and the limit",
+    () => {
+      /* Names at the root are matched one by one: 60 of them, in two spellings, outgrow the pattern. */
+      const clients = Array.from({ length: 60 }, (_, index) => ({
+        ...sandboxClient,
+        name: `root-${index}`,
+        parameterName: `/finapi-root-${index}`,
+        credentialsSecretId: `finapi/root-${index}/credentials`,
+      }));
+      const stack = new Stack(userApp(), "Platform");
+      expect(() => new FinapiConfigSync(stack, "Finapi", { clients, hostCallback: false })).toThrow(
+        /^ConfigSync: the Parameter Store Change rule's event pattern would be \d+ characters with 60 clients; EventBridge's limit is 2048\. Put the parameters under fewer top-level paths/,
+      );
+      /* The same clients under one path: one prefix in each spelling. */
+      const underOnePath = clients.map((client, index) => ({
+        ...client,
+        parameterName: `/finapi/root-${index}`,
+      }));
+      expect(
+        () =>
+          new FinapiConfigSync(new Stack(userApp(), "Platform"), "Finapi", {
+            clients: underOnePath,
+            hostCallback: false,
+          }),
+      ).not.toThrow();
     },
     SYNTH_TIMEOUT_MS,
   );

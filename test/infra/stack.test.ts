@@ -4,7 +4,11 @@ import type { CfnElement } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callbackClientsSchema } from "../../functions/contracts/callback-environment.ts";
+import {
+  CLIENT_REGISTRY_FILE,
+  callbackRegistrySchema,
+  configSyncRegistrySchema,
+} from "../../functions/contracts/client-registry.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
 import type { FinapiConfigSyncStack } from "../../infra/stack.ts";
 import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
@@ -110,7 +114,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     expect(functions[publisherId]?.Properties.ReservedConcurrentExecutions).toBe(5);
   });
 
-  it("gives config-sync its clients, the status table and the callback base URL in its environment", () => {
+  it("gives config-sync the status table and the callback base URL in its environment, its clients in its client registry", () => {
     const environment = environmentOf(synthesized, configSyncId);
     expect(environment).toMatchObject({
       POWERTOOLS_SERVICE_NAME: "config-sync",
@@ -120,7 +124,10 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       CALLBACK_BASE_URL: `https://select(2, split("/", \${${id(stack.callbackIngress?.functionUrl as IConstruct)}.FunctionUrl}))`,
       CALLBACK_ROOT_SECRET_ID: `\${${id(callback().rootSecret)}}`,
     });
-    expect(JSON.parse(environment.FINAPI_CLIENTS as string)).toEqual([
+    expect(environment).not.toHaveProperty("FINAPI_CLIENTS");
+    const registry = JSON.parse(stack.configSync.handler.bundledFiles[CLIENT_REGISTRY_FILE] as string);
+    expect(configSyncRegistrySchema.safeParse(registry).success).toBe(true);
+    expect(registry.clients).toEqual([
       {
         name: "sandbox",
         environment: "sandbox",
@@ -142,13 +149,12 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     ]);
   });
 
-  it("gives the callback its clients with their user bases, the deletions table, the deletion queue, the dead-letter queue and the fan-out window", () => {
+  it("gives the callback the deletions table, the deletion queue, the dead-letter queue and the fan-out window in its environment, its clients with their user bases in its client registry", () => {
     const environment = environmentOf(synthesized, callbackId);
     expect(environment).toEqual({
       POWERTOOLS_SERVICE_NAME: "user-sync-callback",
       POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync",
       LOG_LEVEL: "DEBUG",
-      CALLBACK_CLIENTS: expect.any(String),
       CALLBACK_ROOT_SECRET_ID: `\${${id(callback().rootSecret)}}`,
       DELETIONS_TABLE_NAME: `\${${id(deletions().table)}}`,
       DELETION_QUEUE_URL: `\${${id(deletions().queue)}}`,
@@ -157,7 +163,9 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       SECRET_ROTATION_OVERLAP_SECONDS: "21600",
       SECRET_DIGEST_KEY_ID: `\${${id(callback().digestKey)}.Arn}`,
     });
-    const clients = callbackClientsSchema.parse(JSON.parse(environment.CALLBACK_CLIENTS as string));
+    const { clients } = callbackRegistrySchema.parse(
+      JSON.parse(callback().handler.bundledFiles[CLIENT_REGISTRY_FILE] as string),
+    );
     expect(clients).toEqual([
       {
         name: "sandbox",
@@ -253,13 +261,13 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     ]);
   });
 
-  it("triggers config-sync on Parameter Store Change events for exactly the managed parameters, however spelt", () => {
+  it("triggers config-sync on Parameter Store Change events under the managed parameters' top-level paths and for each name at the root, however spelt", () => {
     synthesized.template.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: Match.objectEquals({
         source: ["aws.ssm"],
         "detail-type": ["Parameter Store Change"],
         detail: {
-          name: ["/finapi/sandbox", "finapi/sandbox", "finapi-live", "/finapi-live"],
+          name: ["/finapi-live", "finapi-live", { prefix: "/finapi/" }, { prefix: "finapi/" }],
           operation: ["Create", "Update", "LabelParameterVersion", "Delete"],
         },
       }),
@@ -816,23 +824,25 @@ describe("FinapiConfigSyncStack without the hosted callback", () => {
     ]);
   });
 
-  it("leaves CALLBACK_BASE_URL, CALLBACK_ROOT_SECRET_ID and callbackSecretGeneration out of config-sync's environment and grants only the credentials", () => {
+  it("leaves CALLBACK_BASE_URL and CALLBACK_ROOT_SECRET_ID out of config-sync's environment, callbackSecretGeneration out of its registry, and grants only the credentials", () => {
     const stack = synthesized.stack;
     const id = idOf(stack);
     const environment = environmentOf(synthesized, id(stack.configSync.handler.function));
     expect(environment.CALLBACK_BASE_URL).toBeUndefined();
     expect(environment.CALLBACK_ROOT_SECRET_ID).toBeUndefined();
     synthesized.template.resourceCountIs("AWS::SecretsManager::Secret", 0);
-    expect(JSON.parse(environment.FINAPI_CLIENTS as string)).toEqual([
-      {
-        name: "alpha",
-        environment: "alpha",
-        baseUrl: "https://alpha.finapi.example",
-        parameterName: "/finapi/alpha",
-        credentialsSecretId: "finapi/alpha/credentials",
-        mode: "apply",
-      },
-    ]);
+    expect(JSON.parse(stack.configSync.handler.bundledFiles[CLIENT_REGISTRY_FILE] as string).clients).toEqual(
+      [
+        {
+          name: "alpha",
+          environment: "alpha",
+          baseUrl: "https://alpha.finapi.example",
+          parameterName: "/finapi/alpha",
+          credentialsSecretId: "finapi/alpha/credentials",
+          mode: "apply",
+        },
+      ],
+    );
     const statements = statementsOf(
       synthesized,
       id(stack.configSync.handler.role.node.findChild("DefaultPolicy")),

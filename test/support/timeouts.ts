@@ -18,3 +18,9 @@ export const SYNTH_TIMEOUT_MS = 300_000;
 
 /** A test or hook that runs a Lambda handler in worker threads or a bundle in a child process. */
 export const WORKER_TIMEOUT_MS = 120_000;
+
+/**
+ * Synthesizing a 1,000-client stack in this process (no bundling, no cdk-nag): about 100 s at a load
+ * average of 20 on 2 cores, thousands of resources to render and validate.
+ */
+export const THOUSAND_CLIENT_SYNTH_TIMEOUT_MS = 900_000;

@@ -5,6 +5,7 @@ import {
   MIN_FAN_OUT_WINDOW_SECONDS,
 } from "../../functions/contracts/user-deletion.ts";
 import { loadCallbackConfig } from "../../functions/user-sync-callback/config.ts";
+import { clientRegistryFile } from "../support/client-registry.ts";
 
 const clients = [
   { name: "acme-live", callbackSecretGeneration: 2, userBase: "live", environment: "live" },
@@ -13,8 +14,8 @@ const clients = [
 const ROOT_SECRET_ID =
   "arn:aws:secretsmanager:eu-central-1:000000000000:secret:stack/user-sync-callback/root-AbCdEf";
 const valid = {
-  CALLBACK_CLIENTS: JSON.stringify(clients),
   CALLBACK_ROOT_SECRET_ID: ROOT_SECRET_ID,
+  CLIENT_REGISTRY_PATH: clientRegistryFile({ clients }),
   DELETIONS_TABLE_NAME: "callback-deletions",
   DELETION_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions.fifo",
   DEAD_LETTER_QUEUE_URL:
@@ -22,7 +23,9 @@ const valid = {
   SECRET_DIGEST_KEY_ID: "arn:aws:kms:eu-central-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 };
 const withClient = (override: Record<string, unknown>) =>
-  JSON.stringify([{ name: "a", userBase: "live", environment: "live", ...override }]);
+  clientRegistryFile({
+    clients: [{ name: "a", userBase: "live", environment: "live", ...override }],
+  });
 
 const failure = (environment: Record<string, string | undefined>) => {
   try {
@@ -59,16 +62,18 @@ describe("loadCallbackConfig", () => {
   });
 
   it("takes a client's callbackSecretGeneration as 0 when it is left out", () => {
-    const [client] = loadCallbackConfig({ ...valid, CALLBACK_CLIENTS: withClient({}) }).clients;
+    const [client] = loadCallbackConfig({ ...valid, CLIENT_REGISTRY_PATH: withClient({}) }).clients;
     expect(client?.callbackSecretGeneration).toBe(0);
   });
 
   it("accepts several clients sharing one user base", () => {
-    const shared = JSON.stringify([
-      { name: "a", userBase: "mandator-7", environment: "live" },
-      { name: "b", userBase: "mandator-7", environment: "live" },
-    ]);
-    expect(loadCallbackConfig({ ...valid, CALLBACK_CLIENTS: shared }).clients).toHaveLength(2);
+    const shared = clientRegistryFile({
+      clients: [
+        { name: "a", userBase: "mandator-7", environment: "live" },
+        { name: "b", userBase: "mandator-7", environment: "live" },
+      ],
+    });
+    expect(loadCallbackConfig({ ...valid, CLIENT_REGISTRY_PATH: shared }).clients).toHaveLength(2);
   });
 
   it("reads the rotation overlap, 24 hours by default", () => {
@@ -92,68 +97,80 @@ describe("loadCallbackConfig", () => {
       { SECRET_ROTATION_OVERLAP_SECONDS: "604801" },
       "SECRET_ROTATION_OVERLAP_SECONDS: must be at most 604800",
     ],
-    ["CALLBACK_CLIENTS that is not JSON", { CALLBACK_CLIENTS: "[{" }, "CALLBACK_CLIENTS: is not valid JSON"],
     [
-      "CALLBACK_CLIENTS that is not an array",
-      { CALLBACK_CLIENTS: "{}" },
-      'CALLBACK_CLIENTS: must be a JSON array of {"name", "callbackSecretGeneration", "userBase", "environment"}',
+      "a registry that is not JSON",
+      { CLIENT_REGISTRY_PATH: clientRegistryFile("[{") },
+      "client-registry.json: is not valid JSON",
     ],
-    ["no clients", { CALLBACK_CLIENTS: "[]" }, "CALLBACK_CLIENTS: must name at least one client"],
+    [
+      "a registry whose clients are not an array",
+      { CLIENT_REGISTRY_PATH: clientRegistryFile({ clients: {} }) },
+      'client-registry.json [clients]: must be a JSON array of {"name", "callbackSecretGeneration", "userBase", "environment"}',
+    ],
+    [
+      "no clients",
+      { CLIENT_REGISTRY_PATH: clientRegistryFile({ clients: [] }) },
+      "client-registry.json [clients]: must name at least one client",
+    ],
     [
       "a negative secret generation",
-      { CALLBACK_CLIENTS: withClient({ callbackSecretGeneration: -1 }) },
-      "CALLBACK_CLIENTS [0.callbackSecretGeneration]: callbackSecretGeneration must be at least 0",
+      { CLIENT_REGISTRY_PATH: withClient({ callbackSecretGeneration: -1 }) },
+      "client-registry.json [clients.0.callbackSecretGeneration]: callbackSecretGeneration must be at least 0",
     ],
     [
       "a fractional secret generation",
-      { CALLBACK_CLIENTS: withClient({ callbackSecretGeneration: 1.5 }) },
-      "CALLBACK_CLIENTS [0.callbackSecretGeneration]: callbackSecretGeneration must be a whole number",
+      { CLIENT_REGISTRY_PATH: withClient({ callbackSecretGeneration: 1.5 }) },
+      "client-registry.json [clients.0.callbackSecretGeneration]: callbackSecretGeneration must be a whole number",
     ],
     ["no root secret", { CALLBACK_ROOT_SECRET_ID: undefined }, "CALLBACK_ROOT_SECRET_ID: is required"],
     [
       "a client name with a slash",
-      { CALLBACK_CLIENTS: withClient({ name: "a/b" }) },
-      "CALLBACK_CLIENTS [0.name]: a client name is 1..64 characters of a-z A-Z 0-9 - _",
+      { CLIENT_REGISTRY_PATH: withClient({ name: "a/b" }) },
+      "client-registry.json [clients.0.name]: a client name is 1..64 characters of a-z A-Z 0-9 - _",
     ],
     [
       "a client name of 65 characters",
-      { CALLBACK_CLIENTS: withClient({ name: "a".repeat(65) }) },
-      "CALLBACK_CLIENTS [0.name]: a client name is 1..64",
+      { CLIENT_REGISTRY_PATH: withClient({ name: "a".repeat(65) }) },
+      "client-registry.json [clients.0.name]: a client name is 1..64",
     ],
     [
       "a client without a user base",
-      { CALLBACK_CLIENTS: withClient({ userBase: undefined }) },
-      "CALLBACK_CLIENTS [0.userBase]: Invalid input: expected string",
+      { CLIENT_REGISTRY_PATH: withClient({ userBase: undefined }) },
+      "client-registry.json [clients.0.userBase]: Invalid input: expected string",
     ],
     [
       "a user base with a space",
-      { CALLBACK_CLIENTS: withClient({ userBase: "my base" }) },
-      "CALLBACK_CLIENTS [0.userBase]: a user base is 1..64 characters of a-z A-Z 0-9 - _",
+      { CLIENT_REGISTRY_PATH: withClient({ userBase: "my base" }) },
+      "client-registry.json [clients.0.userBase]: a user base is 1..64 characters of a-z A-Z 0-9 - _",
     ],
     [
       "an environment finAPI does not have",
-      { CALLBACK_CLIENTS: withClient({ environment: "staging" }) },
-      'CALLBACK_CLIENTS [0.environment]: Invalid option: expected one of "sandbox"|"live"|"alpha"',
+      { CLIENT_REGISTRY_PATH: withClient({ environment: "staging" }) },
+      'client-registry.json [clients.0.environment]: Invalid option: expected one of "sandbox"|"live"|"alpha"',
     ],
     [
       "a client twice",
       {
-        CALLBACK_CLIENTS: JSON.stringify([
-          { name: "a", userBase: "live", environment: "live" },
-          { name: "a", userBase: "live", environment: "live" },
-        ]),
+        CLIENT_REGISTRY_PATH: clientRegistryFile({
+          clients: [
+            { name: "a", userBase: "live", environment: "live" },
+            { name: "a", userBase: "live", environment: "live" },
+          ],
+        }),
       },
-      "CALLBACK_CLIENTS: client names must be unique",
+      "client-registry.json [clients]: client names must be unique",
     ],
     [
       "a user base with clients of two environments",
       {
-        CALLBACK_CLIENTS: JSON.stringify([
-          { name: "a", userBase: "shared", environment: "live" },
-          { name: "b", userBase: "shared", environment: "sandbox" },
-        ]),
+        CLIENT_REGISTRY_PATH: clientRegistryFile({
+          clients: [
+            { name: "a", userBase: "shared", environment: "live" },
+            { name: "b", userBase: "shared", environment: "sandbox" },
+          ],
+        }),
       },
-      "CALLBACK_CLIENTS: the clients of one user base must share one environment",
+      "client-registry.json [clients]: the clients of one user base must share one environment",
     ],
     [
       "a window that is not a number",
@@ -180,9 +197,9 @@ describe("loadCallbackConfig", () => {
   });
 
   it("reports every bad variable at once", () => {
-    const message = failure({ CALLBACK_CLIENTS: "[]" });
+    const message = failure({ CLIENT_REGISTRY_PATH: clientRegistryFile({ clients: [] }) });
     for (const variable of [
-      "CALLBACK_CLIENTS",
+      "client-registry.json [clients]",
       "DELETIONS_TABLE_NAME",
       "DELETION_QUEUE_URL",
       "SECRET_DIGEST_KEY_ID",

@@ -1,9 +1,10 @@
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 const environment = {
   AWS_REGION: "eu-central-1",
-  CALLBACK_CLIENTS: '[{"name":"acme","callbackSecretGeneration":0,"userBase":"live","environment":"live"}]',
   CALLBACK_ROOT_SECRET_ID: "stack/user-sync-callback/root",
+  CLIENT_REGISTRY_PATH: join(import.meta.dirname, "../fixtures/client-registry/user-sync-callback.json"),
   DELETIONS_TABLE_NAME: "callback-deletions",
   DELETION_QUEUE_URL: "https://sqs.eu-central-1.amazonaws.com/000000000000/user-deletions.fifo",
   DEAD_LETTER_QUEUE_URL:
@@ -30,6 +31,11 @@ describe("user-sync-callback entry module", () => {
   it("fails to load, naming the variable, when one is missing", async () => {
     vi.stubEnv("DEAD_LETTER_QUEUE_URL", undefined);
     await expect(loadEntry()).rejects.toThrow("DEAD_LETTER_QUEUE_URL: is required");
+  });
+
+  it("fails to load, naming the registry file, when it is missing", async () => {
+    vi.stubEnv("CLIENT_REGISTRY_PATH", join(import.meta.dirname, "../fixtures/client-registry/absent.json"));
+    await expect(loadEntry()).rejects.toThrow(/client registry \S+absent\.json: cannot be read \(ENOENT\)/);
   });
 
   it("fails to load, naming the variable and the rule, when one is malformed", async () => {

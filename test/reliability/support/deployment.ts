@@ -1,10 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { type FinapiEmulator, startFinapiEmulator } from "../../../emulator/index.ts";
 import { derivePathSecret } from "../../../functions/contracts/callback-path-secret.ts";
+import {
+  CLIENT_REGISTRY_FILE,
+  CLIENT_REGISTRY_PATH_VARIABLE,
+} from "../../../functions/contracts/client-registry.ts";
 import { REPOSITORY_ROOT } from "../../../infra/constructs/observed-node-function.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../../local/aws/eventbridge.ts";
@@ -285,7 +290,7 @@ export async function deployLocally(
   };
 
   const templateConfigSync = stack.environmentOf(stack.configSync, lookup);
-  const templateClients = JSON.parse(templateConfigSync.FINAPI_CLIENTS ?? "[]") as ConfiguredClientEntry[];
+  const templateClients = stack.registryOf(stack.configSync).clients as unknown as ConfiguredClientEntry[];
   const configured =
     options.clientCount === undefined ? templateClients : clonedClients(templateClients, options.clientCount);
   const rootSecretId = templateConfigSync.CALLBACK_ROOT_SECRET_ID;
@@ -293,11 +298,18 @@ export async function deployLocally(
   if (rootSecretId !== undefined && rootSecret === undefined) {
     throw new Error(`config-sync's CALLBACK_ROOT_SECRET_ID ${rootSecretId} is no secret of the stack`);
   }
-  const configSyncEnvironment: Record<string, string> = {
-    ...templateConfigSync,
-    FINAPI_CLIENTS: JSON.stringify(configured)
+  /* The bundled registry with finAPI's addresses pointed at the proxy (and the benchmark's copies). */
+  const registryDirectory = mkdtempSync(join(tmpdir(), "finapi-deployment-registry-"));
+  const configSyncRegistry = join(registryDirectory, CLIENT_REGISTRY_FILE);
+  writeFileSync(
+    configSyncRegistry,
+    JSON.stringify({ clients: configured })
       .replaceAll(FINAPI_SANDBOX, finapiProxy.url)
       .replaceAll(FINAPI_LIVE, finapiProxy.url),
+  );
+  const configSyncEnvironment: Record<string, string> = {
+    ...templateConfigSync,
+    [CLIENT_REGISTRY_PATH_VARIABLE]: configSyncRegistry,
     ...awsEnvironment,
     ...credentialsOf("config-sync"),
   };
@@ -307,9 +319,10 @@ export async function deployLocally(
     ...credentialsOf("user-sync-callback"),
   };
 
+  /* The callback reads the registry its asset holds, beside its bundle, as in Lambda. */
   const callbackClients = new Map(
     (
-      JSON.parse(callbackEnvironment.CALLBACK_CLIENTS ?? "[]") as {
+      stack.registryOf(stack.callback).clients as unknown as {
         name: string;
         userBase: string;
         environment: string;
@@ -544,6 +557,7 @@ export async function deployLocally(
       await Promise.all(
         [ssm, secretsManager, eventBridge, sqs, dynamo, finapi, kms].map((standIn) => standIn.close()),
       );
+      rmSync(registryDirectory, { recursive: true, force: true });
     },
   };
 }

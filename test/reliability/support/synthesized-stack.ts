@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { CLIENT_REGISTRY_FILE } from "../../../functions/contracts/client-registry.ts";
 import { REPOSITORY_ROOT } from "../../../infra/constructs/observed-node-function.ts";
 import type { DynamoDbStandIn } from "../../../local/aws/dynamodb.ts";
 import type { SqsStandIn } from "../../../local/aws/sqs.ts";
@@ -257,6 +258,8 @@ export interface SynthesizedFunction {
   readonly memoryMb: number;
   /** The template's environment variables, before CloudFormation resolves them. */
   readonly environment: Readonly<Record<string, unknown>>;
+  /** The client registry beside the bundle (the function reads it there by default), if the function has one. */
+  readonly registry: string | undefined;
 }
 
 export interface SynthesizedStack extends Pick<CloudAssembly, "resourcesOf"> {
@@ -265,6 +268,8 @@ export interface SynthesizedStack extends Pick<CloudAssembly, "resourcesOf"> {
   /** Any function of the template, by logical id (an event-source mapping's target, say). */
   functionOf(logicalId: string): SynthesizedFunction;
   readonly deletionPublisher: SynthesizedFunction;
+  /** The parsed client registry the function's asset holds. */
+  registryOf(fn: SynthesizedFunction): { readonly clients: readonly Record<string, unknown>[] };
   /** The function's environment as CloudFormation would give it, each Ref and GetAtt looked up. */
   environmentOf(fn: SynthesizedFunction, physical: PhysicalValues): Record<string, string>;
   /** Removes the cloud assembly. */
@@ -289,15 +294,20 @@ export function synthesizeStack(context: Record<string, unknown> = readContext()
   const { stack } = synthApp({ context, bundle: true, outdir });
   const { resourcesOf, bundleOf } = readAssembly(outdir, stack.artifactId);
 
-  const described = ([logicalId, resource]: [string, Resource]): SynthesizedFunction => ({
-    logicalId,
-    bundle: bundleOf(resource),
-    timeoutMs: Number(resource.Properties.Timeout) * 1000,
-    /* Without reserved concurrency a function may scale to the account's limit: ten is plenty here. */
-    reservedConcurrency: Number(resource.Properties.ReservedConcurrentExecutions ?? 10),
-    memoryMb: Number(resource.Properties.MemorySize),
-    environment: variablesOf(resource),
-  });
+  const described = ([logicalId, resource]: [string, Resource]): SynthesizedFunction => {
+    const bundle = bundleOf(resource);
+    const registry = join(dirname(bundle), CLIENT_REGISTRY_FILE);
+    return {
+      logicalId,
+      bundle,
+      registry: existsSync(registry) ? registry : undefined,
+      timeoutMs: Number(resource.Properties.Timeout) * 1000,
+      /* Without reserved concurrency a function may scale to the account's limit: ten is plenty here. */
+      reservedConcurrency: Number(resource.Properties.ReservedConcurrentExecutions ?? 10),
+      memoryMb: Number(resource.Properties.MemorySize),
+      environment: variablesOf(resource),
+    };
+  };
   const functionFor = (serviceName: string): SynthesizedFunction => {
     const found = resourcesOf("AWS::Lambda::Function").find(([, resource]) => {
       return variablesOf(resource).POWERTOOLS_SERVICE_NAME === serviceName;
@@ -317,6 +327,11 @@ export function synthesizeStack(context: Record<string, unknown> = readContext()
     functionOf,
     deletionPublisher: functionFor("deletion-publisher"),
     resourcesOf,
+    registryOf(fn) {
+      if (fn.registry === undefined)
+        throw new Error(`${fn.logicalId}'s asset holds no ${CLIENT_REGISTRY_FILE}`);
+      return JSON.parse(readFileSync(fn.registry, "utf8")) as { clients: Record<string, unknown>[] };
+    },
     environmentOf: (fn, physical) =>
       Object.fromEntries(
         Object.entries(fn.environment).map(([name, value]) => [name, String(resolve(value, physical))]),

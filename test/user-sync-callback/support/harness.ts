@@ -14,6 +14,7 @@ import {
   type HostedFunction,
   lambdaContext as hostedLambdaContext,
 } from "../../../local/lambda-execution.ts";
+import { clientRegistryFile } from "../../support/client-registry.ts";
 
 const CALLBACK_FUNCTION: HostedFunction = {
   functionName: "user-sync-callback",
@@ -144,13 +145,15 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
     AWS_ENDPOINT_URL_KMS: kms.url,
     SECRET_DIGEST_KEY_ID: kms.createHmacKey(),
     CALLBACK_ROOT_SECRET_ID: secretsManager.arnOf(ROOT_SECRET_NAME),
-    CALLBACK_CLIENTS: JSON.stringify([
-      { name: "acme", callbackSecretGeneration: 0, userBase: "live", environment: "live" },
-      /* The generation left out: 0. */
-      { name: "globex", userBase: "live", environment: "live" },
-      { name: "umbrella", callbackSecretGeneration: 0, userBase: "live", environment: "live" },
-      { name: SANDBOX_CLIENT, userBase: "sandbox", environment: "sandbox" },
-    ]),
+    CLIENT_REGISTRY_PATH: clientRegistryFile({
+      clients: [
+        { name: "acme", callbackSecretGeneration: 0, userBase: "live", environment: "live" },
+        /* The generation left out: 0. */
+        { name: "globex", userBase: "live", environment: "live" },
+        { name: "umbrella", callbackSecretGeneration: 0, userBase: "live", environment: "live" },
+        { name: SANDBOX_CLIENT, userBase: "sandbox", environment: "sandbox" },
+      ],
+    }),
     DELETIONS_TABLE_NAME: TABLE_NAME,
     DELETION_QUEUE_URL: sqs.queueUrl(DELETION_QUEUE_NAME),
     DEAD_LETTER_QUEUE_URL: sqs.queueUrl(DEAD_LETTER_QUEUE_NAME),
