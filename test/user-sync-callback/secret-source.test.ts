@@ -303,7 +303,8 @@ describe("createSecretsManagerSource", () => {
       const secretId = secretWith([secrets.globex.current]);
       const hanging = new SecretsManagerClient({
         ...standInClientConfig(secretsManager.url),
-        requestHandler: { requestTimeout: 100, throwOnRequestTimeout: true },
+        /* The first read, before the outage, must answer within it: 2 s holds on a starved machine. */
+        requestHandler: { requestTimeout: 2_000, throwOnRequestTimeout: true },
       });
       try {
         const callback = source({ client: hanging, maxAgeSeconds: 0 });
