@@ -16,6 +16,11 @@ const RELIABILITY_FILES = [
 export default defineConfig({
   test: {
     pool: "forks",
+    /*
+     * Two files at a time, also on 2 cores (vitest's default there is one): many files wait on child
+     * processes, servers and worker threads rather than use their core.
+     */
+    maxWorkers: 2,
     projects: [
       {
         extends: true,

@@ -51,7 +51,8 @@ function unknownCommand(name: string, io: CommandIo): number {
   return ExitCode.Usage;
 }
 
-async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+/** Runs one finapi-config command line; resolves with its exit code (tests run it in-process). */
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
   const [name, ...args] = argv;
   if (name === "--version" || name === "-v") {
     io.stdout(`finapi-config ${version()}\n`);
@@ -80,9 +81,12 @@ async function main(argv: readonly string[], io: CommandIo): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  readStdin: () => readAllText(process.stdin),
-});
+/* Run as the bin, not when a test imports `main`. */
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    readStdin: () => readAllText(process.stdin),
+  });
+}

@@ -5,13 +5,7 @@ import * as z from "zod";
 import { redactSecrets } from "../functions/finapi/redact.ts";
 import { PortInUseError } from "./listen.ts";
 import { formatActivity } from "./live-log.ts";
-import {
-  CALLBACK_PURPOSE,
-  EMULATOR_PURPOSE,
-  type LocalLoop,
-  LocalLoopStartError,
-  startLocalLoop,
-} from "./loop.ts";
+import type { LocalLoop } from "./loop.ts";
 import { REPEAT_WINDOW_MS, StopRequests } from "./stop-requests.ts";
 
 const USAGE = `Usage: npm start [-- options]
@@ -56,11 +50,6 @@ const startOptionsSchema = z.object({
   reset: z.boolean().default(false),
 });
 type StartOptions = z.infer<typeof startOptionsSchema>;
-
-const PORT_FLAGS: Readonly<Record<string, string>> = {
-  [EMULATOR_PURPOSE]: "--emulator-port N (or LOCAL_EMULATOR_PORT=N)",
-  [CALLBACK_PURPOSE]: "--callback-port N (or LOCAL_CALLBACK_PORT=N)",
-};
 
 const write = (text: string) => process.stdout.write(`${text}\n`);
 const fail = (text: string) => process.stderr.write(`${text}\n`);
@@ -165,6 +154,15 @@ async function main(): Promise<void> {
     return;
   }
 
+  /* Loaded once the options are valid: a usage error or --help answers without loading the whole loop. */
+  const { CALLBACK_PURPOSE, EMULATOR_PURPOSE, LocalLoopStartError, startLocalLoop } = await import(
+    "./loop.ts"
+  );
+  const portFlags: Readonly<Record<string, string>> = {
+    [EMULATOR_PURPOSE]: "--emulator-port N (or LOCAL_EMULATOR_PORT=N)",
+    [CALLBACK_PURPOSE]: "--callback-port N (or LOCAL_CALLBACK_PORT=N)",
+  };
+
   let secrets: readonly string[] = [];
   /* The first syncs start while the loop is still starting: their lines wait until the banner is out. */
   let held: string[] | undefined = [];
@@ -182,7 +180,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof PortInUseError) {
       fail(
-        `Cannot start: ${error.message}. Choose another port with ${PORT_FLAGS[error.purpose] ?? "its option"} (0 picks a free one), or stop what uses it.`,
+        `Cannot start: ${error.message}. Choose another port with ${portFlags[error.purpose] ?? "its option"} (0 picks a free one), or stop what uses it.`,
       );
     } else if (error instanceof LocalLoopStartError) {
       fail(`Cannot start: ${error.message}`);

@@ -1,16 +1,19 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
-import { runCli } from "./support/run-cli.ts";
+import { runCli, runCliProcess } from "./support/run-cli.ts";
 
 const VALID = "test/fixtures/cli/valid.json";
 const INVALID = "test/fixtures/cli/invalid.json";
 
-/* Each test starts the CLI as a child process: seconds apiece on a busy machine. */
+/*
+ * The bin itself runs as a child process in the tests of what only a process shows (its version,
+ * an exit code, standard input): seconds apiece on a busy machine. The others run it in-process.
+ */
 describe("finapi-config's conveniences", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it("prints the package's version with --version", async () => {
     const { version } = JSON.parse(await readFile("package.json", "utf8")) as { version: string };
-    const run = await runCli(["--version"]);
+    const run = await runCliProcess(["--version"]);
     expect(run).toEqual({ code: 0, stdout: `finapi-config ${version}\n`, stderr: "" });
   });
 
@@ -21,7 +24,7 @@ describe("finapi-config's conveniences", { timeout: PROCESS_TEST_TIMEOUT_MS }, (
   });
 
   it("suggests the nearest command for an unknown one and exits 64", async () => {
-    const run = await runCli(["valdate", VALID]);
+    const run = await runCliProcess(["valdate", VALID]);
     expect(run.code).toBe(64);
     expect(run.stderr).toMatch(/^Unknown command "valdate"\. Did you mean "validate"\?/);
   });
@@ -40,7 +43,7 @@ describe("finapi-config's conveniences", { timeout: PROCESS_TEST_TIMEOUT_MS }, (
   });
 
   it("reads a document from standard input when FILE is -", async () => {
-    const run = await runCli(["validate", "-"], {}, await readFile(INVALID, "utf8"));
+    const run = await runCliProcess(["validate", "-"], {}, await readFile(INVALID, "utf8"));
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("-:2:3: refreshTokensValidityPeriod");
   });

@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
 import { type LocalServer, startLocalServer } from "../support/local-servers.ts";
-import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
 import { type CliRun as Run, runCli } from "./support/run-cli.ts";
 
 const CLIENT_SECRET = "Cl1-S3cret-that-must-never-print";
 
-describe("finapi-config", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
+/* The CLI runs in this process (support/run-cli.ts); conveniences.test.ts starts the bin itself. */
+describe("finapi-config", () => {
   let emulator: FinapiEmulator;
   let workDir: string;
   const credentials = { FINAPI_CLIENT_ID: "cli-client", FINAPI_CLIENT_SECRET: CLIENT_SECRET };

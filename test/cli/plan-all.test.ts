@@ -2,7 +2,6 @@ import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LambdaApiStandIn, type LocalInvokeResult, startLambdaApi } from "../../local/aws/lambda-api.ts";
 import { type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
-import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
 import { runCli } from "./support/run-cli.ts";
 
 const FIXTURES = "test/fixtures/cli/plan-all";
@@ -18,8 +17,7 @@ interface PlanJson {
   }[];
 }
 
-/* Each test starts the CLI as a child process: seconds apiece on a busy machine. */
-describe("finapi-config plan --all", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
+describe("finapi-config plan --all", () => {
   let ssm: SsmStandIn;
   let lambda: LambdaApiStandIn;
   let aws: Record<string, string>;

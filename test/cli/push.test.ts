@@ -2,15 +2,13 @@ import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import { type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
-import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
 import { runCli } from "./support/run-cli.ts";
 
 const VALID = "test/fixtures/cli/valid.json";
 const INVALID = "test/fixtures/cli/invalid.json";
 const PARAMETER = "/finapi-config-sync/push-test";
 
-/* Each test starts the CLI as a child process, some twice: seconds apiece on a busy machine. */
-describe("finapi-config push", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
+describe("finapi-config push", () => {
   let ssm: SsmStandIn;
   let aws: Record<string, string>;
   let parameter: string;

@@ -9,6 +9,7 @@ import { ExitCode } from "../../cli/io.ts";
 import { createStatusStore } from "../../functions/config-sync/status-store.ts";
 import type { ClientStatus } from "../../functions/contracts/config-sync.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
+import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const REPOSITORY = join(import.meta.dirname, "..", "..");
 const AWS_ENVIRONMENT = {
@@ -156,17 +157,22 @@ describe("finapi-config status", () => {
     expect(code).toBe(ExitCode.Error);
   });
 
-  it("runs from the CLI entry with the SDK's own endpoint and credential settings", async () => {
-    const { stdout } = await promisify(execFile)(
-      join(REPOSITORY, "node_modules", ".bin", "node"),
-      ["cli/finapi-config.ts", "status", "--table", "healthy", "--client", "globex"],
-      {
-        cwd: REPOSITORY,
-        env: { PATH: process.env.PATH, ...AWS_ENVIRONMENT, AWS_ENDPOINT_URL_DYNAMODB: dynamo.url },
-      },
-    );
-    expect(stdout).toMatch(/^globex {2}in-sync {2}2026-05-22T17:00:02.000Z/);
-  });
+  /* It starts the CLI as a Node process: seconds on a busy machine. */
+  it(
+    "runs from the CLI entry with the SDK's own endpoint and credential settings",
+    async () => {
+      const { stdout } = await promisify(execFile)(
+        join(REPOSITORY, "node_modules", ".bin", "node"),
+        ["cli/finapi-config.ts", "status", "--table", "healthy", "--client", "globex"],
+        {
+          cwd: REPOSITORY,
+          env: { PATH: process.env.PATH, ...AWS_ENVIRONMENT, AWS_ENDPOINT_URL_DYNAMODB: dynamo.url },
+        },
+      );
+      expect(stdout).toMatch(/^globex {2}in-sync {2}2026-05-22T17:00:02.000Z/);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
   it("refuses to run without --table", async () => {
     await expect(run([])).rejects.toThrow("--table is required");

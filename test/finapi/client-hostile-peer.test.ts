@@ -207,12 +207,13 @@ describe("createFinapiClient against a peer that redirects, floods, refuses or h
         const failure = await failureOf(
           client({
             baseUrl: silent.url,
-            requestTimeoutMs: 100,
+            /* Long enough for the silent peer to see each attempt arrive, also on a starved machine. */
+            requestTimeoutMs: 2_000,
             retry: { maxAttempts: 2 },
           }).getClientConfiguration(),
         );
         expect(failure).toBeInstanceOf(FinapiUnavailableError);
-        expect(failure.message).toMatch(/^POST \/oauth\/token timed out after 100 ms after 2 attempts/);
+        expect(failure.message).toMatch(/^POST \/oauth\/token timed out after 2000 ms after 2 attempts/);
         expect(silent.requests).toHaveLength(2);
       } finally {
         await silent.close();

@@ -91,7 +91,7 @@ describe("npx cdk synth", { timeout: SYNTH_TIMEOUT_MS }, () => {
       ].join("\n"),
     );
     expect(readdirSync(outdir).filter((entry) => entry.startsWith("asset."))).toEqual([]);
-  }, 120_000);
+  });
 
   it("fails on an invalid repository-owned document with the schema's messages", async () => {
     const document = "test/fixtures/infra/documents/live-invalid.json";
@@ -117,5 +117,5 @@ describe("npx cdk synth", { timeout: SYNTH_TIMEOUT_MS }, () => {
       `${document}:5:3: clientAccessTokensValidityPeriod must be 0 (never expires) or 60..2147483647 seconds (it is 30) [range]`,
     );
     expect(stderr).not.toMatch(/\n\s+at /);
-  }, 120_000);
+  });
 });

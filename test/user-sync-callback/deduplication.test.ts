@@ -19,6 +19,26 @@ import { useCallbackSuite } from "./support/suite.ts";
 const WINDOW_MS = FAN_OUT_WINDOW_SECONDS * 1000;
 const DAY_S = 86_400;
 
+/*
+ * The handler's AWS clients give each attempt 1 s (functions/aws/client-config.ts). Here dynalite and
+ * 30 concurrent deliveries share one process: on a busy machine an answer takes longer, the table
+ * counts as failed and the delivery is handed off as a possible duplicate, by design (forwarding.test.ts
+ * tests that path). This file is about the table's conditions, so its calls get time enough on any machine.
+ */
+vi.mock(import("../../functions/aws/client-config.ts"), async (importOriginal) => {
+  const { AWS_CLIENT_CONFIG } = await importOriginal();
+  return {
+    AWS_CLIENT_CONFIG: {
+      ...AWS_CLIENT_CONFIG,
+      requestHandler: {
+        ...AWS_CLIENT_CONFIG.requestHandler,
+        connectionTimeout: 20_000,
+        requestTimeout: 20_000,
+      },
+    },
+  };
+});
+
 describe("user-sync-callback deletion generations (dynalite and the FIFO deletion queue)", () => {
   const suite = useCallbackSuite();
   const deadLettersOf = (userId: string) =>

@@ -339,7 +339,8 @@ describe("createSecretsManagerSource (the callback root secret)", () => {
       const secretId = secretWith([secrets.acme.current]);
       const hanging = new SecretsManagerClient({
         ...standInClientConfig(secretsManager.url),
-        requestHandler: { requestTimeout: 100, throwOnRequestTimeout: true },
+        /* The first read, before the outage, must answer within it: 2 s holds on a starved machine. */
+        requestHandler: { requestTimeout: 2_000, throwOnRequestTimeout: true },
       });
       try {
         const callback = source({ client: hanging, maxAgeSeconds: 0 });
