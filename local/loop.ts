@@ -192,6 +192,8 @@ function notStartedYet(): InvokeResult {
     errorType: "Runtime.NotReady",
     errorMessage: "user-sync-callback is still starting",
     logLines: [],
+    durationMs: 0,
+    coldStart: false,
   };
 }
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
 import type { FinapiEmulator } from "../../emulator/index.ts";
+import { lambdaContext as hostedLambdaContext } from "../../local/lambda-context.ts";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "config-sync");
 
@@ -25,20 +26,7 @@ export function parameterChange(name: string, operation = "Update"): unknown {
 
 /** A Lambda context whose remaining time stays at `remainingMs`. */
 export function lambdaContext(remainingMs = 120_000): Context {
-  return {
-    awsRequestId: randomUUID(),
-    functionName: "config-sync",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-central-1:123456789012:function:config-sync",
-    memoryLimitInMB: "256",
-    logGroupName: "/aws/lambda/config-sync",
-    logStreamName: "2026/05/22/[$LATEST]0123456789abcdef",
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+  return hostedLambdaContext({ functionName: "config-sync", remainingMs });
 }
 
 export interface CapturedOutput {

@@ -28,6 +28,7 @@ import { METRICS_NAMESPACE, PublisherMetric } from "../../functions/observabilit
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../local/aws/eventbridge.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
+import { lambdaContext } from "../../local/lambda-context.ts";
 import { standInClientConfig } from "../support/stand-in-client.ts";
 import { type CapturedOutput, captureOutput } from "../user-sync-callback/support/output.ts";
 
@@ -72,20 +73,8 @@ const unreadableMessage = (body: string, groupId: string): SQSRecord => ({
 const batchOf = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 
 /** A Lambda context with a fixed remaining time: no wall clock decides a test. */
-const contextWith = (remainingMs: number): Context => ({
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: "deletion-publisher",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:eu-central-1:000000000000:function:deletion-publisher",
-  memoryLimitInMB: "256",
-  awsRequestId: randomUUID(),
-  logGroupName: "/aws/lambda/deletion-publisher",
-  logStreamName: "test",
-  getRemainingTimeInMillis: () => remainingMs,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-});
+const contextWith = (remainingMs: number): Context =>
+  lambdaContext({ functionName: "deletion-publisher", remainingMs });
 
 const failedIds = (response: SQSBatchResponse) =>
   response.batchItemFailures.map((failure) => failure.itemIdentifier);
