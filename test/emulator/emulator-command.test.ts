@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { listen } from "../../local/listen.ts";
 import { ROOT, type RunningProcess, startProcess } from "../local/support/running-process.ts";
 import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
 import { type CallbackReceiver, startCallbackReceiver } from "./user-calls.ts";
@@ -110,9 +111,7 @@ describe("finapi-config emulator", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
 
   it("names the port and the --port option when the port is in use, and exits 3", async () => {
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-    const address = blocker.address();
-    const port = typeof address === "object" && address ? address.port : 0;
+    const { port } = await listen(blocker);
     try {
       const emulator = start(["--port", String(port)]);
       expect(await emulator.exited(PROCESS_WAIT_MS)).toBe(3);

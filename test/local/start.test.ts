@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { listen } from "../../local/listen.ts";
 import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
 import { ROOT, type RunningProcess, startNpmScript, startProcess } from "./support/running-process.ts";
 
@@ -14,12 +15,7 @@ const FREE_PORTS = ["--emulator-port", "0", "--callback-port", "0"];
 
 async function takenPort(port = 0): Promise<{ port: number; server: Server }> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  return { port: typeof address === "object" && address ? address.port : 0, server };
+  return { port: (await listen(server, { port, purpose: "a test" })).port, server };
 }
 
 /** Whether something accepts connections on the port. */
