@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listen } from "../../local/listen.ts";
-import { ROOT, type RunningProcess, startProcess } from "../local/support/running-process.ts";
+import { type RunningProcess, runProcess, startProcess } from "../support/child-process.ts";
 import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
 import { type CallbackReceiver, startCallbackReceiver } from "./user-calls.ts";
 
@@ -17,24 +16,8 @@ const credentials = { FINAPI_CLIENT_ID: "walkthrough", FINAPI_CLIENT_SECRET: CLI
 const STARTED = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
 
 /** Runs a finapi-config command to its end (plan, apply). */
-function runCli(args: readonly string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", ...credentials },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-  });
-}
+const runCli = (args: readonly string[]) =>
+  runProcess(process.execPath, [CLI, ...args], { env: credentials });
 
 describe("finapi-config emulator", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   let receiver: CallbackReceiver;

@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,8 +5,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listen } from "../../local/listen.ts";
+import {
+  ROOT,
+  type RunningProcess,
+  runProcess,
+  startNpmScript,
+  startProcess,
+} from "../support/child-process.ts";
 import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
-import { ROOT, type RunningProcess, startNpmScript, startProcess } from "./support/running-process.ts";
 
 const START = fileURLToPath(new URL("../../local/start.ts", import.meta.url));
 const WAIT_MS = PROCESS_WAIT_MS;
@@ -31,22 +36,10 @@ function connects(port: number): Promise<boolean> {
 }
 
 /** Runs a command line as a person would paste it into a POSIX shell, from the repository root. */
-function runShell(command: string, timeoutMs: number): Promise<{ exitCode: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "sh",
-      ["-c", command],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? ROOT },
-        timeout: timeoutMs,
-      },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== "number") reject(new Error(`${error.message}\n${stderr}`));
-        else resolve({ exitCode: typeof error?.code === "number" ? error.code : 0, stdout });
-      },
-    );
-  });
+async function runShell(command: string, timeoutMs: number): Promise<{ exitCode: number; stdout: string }> {
+  const run = await runProcess("sh", ["-c", command], { env: { HOME: process.env.HOME ?? ROOT }, timeoutMs });
+  if (run.code === null) throw new Error(`${command} ended by a signal\n${run.stderr}`);
+  return { exitCode: run.code, stdout: run.stdout };
 }
 
 describe("npm start (local/start.ts)", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
