@@ -22,16 +22,8 @@ import { createSecretSource } from "../../functions/config-sync/secret-source.ts
 import type { ClientStatus, StatusStore } from "../../functions/config-sync/status-store.ts";
 import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
 import { startLocalServer } from "../support/local-servers.ts";
-import {
-  bearerTokens,
-  type CapturedOutput,
-  capturePerTest,
-  event,
-  fixture,
-  lambdaContext,
-  leakedSecrets,
-  parameterChange,
-} from "./support.ts";
+import { type CapturedOutput, capturePerTest } from "../support/output-capture.ts";
+import { bearerTokens, event, fixture, lambdaContext, leakedSecrets, parameterChange } from "./support.ts";
 
 const CREDENTIALS = {
   acme: { clientId: "acme-client", clientSecret: "acme-secret-Vq84TzL1" },

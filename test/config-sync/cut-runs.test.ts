@@ -27,14 +27,8 @@ import {
 import { METRICS_NAMESPACE } from "../../functions/observability/metrics.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { type EnvironmentClock, environmentClock } from "../support/environment-clock.ts";
-import {
-  bearerTokens,
-  type CapturedOutput,
-  capturePerTest,
-  lambdaContext,
-  leakedSecrets,
-  parameterChange,
-} from "./support.ts";
+import { type CapturedOutput, capturePerTest } from "../support/output-capture.ts";
+import { bearerTokens, lambdaContext, leakedSecrets, parameterChange } from "./support.ts";
 
 const CREDENTIALS = { clientId: "acme-client", clientSecret: "acme-secret-Qd83KxW5" };
 const PARAMETER = "/finapi/acme";

@@ -29,8 +29,8 @@ import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts
 import { type EventBridgeStandIn, startEventBridge } from "../../local/aws/eventbridge.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import { lambdaContext } from "../../local/lambda-context.ts";
+import { type CapturedOutput, captureOutput } from "../support/output-capture.ts";
 import { standInClientConfig } from "../support/stand-in-client.ts";
-import { type CapturedOutput, captureOutput } from "../user-sync-callback/support/output.ts";
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/deletion-publisher/${name}`, import.meta.url), "utf8"));
@@ -139,7 +139,7 @@ describe("the deletion publisher", () => {
     output = captureOutput();
   });
   afterEach(() => {
-    output.restore();
+    output.stop();
   });
 
   it("puts a deletion on the bus once, as the contract's source and detail type at the time it was received, and marks it published for 14 days", async () => {
