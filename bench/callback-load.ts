@@ -1,6 +1,6 @@
 import { pathToFileURL } from "node:url";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
-import { lambdaContext } from "../local/lambda-execution.ts";
+import { lambdaContext } from "../local/lambda-context.ts";
 
 /*
  * Runs in a child process of bench/callback-throughput.ts, pinned to one core: imports the callback
@@ -18,10 +18,12 @@ interface LoadRequest {
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<{ statusCode?: number }>;
 
 function contextFor(index: number): Context {
-  return lambdaContext(
-    { functionName: "user-sync-callback", region: "eu-central-1", memoryMb: 256, logStreamPrefix: "bench" },
-    { requestId: `bench-${index}`, deadline: Date.now() + 10_000 },
-  );
+  const deadline = Date.now() + 10_000;
+  return lambdaContext({
+    functionName: "user-sync-callback",
+    requestId: `bench-${index}`,
+    remainingMs: () => Math.max(0, deadline - Date.now()),
+  });
 }
 
 process.once("message", async (request: LoadRequest) => {

@@ -1,6 +1,6 @@
+import type { InvokeResult } from "../local/lambda-runtime.ts";
 import { SCHEDULED_EVENT } from "../test/reliability/support/campaign.ts";
 import type { DeployedClient, LocalDeployment } from "../test/reliability/support/deployment.ts";
-import type { InvokeResult } from "../test/reliability/support/lambda-host.ts";
 import { percentile } from "./stats.ts";
 
 export interface LatencySamples {

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import * as z from "zod";
 import type { InvokeResult } from "./lambda-runtime.ts";
@@ -211,11 +210,13 @@ export async function startFunctionUrl(options: FunctionUrlOptions): Promise<Fun
     exchange(request, response).catch(() => response.destroy());
   };
   const server = options.tls ? createHttpsServer(options.tls, handle) : createServer(handle);
-  await listen(server, options.port ?? 0, options.host ?? "127.0.0.1", options.purpose ?? "the Function URL");
-  server.unref();
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listen(server, {
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+    purpose: options.purpose ?? "the Function URL",
+  });
   return {
-    url: `${options.tls ? "https" : "http"}://${options.host ?? "127.0.0.1"}:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,10 +1,6 @@
 import type { Context } from "aws-lambda";
 
-/*
- * What a Lambda execution environment hosted in a worker thread does, whichever host runs it: the local
- * runtime's worker (lambda-worker.ts) and the reliability harness's (test/reliability/support/
- * lambda-environment.ts), which speak different protocols to their hosts.
- */
+/* What a Lambda execution environment (lambda-worker.ts) does around the handler it hosts. */
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -25,38 +21,6 @@ export function forwardOutputLines(sendLine: (line: string) => void): void {
       return true;
     }) as typeof stream.write;
   }
-}
-
-export interface HostedFunction {
-  readonly functionName: string;
-  readonly region: string;
-  readonly memoryMb: number;
-  /** Names the host in the context's log stream, e.g. `local/[$LATEST]1234`. */
-  readonly logStreamPrefix: string;
-}
-
-export interface Invocation {
-  readonly requestId: string;
-  /** ms epoch by which the invocation must end: what `getRemainingTimeInMillis` counts down to. */
-  readonly deadline: number;
-}
-
-export function lambdaContext(hosted: HostedFunction, invocation: Invocation): Context {
-  const { functionName, region, memoryMb } = hosted;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
-    memoryLimitInMB: String(memoryMb),
-    awsRequestId: invocation.requestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `${hosted.logStreamPrefix}/[$LATEST]${process.pid}`,
-    getRemainingTimeInMillis: () => Math.max(0, invocation.deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 export interface ErrorFields {

@@ -1,14 +1,15 @@
 import * as z from "zod";
 
 /*
- * What the local Lambda runtime (lambda-runtime.ts) and a function's worker thread (lambda-worker.ts)
- * say to each other: the function's configuration at start, then invocations and their results, with
- * every line the function writes passed along in order.
+ * What the Lambda host (lambda-runtime.ts) and one of its execution environments (lambda-worker.ts,
+ * a worker thread) say to each other: the function's configuration at start, then invocations and
+ * their results, with every line the function writes passed along in order on the same channel, so
+ * that an invocation's lines have all arrived when its result does.
  */
 
 export const workerConfigSchema = z.object({
   functionName: z.string(),
-  /** file: URL of the module that exports `handler`. */
+  /** file: URL of the module that exports `handler`: a handler's source or a synthesized bundle's index.mjs. */
   handlerUrl: z.string(),
   memoryMb: z.int(),
   region: z.string(),
@@ -23,15 +24,21 @@ export const invocationMessageSchema = z.object({
 });
 export type InvocationMessage = z.infer<typeof invocationMessageSchema>;
 
+/** The handler's own time, without the host's messaging: Lambda's REPORT Duration. */
+const durationMs = z.number();
+
 export const workerMessageSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("ready") }),
+  /** The init phase (importing the module, which validates its configuration) took `initMs`. */
+  z.object({ type: z.literal("ready"), initMs: z.number() }),
+  z.object({ type: z.literal("init-failed"), errorType: z.string(), errorMessage: z.string() }),
   z.object({ type: z.literal("log"), line: z.string() }),
-  z.object({ type: z.literal("result"), requestId: z.string(), payload: z.unknown() }),
+  z.object({ type: z.literal("result"), requestId: z.string(), payload: z.unknown(), durationMs }),
   z.object({
     type: z.literal("error"),
     requestId: z.string(),
     errorType: z.string(),
     errorMessage: z.string(),
+    durationMs,
   }),
 ]);
 export type WorkerMessage = z.infer<typeof workerMessageSchema>;

@@ -1,11 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
-import {
-  forwardOutputLines,
-  type HostedFunction,
-  invokeHandler,
-  type LambdaHandler,
-  lambdaContext,
-} from "./lambda-execution.ts";
+import { lambdaContext } from "./lambda-context.ts";
+import { errorFields, forwardOutputLines, invokeHandler, type LambdaHandler } from "./lambda-execution.ts";
 import {
   type InvocationMessage,
   invocationMessageSchema,
@@ -15,7 +10,7 @@ import {
 
 /*
  * One Lambda execution environment: a worker thread with the function's own environment variables
- * (set by the runtime when it starts the worker), which imports the handler module (the init phase,
+ * (set by the host when it starts the worker), which imports the handler module once (the init phase,
  * where the handlers validate their configuration) and then runs one invocation at a time.
  */
 
@@ -26,22 +21,39 @@ const send = (message: WorkerMessage) => port.postMessage(message);
 
 forwardOutputLines((line) => send({ type: "log", line }));
 
-const handlerModule = (await import(config.handlerUrl)) as { handler?: unknown };
-if (typeof handlerModule.handler !== "function") {
-  throw new Error(`${config.handlerUrl} does not export a function named handler`);
-}
-const handler = handlerModule.handler as LambdaHandler;
-const hosted: HostedFunction = { ...config, logStreamPrefix: "local" };
-
-async function invoke(invocation: InvocationMessage): Promise<WorkerMessage> {
-  const outcome = await invokeHandler(handler, invocation.event, lambdaContext(hosted, invocation));
+async function invoke(handler: LambdaHandler, invocation: InvocationMessage): Promise<WorkerMessage> {
   const { requestId } = invocation;
-  if (outcome.ok) return { type: "result", requestId, payload: outcome.payload };
-  return { type: "error", requestId, errorType: outcome.errorType, errorMessage: outcome.errorMessage };
+  const startedAt = performance.now();
+  const context = lambdaContext({
+    functionName: config.functionName,
+    region: config.region,
+    memoryMb: config.memoryMb,
+    requestId,
+    remainingMs: () => Math.max(0, invocation.deadline - Date.now()),
+  });
+  const outcome = await invokeHandler(handler, invocation.event, context);
+  const durationMs = performance.now() - startedAt;
+  if (outcome.ok) return { type: "result", requestId, payload: outcome.payload, durationMs };
+  return {
+    type: "error",
+    requestId,
+    errorType: outcome.errorType,
+    errorMessage: outcome.errorMessage,
+    durationMs,
+  };
 }
 
-port.on("message", (message: unknown) => {
-  const invocation = invocationMessageSchema.parse(message);
-  void invoke(invocation).then(send);
-});
-send({ type: "ready" });
+const initStartedAt = performance.now();
+try {
+  const handlerModule = (await import(config.handlerUrl)) as { handler?: unknown };
+  if (typeof handlerModule.handler !== "function") {
+    throw new Error(`${config.handlerUrl} does not export a function named handler`);
+  }
+  const handler = handlerModule.handler as LambdaHandler;
+  port.on("message", (message: unknown) => {
+    void invoke(handler, invocationMessageSchema.parse(message)).then(send);
+  });
+  send({ type: "ready", initMs: performance.now() - initStartedAt });
+} catch (error) {
+  send({ type: "init-failed", ...errorFields(error) });
+}

@@ -197,6 +197,8 @@ function notStartedYet(): InvokeResult {
     errorType: "Runtime.NotReady",
     errorMessage: "user-sync-callback is still starting",
     logLines: [],
+    durationMs: 0,
+    coldStart: false,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { createRequire } from "node:module";
-import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { listen } from "../listen.ts";
 
 interface DynaliteOptions {
   createTableMs?: number;
@@ -28,13 +28,7 @@ export interface DynamoDbStandIn {
  */
 export async function startDynamoDb(): Promise<DynamoDbStandIn> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  server.unref();
-  const { address, port } = server.address() as AddressInfo;
-  const url = `http://${address}:${port}`;
+  const { url } = await listen(server, { purpose: "the DynamoDB stand-in" });
   const client = new DynamoDBClient({
     endpoint: url,
     region: "eu-central-1",

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listen } from "../listen.ts";
 
 /** An error answered the way AWS JSON-protocol services answer: `{"__type", "message"}` with a 4xx/5xx. */
 export class AwsServiceError extends Error {
@@ -105,15 +105,14 @@ export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise
     }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  const { url } = await listen(server, {
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+    purpose: `the ${options.targetPrefix} stand-in`,
   });
-  server.unref();
-  const { address, port } = server.address() as AddressInfo;
 
   return {
-    url: `http://${address}:${port}`,
+    url,
     calls,
     failNext(operation, error, times = 1) {
       pendingFaults.set(operation, { error, remaining: times });

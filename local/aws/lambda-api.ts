@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listen } from "../listen.ts";
 
 /** What an invoked function answered: its payload, or the error Lambda reports as FunctionError. */
 export type LocalInvokeResult =
@@ -69,14 +69,9 @@ export async function startLambdaApi(options: LambdaApiStandInOptions): Promise<
     }
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(result.payload));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  server.unref();
-  const { address, port } = server.address() as AddressInfo;
+  const { url } = await listen(server, { purpose: "the Lambda API stand-in" });
   return {
-    url: `http://${address}:${port}`,
+    url,
     invocations,
     close: () =>
       new Promise<void>((resolve) => {

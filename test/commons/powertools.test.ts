@@ -2,7 +2,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPowertools } from "../../functions/commons/powertools.ts";
 import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
-import { type CapturedOutput, captureOutput } from "../config-sync/support.ts";
+import { type CapturedOutput, captureOutput } from "../support/output-capture.ts";
 
 describe("createPowertools", () => {
   let output: CapturedOutput;
@@ -18,10 +18,14 @@ describe("createPowertools", () => {
     metrics.addMetric("Probe", MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
     const [line] = output.logs();
-    const [metric] = output.metrics() as {
-      service?: string;
-      _aws: { CloudWatchMetrics: { Namespace: string }[] };
-    }[];
+    /* The EMF line itself: its service property and namespace. */
+    const [metric] = output
+      .lines()
+      .filter((text) => text.includes('"_aws"'))
+      .map(
+        (text) =>
+          JSON.parse(text) as { service?: string; _aws: { CloudWatchMetrics: { Namespace: string }[] } },
+      );
     return {
       logService: line?.service,
       metricService: metric?.service,

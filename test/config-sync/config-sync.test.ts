@@ -24,16 +24,8 @@ import { derivePathSecret } from "../../functions/contracts/callback-path-secret
 import type { ClientStatus } from "../../functions/contracts/config-sync.ts";
 import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
 import { startLocalServer } from "../support/local-servers.ts";
-import {
-  bearerTokens,
-  type CapturedOutput,
-  capturePerTest,
-  event,
-  fixture,
-  lambdaContext,
-  leakedSecrets,
-  parameterChange,
-} from "./support.ts";
+import { type CapturedOutput, capturePerTest } from "../support/output-capture.ts";
+import { bearerTokens, event, fixture, lambdaContext, leakedSecrets, parameterChange } from "./support.ts";
 
 const CREDENTIALS = {
   acme: { clientId: "acme-client", clientSecret: "acme-secret-Vq84TzL1" },

@@ -21,14 +21,8 @@ import { CONFIG_SYNC_TIMEOUT_MS } from "../../functions/contracts/config-sync.ts
 import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { type EnvironmentClock, environmentClock } from "../support/environment-clock.ts";
-import {
-  bearerTokens,
-  type CapturedOutput,
-  capturePerTest,
-  lambdaContext,
-  leakedSecrets,
-  parameterChange,
-} from "./support.ts";
+import { type CapturedOutput, capturePerTest } from "../support/output-capture.ts";
+import { bearerTokens, lambdaContext, leakedSecrets, parameterChange } from "./support.ts";
 
 const CREDENTIALS = { clientId: "acme-client", clientSecret: "acme-secret-Qd83KxW5" };
 const PARAMETER = "/finapi/acme";

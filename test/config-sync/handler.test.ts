@@ -17,16 +17,9 @@ import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
 import { clientRegistryFile } from "../support/client-registry.ts";
+import { type CapturedOutput, capturePerTest } from "../support/output-capture.ts";
 import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
-import {
-  bearerTokens,
-  type CapturedOutput,
-  capturePerTest,
-  event,
-  fixture,
-  lambdaContext,
-  leakedSecrets,
-} from "./support.ts";
+import { bearerTokens, event, fixture, lambdaContext, leakedSecrets } from "./support.ts";
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<ConfigSyncResponse>;
 

@@ -1,6 +1,4 @@
-import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +7,8 @@ import { ExitCode } from "../../cli/io.ts";
 import { createStatusStore } from "../../functions/config-sync/status-store.ts";
 import type { ClientStatus } from "../../functions/contracts/config-sync.ts";
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
-import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
+import { runProcess } from "../support/child-process.ts";
+import { PROCESS_WAIT_MS } from "../support/timeouts.ts";
 
 const REPOSITORY = join(import.meta.dirname, "..", "..");
 const AWS_ENVIRONMENT = {
@@ -157,21 +156,18 @@ describe("finapi-config status", () => {
     expect(code).toBe(ExitCode.Error);
   });
 
-  /* It starts the CLI as a Node process: seconds on a busy machine. */
   it(
     "runs from the CLI entry with the SDK's own endpoint and credential settings",
     async () => {
-      const { stdout } = await promisify(execFile)(
+      const { code, stdout } = await runProcess(
         join(REPOSITORY, "node_modules", ".bin", "node"),
         ["cli/finapi-config.ts", "status", "--table", "healthy", "--client", "globex"],
-        {
-          cwd: REPOSITORY,
-          env: { PATH: process.env.PATH, ...AWS_ENVIRONMENT, AWS_ENDPOINT_URL_DYNAMODB: dynamo.url },
-        },
+        { env: { ...AWS_ENVIRONMENT, AWS_ENDPOINT_URL_DYNAMODB: dynamo.url } },
       );
+      expect(code).toBe(ExitCode.Ok);
       expect(stdout).toMatch(/^globex {2}in-sync {2}2026-05-22T17:00:02.000Z/);
     },
-    PROCESS_TEST_TIMEOUT_MS,
+    PROCESS_WAIT_MS,
   );
 
   it("refuses to run without --table", async () => {

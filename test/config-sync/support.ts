@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "aws-lambda";
-import { vi } from "vitest";
 import type { FinapiEmulator } from "../../emulator/index.ts";
+import { lambdaContext as hostedLambdaContext } from "../../local/lambda-context.ts";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "config-sync");
 
@@ -25,107 +25,7 @@ export function parameterChange(name: string, operation = "Update"): unknown {
 
 /** A Lambda context whose remaining time stays at `remainingMs`. */
 export function lambdaContext(remainingMs = 120_000): Context {
-  return {
-    awsRequestId: randomUUID(),
-    functionName: "config-sync",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-central-1:123456789012:function:config-sync",
-    memoryLimitInMB: "256",
-    logGroupName: "/aws/lambda/config-sync",
-    logStreamName: "2026/05/22/[$LATEST]0123456789abcdef",
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
-export interface CapturedOutput {
-  /** The lines written to stdout or stderr since the capture started or was last cleared, raw. */
-  readonly lines: readonly string[];
-  /** Every line written since the capture started, `clear` or not: what secret scans look at. */
-  readonly all: readonly string[];
-  /** The structured log lines (Powertools Logger). */
-  logs(): Record<string, unknown>[];
-  /** The CloudWatch EMF lines (Powertools Metrics). */
-  metrics(): Record<string, unknown>[];
-  /** Metric name and client dimension of each EMF line, e.g. `SyncApplied acme`. */
-  counted(): string[];
-  clear(): void;
-  stop(): void;
-}
-
-/**
- * Captures what Powertools writes (its Logger and Metrics write to the process's streams directly,
- * not through console; warnings and errors go to stderr), and keeps it out of the test output.
- */
-export function captureOutput(): CapturedOutput {
-  const lines: string[] = [];
-  const all: string[] = [];
-  const record = (chunk: unknown) => {
-    const written = String(chunk)
-      .split("\n")
-      .filter((line) => line.trim() !== "");
-    lines.push(...written);
-    all.push(...written);
-    return true;
-  };
-  const spies = [
-    vi.spyOn(process.stdout, "write").mockImplementation(record),
-    vi.spyOn(process.stderr, "write").mockImplementation(record),
-  ];
-  const parsed = () =>
-    lines.flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-  return {
-    lines,
-    all,
-    logs: () => parsed().filter((line) => "level" in line),
-    metrics: () => parsed().filter((line) => "_aws" in line),
-    counted() {
-      return parsed()
-        .filter((line) => "_aws" in line)
-        .flatMap((line) => {
-          const aws = line._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] };
-          return aws.CloudWatchMetrics.flatMap((set) =>
-            set.Metrics.map((metric) => `${metric.Name} ${line.client}`),
-          );
-        });
-    },
-    clear: () => {
-      lines.length = 0;
-    },
-    stop: () => {
-      for (const spy of spies) spy.mockRestore();
-    },
-  };
-}
-
-/**
- * One capture per test (`start` in beforeEach, `stop` in afterEach) that keeps every test's lines in
- * `everyLine`, for the file's secret scan in afterAll.
- */
-export function capturePerTest() {
-  const everyLine: string[] = [];
-  let current: CapturedOutput | undefined;
-  return {
-    everyLine,
-    start(): CapturedOutput {
-      current = captureOutput();
-      return current;
-    },
-    stop(): void {
-      current?.stop();
-      everyLine.push(...(current?.all ?? []));
-      current = undefined;
-    },
-  };
+  return hostedLambdaContext({ functionName: "config-sync", remainingMs });
 }
 
 /** The access tokens the clients sent to these emulators, secrets to scan the output for. */

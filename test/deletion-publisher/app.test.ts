@@ -28,8 +28,9 @@ import {
 import { type DynamoDbStandIn, startDynamoDb } from "../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../local/aws/eventbridge.ts";
 import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
+import { lambdaContext } from "../../local/lambda-context.ts";
+import { type CapturedOutput, captureOutput } from "../support/output-capture.ts";
 import { standInClientConfig } from "../support/stand-in-client.ts";
-import { type CapturedOutput, captureOutput } from "../user-sync-callback/support/output.ts";
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/deletion-publisher/${name}`, import.meta.url), "utf8"));
@@ -72,20 +73,8 @@ const unreadableMessage = (body: string, groupId: string): SQSRecord => ({
 const batchOf = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 
 /** A Lambda context with a fixed remaining time: no wall clock decides a test. */
-const contextWith = (remainingMs: number): Context => ({
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: "deletion-publisher",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:eu-central-1:000000000000:function:deletion-publisher",
-  memoryLimitInMB: "256",
-  awsRequestId: randomUUID(),
-  logGroupName: "/aws/lambda/deletion-publisher",
-  logStreamName: "test",
-  getRemainingTimeInMillis: () => remainingMs,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-});
+const contextWith = (remainingMs: number): Context =>
+  lambdaContext({ functionName: "deletion-publisher", remainingMs });
 
 const failedIds = (response: SQSBatchResponse) =>
   response.batchItemFailures.map((failure) => failure.itemIdentifier);
@@ -150,7 +139,7 @@ describe("the deletion publisher", () => {
     output = captureOutput();
   });
   afterEach(() => {
-    output.restore();
+    output.stop();
   });
 
   it("puts a deletion on the bus once, as the contract's source and detail type at the time it was received, and marks it published for 14 days", async () => {

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { emulatorCommand } from "../../cli/commands/emulator.ts";
+import { listen } from "../../local/listen.ts";
 import { runCli } from "../cli/support/run-cli.ts";
-import { type RunningProcess, startProcess } from "../local/support/running-process.ts";
+import { type RunningProcess, startProcess } from "../support/child-process.ts";
 import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
 import { type CallbackReceiver, startCallbackReceiver } from "./user-calls.ts";
 
@@ -161,9 +162,7 @@ describe("finapi-config emulator", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
 
   it("names the port and the --port option when the port is in use, and exits 3", async () => {
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-    const address = blocker.address();
-    const port = typeof address === "object" && address ? address.port : 0;
+    const { port } = await listen(blocker);
     try {
       const emulator = startHere(["--port", String(port)]);
       expect(await emulator.exited).toBe(3);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { FinapiEmulator } from "../../emulator/index.ts";
+import { listen } from "../../local/listen.ts";
 
 /*
  * Calls of the user services, which the OpenAPI subset in test/fixtures/finapi/ does not cover: plain
@@ -147,11 +147,9 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
     });
     response.writeHead(status).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  server.unref();
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listen(server, { purpose: "the callback receiver" });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     received,
     answerWith: (next) => {
       status = next;

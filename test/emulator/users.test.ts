@@ -1,5 +1,4 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CallbackDelivery,
@@ -9,6 +8,8 @@ import {
 } from "../../emulator/index.ts";
 import { errorMessageSchema } from "../../emulator/responses.ts";
 import { finapiUserSchema, userIdentifiersListSchema } from "../../emulator/users.ts";
+import { listen } from "../../local/listen.ts";
+import { closedPort } from "../support/local-servers.ts";
 import { accessTokenOf, addFreshClient, call, getConfigurationRequest } from "./finapi-calls.ts";
 import { watchProcessOutput } from "./output-watch.ts";
 import {
@@ -361,10 +362,7 @@ describe("DELETE /api/v1/users", () => {
   });
 
   it("records a callback that fails and does not retry it, as finAPI ignores the answer", async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/gone`;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const deadUrl = `http://127.0.0.1:${await closedPort()}/gone`;
     const failing = await newClient({
       configuration: { userSynchronizationCallbackUrl: `${receiver.url}/fails` },
     });
@@ -395,10 +393,10 @@ describe("DELETE /api/v1/users", () => {
 
   it("gives up on a callback that does not answer within the callback timeout", async () => {
     const hanging = createServer(() => {});
-    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    const hangingUrl = (await listen(hanging)).url;
     const slowEmulator = await startFinapiEmulator({ callbackTimeoutMs: 100 });
     try {
-      const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/slow`;
+      const url = `${hangingUrl}/slow`;
       slowEmulator.addClient({
         clientId: "slow",
         clientSecret: "slow-secret",

@@ -1,14 +1,12 @@
-import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseInvocation } from "../../functions/config-sync/invocation.ts";
 import { type LambdaApiStandIn, startLambdaApi } from "../../local/aws/lambda-api.ts";
 import { type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
+import { ROOT, runProcess } from "../support/child-process.ts";
 import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WORKFLOW = "examples/github-actions/finapi-config.yml";
 const DOCUMENTS = "test/fixtures/github-actions/config";
 
@@ -37,21 +35,8 @@ interface StepRun {
 
 /* As GitHub runs a `run:` step: bash --noprofile --norc -eo pipefail, from the repository's root. */
 function runStep(script: string, env: Record<string, string>): Promise<StepRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
+  return runProcess("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
+    env: { HOME: process.env.HOME ?? "/tmp", ...env },
   });
 }
 

@@ -14,14 +14,9 @@ import type { FinapiClientCache } from "../../functions/config-sync/finapi-clien
 import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
 import { clientConfigurationSchema } from "../../functions/finapi/api-types.ts";
 import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
-import {
-  type CapturedOutput,
-  captureOutput,
-  event,
-  lambdaContext,
-  parameterChange,
-} from "../config-sync/support.ts";
+import { event, lambdaContext, parameterChange } from "../config-sync/support.ts";
 import { recordSection } from "../reliability/support/report.ts";
+import { type CapturedOutput, captureOutput } from "../support/output-capture.ts";
 import { fuzzParameters, fuzzRuns, fuzzTimeoutMs } from "./settings.ts";
 
 const DEFAULT_RUNS = 2_000;
@@ -185,8 +180,8 @@ describe("config-sync's handler under random inputs", () => {
 
       for (const outcome of ["rejected", "ignored", "reconciled"])
         expect(outcomes.get(outcome) ?? 0).toBeGreaterThan(0);
-      expect(output.all.length).toBeGreaterThan(RUNS);
-      expect(output.all.filter((line) => line.includes(CLIENT_SECRET))).toEqual([]);
+      expect(output.all().length).toBeGreaterThan(RUNS);
+      expect(output.all().filter((line) => line.includes(CLIENT_SECRET))).toEqual([]);
     },
     fuzzTimeoutMs(RUNS, 5),
   );

@@ -1,8 +1,8 @@
-import { fork } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { App, Duration, Stack } from "aws-cdk-lib";
@@ -28,6 +28,7 @@ import { type KmsStandIn, startKms } from "../../local/aws/kms.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../local/aws/sqs.ts";
 import { type ParameterStoreChangeEvent, type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
+import { hostLambda } from "../../local/lambda-runtime.ts";
 import {
   createStandInResources,
   physicalValues,
@@ -94,37 +95,37 @@ interface BundledFunction {
   readonly environment: Record<string, string>;
 }
 
-/** Runs a bundle's handler once in a fresh Node process, capturing everything it writes. */
-function invokeBundle(
+/** Runs a bundle's handler once in a fresh execution environment, capturing everything it writes. */
+async function invokeBundle(
   name: string,
   fn: BundledFunction,
   event: unknown,
   extraEnvironment: Record<string, string | undefined> = {},
 ): Promise<Invocation> {
-  return new Promise((done, fail) => {
-    const child = fork(join(REPOSITORY_ROOT, "test/infra/bundle-runner.ts"), [], {
-      execArgv: [],
-      silent: true,
-      env: { ...fn.environment, ...extraEnvironment },
-    });
-    let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-    });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-    });
-    let reply: Invocation["reply"] | undefined;
-    child.on("message", (message) => {
-      reply = message as Invocation["reply"];
-    });
-    child.on("error", fail);
-    child.on("exit", () => {
-      if (reply) done({ reply, output });
-      else fail(new Error(`${name} exited without a reply:\n${output}`));
-    });
-    child.send({ bundle: fn.bundle, event, functionName: name, timeoutMs: fn.timeoutMs });
+  const environment = Object.fromEntries(
+    Object.entries({ ...fn.environment, ...extraEnvironment }).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined,
+    ),
+  );
+  const lines: string[] = [];
+  const lambda = hostLambda({
+    functionName: name,
+    handlerModule: pathToFileURL(fn.bundle),
+    environment,
+    timeoutMs: fn.timeoutMs,
+    onLogLine: (line, from) => {
+      if (from === "function") lines.push(line);
+    },
   });
+  try {
+    const result = await lambda.invoke(event);
+    const reply: Invocation["reply"] = result.ok
+      ? { ok: true, result: result.payload }
+      : { ok: false, error: { name: result.errorType, message: result.errorMessage } };
+    return { reply, output: lines.join("\n") };
+  } finally {
+    await lambda.terminate();
+  }
 }
 
 /** The EMF metrics in a function's output: each metric name with each of its dimension sets, valued. */

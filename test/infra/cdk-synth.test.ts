@@ -1,16 +1,13 @@
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPOSITORY_ROOT } from "../../infra/constructs/observed-node-function.ts";
+import { runProcess } from "../support/child-process.ts";
 import { SYNTH_TIMEOUT_MS } from "../support/timeouts.ts";
 
-const run = promisify(execFile);
-
 interface SynthRun {
-  readonly exitCode: number;
+  readonly exitCode: number | null;
   readonly stderr: string;
   readonly outdir: string;
 }
@@ -25,25 +22,19 @@ async function synth(overrides: Record<string, string> = {}): Promise<SynthRun> 
   const outdir = mkdtempSync(join(tmpdir(), "finapi-cdk-synth-"));
   outdirs.push(outdir);
   const context = Object.entries(overrides).flatMap(([key, value]) => ["-c", `${key}=${value}`]);
-  try {
-    const { stderr } = await run(
-      join(REPOSITORY_ROOT, "node_modules/.bin/cdk"),
-      ["synth", "--quiet", "--no-notices", "--output", outdir, ...context],
-      {
-        cwd: REPOSITORY_ROOT,
-        env: {
-          PATH: [join(REPOSITORY_ROOT, "node_modules/.bin"), process.env.PATH].join(delimiter),
-          HOME: outdir,
-          CDK_DISABLE_CLI_TELEMETRY: "true",
-          AWS_EC2_METADATA_DISABLED: "true",
-        },
+  const { code, stderr } = await runProcess(
+    join(REPOSITORY_ROOT, "node_modules/.bin/cdk"),
+    ["synth", "--quiet", "--no-notices", "--output", outdir, ...context],
+    {
+      env: {
+        PATH: [join(REPOSITORY_ROOT, "node_modules/.bin"), process.env.PATH].join(delimiter),
+        HOME: outdir,
+        CDK_DISABLE_CLI_TELEMETRY: "true",
+        AWS_EC2_METADATA_DISABLED: "true",
       },
-    );
-    return { exitCode: 0, stderr, outdir };
-  } catch (error) {
-    const failed = error as { code: number; stderr: string };
-    return { exitCode: failed.code, stderr: failed.stderr, outdir };
-  }
+    },
+  );
+  return { exitCode: code, stderr, outdir };
 }
 
 afterAll(() => {

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatActivity } from "../../local/live-log.ts";
 import { type LocalLoop, startLocalLoop } from "../../local/loop.ts";
 import { runTour } from "../../local/tour.ts";
+import { startProcess } from "../support/child-process.ts";
 import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
-import { startProcess } from "./support/running-process.ts";
 
 const DEMO = fileURLToPath(new URL("../../local/demo.ts", import.meta.url));
 const EXAMPLES = fileURLToPath(new URL("../../examples", import.meta.url));

@@ -8,7 +8,7 @@ import {
   startFunctionUrl,
 } from "../../local/function-url.ts";
 import { type LocalLambda, startLambda } from "../../local/lambda-runtime.ts";
-import { PortInUseError } from "../../local/listen.ts";
+import { listen, PortInUseError } from "../../local/listen.ts";
 import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const AT = new Date("2026-11-21T10:16:48.123Z");
@@ -163,9 +163,7 @@ describe("startFunctionUrl", { timeout: WORKER_TIMEOUT_MS }, () => {
 
   it("fails with PortInUseError naming the port and what wanted it when the port is taken", async () => {
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-    const address = blocker.address();
-    const port = typeof address === "object" && address ? address.port : 0;
+    const { port } = await listen(blocker);
     try {
       const failure = startFunctionUrl({
         port,

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { LambdaInitError, type LocalLambda, startLambda } from "../../local/lambda-runtime.ts";
+import {
+  hostLambda,
+  LambdaInitError,
+  type LocalLambda,
+  type LocalLambdaOptions,
+  startLambda,
+} from "../../local/lambda-runtime.ts";
 import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 
 const handlerModule = (name: string) => new URL(`../fixtures/local/handlers/${name}.ts`, import.meta.url);
@@ -21,6 +27,18 @@ describe("startLambda", { timeout: WORKER_TIMEOUT_MS }, () => {
     });
     started.push(lambda);
     return { lambda, lines };
+  };
+  /** Hosted without starting an environment first, as the reliability suite and the bundle tests host bundles. */
+  const host = (name: string, options: Partial<LocalLambdaOptions> = {}) => {
+    const lambda = hostLambda({
+      functionName: `fixture-${name}`,
+      handlerModule: handlerModule(name),
+      environment: { GREETING: "hello" },
+      timeoutMs: 10_000,
+      ...options,
+    });
+    started.push(lambda);
+    return lambda;
   };
 
   afterEach(async () => {
@@ -102,6 +120,89 @@ describe("startLambda", { timeout: WORKER_TIMEOUT_MS }, () => {
       errorMessage: "Task timed out after 2.00 seconds",
     });
     expect(await lambda.invoke({ answer: true })).toMatchObject({ ok: true, payload: { invocations: 1 } });
+  });
+
+  it("runs up to `concurrency` invocations side by side, each in an environment of its own, and queues the rest", async () => {
+    const lambda = host("echo", { concurrency: 2 });
+    const results = await Promise.all([
+      lambda.invoke({ waitMs: 50 }),
+      lambda.invoke({ waitMs: 50 }),
+      lambda.invoke({}),
+    ]);
+    const payloads = results.map((result) => (result.ok ? result.payload : undefined)) as {
+      concurrent: number;
+    }[];
+    expect(payloads.map((payload) => payload.concurrent)).toEqual([1, 1, 1]);
+    expect(results.map((result) => result.coldStart)).toEqual([true, true, false]);
+    expect(lambda.coldStarts).toBe(2);
+    expect(lambda.initDurationsMs).toHaveLength(2);
+  });
+
+  it("tells lines written by the function from Lambda's own START/END/REPORT lines", async () => {
+    const lines: [string, string][] = [];
+    const lambda = host("echo", { onLogLine: (line, from) => lines.push([from, line]) });
+    const result = await lambda.invoke({});
+    expect(lines.map(([from]) => from)).toEqual(["lambda", "function", "function", "lambda", "lambda"]);
+    expect(lines.map(([, line]) => line)).toEqual(result.logLines);
+  });
+
+  it("starts cold again after recycle, and prewarm initialises environments before the first invocation", async () => {
+    const lambda = host("echo", { concurrency: 2 });
+    await lambda.prewarm(2);
+    expect(lambda.coldStarts).toBe(2);
+    expect(await lambda.invoke({})).toMatchObject({ ok: true, coldStart: true, payload: { invocations: 1 } });
+    expect(await lambda.invoke({})).toMatchObject({
+      ok: true,
+      coldStart: false,
+      payload: { invocations: 2 },
+    });
+    await lambda.recycle();
+    expect(await lambda.invoke({})).toMatchObject({ ok: true, coldStart: true, payload: { invocations: 1 } });
+    expect(lambda.coldStarts).toBe(3);
+  });
+
+  it("ends one invocation at its own timeout, shorter than the function's", async () => {
+    const lambda = host("hanging");
+    expect(await lambda.invoke({}, { timeoutMs: 100 })).toMatchObject({
+      ok: false,
+      errorType: "Sandbox.Timedout",
+      errorMessage: "Task timed out after 0.10 seconds",
+    });
+    expect(await lambda.invoke({ answer: true })).toMatchObject({ ok: true, coldStart: true });
+  });
+
+  it("destroys the environment mid-run when killWhen resolves, and the next invocation starts cold", async () => {
+    const lambda = host("hanging");
+    let kill = () => {};
+    const killed = lambda.invoke({}, { killWhen: new Promise<void>((resolve) => (kill = resolve)) });
+    kill();
+    expect(await killed).toMatchObject({
+      ok: false,
+      errorType: "Runtime.ExitError",
+      errorMessage: "Runtime exited with error: signal: killed",
+    });
+    expect(await lambda.invoke({ answer: true })).toMatchObject({
+      ok: true,
+      coldStart: true,
+      payload: { invocations: 1 },
+    });
+  });
+
+  it("answers an invocation whose new environment cannot start with the module's error, as Lambda reports it", async () => {
+    const lambda = host("failing-init", { environment: {} });
+    expect(await lambda.invoke({})).toMatchObject({
+      ok: false,
+      errorType: "Error",
+      errorMessage: "fixture configuration is invalid: REQUIRED_SETTING: is required",
+    });
+  });
+
+  it("answers a running invocation Closed when terminated, without waiting for it", async () => {
+    const lambda = host("hanging");
+    const running = lambda.invoke({});
+    while (lambda.coldStarts === 0) await new Promise((resolve) => setImmediate(resolve));
+    await lambda.terminate();
+    expect(await running).toMatchObject({ ok: false, errorType: "Closed" });
   });
 
   it("answers invocations queued after close without running them", async () => {

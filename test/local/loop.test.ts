@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSqs } from "../../local/aws/sqs.ts";
 import { clientToken, createUser, deleteAuthorizedUser, userToken } from "../../local/finapi-users.ts";
 import { startLambda } from "../../local/lambda-runtime.ts";
-import { PortInUseError } from "../../local/listen.ts";
+import { listen, PortInUseError } from "../../local/listen.ts";
 import {
   CALLBACK_PURPOSE,
   EMULATOR_PURPOSE,
@@ -27,9 +27,7 @@ const scratch = () => mkdtemp(join(tmpdir(), "local-loop-"));
 
 async function takenPort(): Promise<{ port: number; server: Server }> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  return { port: typeof address === "object" && address ? address.port : 0, server };
+  return { port: (await listen(server)).port, server };
 }
 
 describe("startLocalLoop", { timeout: WORKER_TIMEOUT_MS }, () => {

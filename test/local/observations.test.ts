@@ -9,7 +9,14 @@ const invocations = JSON.parse(
   readFileSync(new URL("../fixtures/local/callback-invocations.json", import.meta.url), "utf8"),
 ) as Record<CallbackOutcome, string[]>;
 
-const invoked = (payload: unknown): InvokeResult => ({ ok: true, requestId: "r-1", payload, logLines: [] });
+const invoked = (payload: unknown): InvokeResult => ({
+  ok: true,
+  requestId: "r-1",
+  payload,
+  logLines: [],
+  durationMs: 1,
+  coldStart: false,
+});
 
 describe("callbackOutcomeOf", () => {
   it.each([
@@ -42,7 +49,14 @@ describe("callbackActivity", () => {
     rawPath: "/user-sync/live/secret",
     body,
     status: 202,
-    result: { ok: true as const, requestId: "r-1", payload: { statusCode: 202 }, logLines },
+    result: {
+      ok: true as const,
+      requestId: "r-1",
+      payload: { statusCode: 202 },
+      logLines,
+      durationMs: 1,
+      coldStart: false,
+    },
   });
 
   it("names the status, the outcome, the client and the deleted user", () => {
@@ -126,6 +140,8 @@ describe("syncActivities", () => {
       errorType: "TransientSyncFailure",
       errorMessage: "1 of 2 client(s) failed transiently (live)",
       logLines: [],
+      durationMs: 1,
+      coldStart: false,
     };
     expect(syncActivities("schedule", failed)).toEqual([
       {

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { createServer, request } from "node:https";
-import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { listen } from "../../local/listen.ts";
 import { selfSignedCertificate } from "../../local/self-signed-certificate.ts";
 
 const NOW = new Date("2026-11-21T10:00:00Z");
@@ -32,8 +32,7 @@ describe("selfSignedCertificate", () => {
   it("serves TLS that a client trusting the certificate accepts and one that does not refuses", async () => {
     const { key, cert } = selfSignedCertificate("127.0.0.1");
     const server = createServer({ key, cert }, (_request, response) => response.end("ok"));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
+    const { port } = await listen(server);
     const get = (ca?: string) =>
       new Promise<string>((resolve, reject) => {
         request({ host: "127.0.0.1", port, ...(ca ? { ca } : {}) }, (response) => {

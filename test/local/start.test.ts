@@ -1,12 +1,18 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { listen } from "../../local/listen.ts";
+import {
+  ROOT,
+  type RunningProcess,
+  runProcess,
+  startNpmScript,
+  startProcess,
+} from "../support/child-process.ts";
 import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS } from "../support/timeouts.ts";
-import { ROOT, type RunningProcess, startNpmScript, startProcess } from "./support/running-process.ts";
 
 const START = fileURLToPath(new URL("../../local/start.ts", import.meta.url));
 const WAIT_MS = PROCESS_WAIT_MS;
@@ -14,12 +20,7 @@ const FREE_PORTS = ["--emulator-port", "0", "--callback-port", "0"];
 
 async function takenPort(port = 0): Promise<{ port: number; server: Server }> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  return { port: typeof address === "object" && address ? address.port : 0, server };
+  return { port: (await listen(server, { port, purpose: "a test" })).port, server };
 }
 
 /** Whether something accepts connections on the port. */
@@ -35,22 +36,10 @@ function connects(port: number): Promise<boolean> {
 }
 
 /** Runs a command line as a person would paste it into a POSIX shell, from the repository root. */
-function runShell(command: string, timeoutMs: number): Promise<{ exitCode: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "sh",
-      ["-c", command],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? ROOT },
-        timeout: timeoutMs,
-      },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== "number") reject(new Error(`${error.message}\n${stderr}`));
-        else resolve({ exitCode: typeof error?.code === "number" ? error.code : 0, stdout });
-      },
-    );
-  });
+async function runShell(command: string, timeoutMs: number): Promise<{ exitCode: number; stdout: string }> {
+  const run = await runProcess("sh", ["-c", command], { env: { HOME: process.env.HOME ?? ROOT }, timeoutMs });
+  if (run.code === null) throw new Error(`${command} ended by a signal\n${run.stderr}`);
+  return { exitCode: run.code, stdout: run.stdout };
 }
 
 describe("npm start (local/start.ts)", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
+import type { InvokeResult } from "../../local/lambda-runtime.ts";
 import { WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 import { SCHEDULED_EVENT } from "./support/campaign.ts";
 import { saturateCpu } from "./support/cpu-saturation.ts";
 import type { DeployedClient, DesiredDocument } from "./support/deployment.ts";
-import type { InvokeResult } from "./support/lambda-host.ts";
 import { recordSection } from "./support/report.ts";
 import { useLocalDeployment } from "./support/suite.ts";
 

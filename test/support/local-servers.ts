@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listen } from "../../local/listen.ts";
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -14,11 +14,6 @@ export interface LocalServer {
   /** Every request that reached the server, body included. */
   readonly requests: readonly ReceivedRequest[];
   close(): Promise<void>;
-}
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -49,15 +44,14 @@ export async function startLocalServer(
       answer(received, response);
     });
   });
-  const url = await listen(server);
+  const { url } = await listen(server, { purpose: "a test server" });
   return { url, requests, close: () => closeServer(server) };
 }
 
 /** A port on 127.0.0.1 that nothing listens on (it was bound, then released). */
 export async function closedPort(): Promise<number> {
   const server = createServer();
-  await listen(server);
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listen(server);
   await closeServer(server);
   return port;
 }

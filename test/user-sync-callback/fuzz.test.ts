@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fuzzParameters, fuzzRuns, fuzzTimeoutMs } from "../fuzz/settings.ts";
+import { type CapturedOutput, captureOutput, expectNoSecretIn } from "../support/output-capture.ts";
 import {
   allSecrets,
   type CallbackHandler,
@@ -14,7 +15,6 @@ import {
   secrets,
   startCallbackStandIns,
 } from "./support/harness.ts";
-import { type CapturedOutput, captureOutput, expectNoSecretIn } from "./support/output.ts";
 
 const DEFAULT_RUNS = 3000;
 const RUNS = fuzzRuns(DEFAULT_RUNS);
@@ -188,7 +188,7 @@ describe("user-sync-callback under random requests", () => {
   });
 
   afterAll(async () => {
-    output.restore();
+    output.stop();
     await standIns.close();
   });
 

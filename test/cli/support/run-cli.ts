@@ -1,15 +1,10 @@
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { main } from "../../../cli/finapi-config.ts";
+import { type ProcessRun, runProcess } from "../../support/child-process.ts";
 
 const CLI = fileURLToPath(new URL("../../../cli/finapi-config.ts", import.meta.url));
-export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
-export interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type CliRun = Pick<ProcessRun, "code" | "stdout" | "stderr">;
 
 /* What the AWS SDK reads from the environment: in-process runs see only what the test gives them. */
 const AWS_VARIABLE = /^AWS_/;
@@ -53,27 +48,14 @@ export async function runCli(
  * environment: for what only a process shows (the bin, its exit code, standard input). Asynchronous
  * on purpose: the stand-ins answering the CLI live in the test's event loop.
  */
-export function runCliProcess(
+export async function runCliProcess(
   args: readonly string[],
   env: Record<string, string> = {},
   stdin?: string,
 ): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    if (stdin !== undefined) child.stdin?.end(stdin);
+  const { code, stdout, stderr } = await runProcess(process.execPath, [CLI, ...args], {
+    env,
+    ...(stdin === undefined ? {} : { stdin }),
   });
+  return { code, stdout, stderr };
 }

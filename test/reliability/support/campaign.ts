@@ -1,3 +1,4 @@
+import type { InvokeResult } from "../../../local/lambda-runtime.ts";
 import type { DeployedClient, DesiredDocument, LocalDeployment } from "./deployment.ts";
 import { MANAGED_FIELDS } from "./deployment.ts";
 import type { FaultProxy } from "./fault-proxy.ts";
@@ -12,7 +13,6 @@ import {
   ssmThrottling,
   stallForTimeout,
 } from "./faults.ts";
-import type { InvokeResult } from "./lambda-host.ts";
 import type { SeededRandom } from "./seeded-random.ts";
 
 /** What a campaign came to: the figures RELIABILITY.md reports. */

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { type FinapiEmulator, startFinapiEmulator } from "../../../emulator/index.ts";
@@ -18,6 +19,7 @@ import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
 import type { SqsEventSourceMapping } from "../../../local/aws/sqs-event-source-mapping.ts";
 import { type SsmStandIn, startSsm } from "../../../local/aws/ssm.ts";
+import { hostLambda, type LocalLambda, type LogLineSource } from "../../../local/lambda-runtime.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import {
   createIamAuthority,
@@ -28,7 +30,6 @@ import {
   policyValues,
   startIamGate,
 } from "./iam-enforcement.ts";
-import { type HostedFunction, hostFunction } from "./lambda-host.ts";
 import {
   createStandInResources,
   physicalValues,
@@ -113,10 +114,10 @@ export interface LocalDeployment {
     readonly dynamodb: FaultProxy;
     readonly eventBridge: FaultProxy;
   };
-  readonly configSync: HostedFunction;
-  readonly callback: HostedFunction;
+  readonly configSync: LocalLambda;
+  readonly callback: LocalLambda;
   /** Every hosted function by its logical id: config-sync, the callback and each event-source mapping's target. */
-  readonly functions: ReadonlyMap<string, HostedFunction>;
+  readonly functions: ReadonlyMap<string, LocalLambda>;
   /** The template's event-source mappings, running: each polls its queue and invokes its function. */
   readonly eventSources: ReadonlyMap<string, SqsEventSourceMapping>;
   /** Lets every event-source mapping poll until its queue has no visible message (see SqsEventSourceMapping.drain). */
@@ -355,31 +356,33 @@ export async function deployLocally(
   });
 
   const lines: string[] = [];
-  const onLine = (line: string) => {
+  /* What the functions write, as CloudWatch holds it: Lambda's own START/END/REPORT lines and blank lines left out. */
+  const onLogLine = (line: string, from: LogLineSource) => {
+    if (from === "lambda" || line.trim() === "") return;
     lines.push(line);
     options.onLine?.(line);
   };
-  const configSync = hostFunction({
+  const configSync = hostLambda({
     functionName: "config-sync",
-    bundle: stack.configSync.bundle,
+    handlerModule: pathToFileURL(stack.configSync.bundle),
     environment: configSyncEnvironment,
     timeoutMs: stack.configSync.timeoutMs,
     concurrency: stack.configSync.reservedConcurrency,
     memoryMb: stack.configSync.memoryMb,
-    onLine,
+    onLogLine,
   });
-  const callback = hostFunction({
+  const callback = hostLambda({
     functionName: "user-sync-callback",
-    bundle: stack.callback.bundle,
+    handlerModule: pathToFileURL(stack.callback.bundle),
     environment: callbackEnvironment,
     timeoutMs: stack.callback.timeoutMs,
     concurrency: options.callbackConcurrency ?? stack.callback.reservedConcurrency,
     memoryMb: stack.callback.memoryMb,
-    onLine,
+    onLogLine,
   });
 
   /* Each event-source mapping's function, hosted from its bundle like the other two (reused if it is one of them). */
-  const functions = new Map<string, HostedFunction>([
+  const functions = new Map<string, LocalLambda>([
     [stack.configSync.logicalId, configSync],
     [stack.callback.logicalId, callback],
   ]);
@@ -392,9 +395,9 @@ export async function deployLocally(
       const hosted = functions.get(logicalId);
       if (hosted) return hosted;
       const fn = stack.functionOf(logicalId);
-      const started = hostFunction({
+      const started = hostLambda({
         functionName: logicalId,
-        bundle: fn.bundle,
+        handlerModule: pathToFileURL(fn.bundle),
         environment: {
           ...stack.environmentOf(fn, lookup),
           ...awsEnvironment,
@@ -403,12 +406,13 @@ export async function deployLocally(
         timeoutMs: fn.timeoutMs,
         concurrency: fn.reservedConcurrency,
         memoryMb: fn.memoryMb,
-        onLine,
+        onLogLine,
       });
       functions.set(logicalId, started);
       return started;
     },
-    onPollError: (source, error) => onLine(`event source ${source.logicalId}: poll failed: ${String(error)}`),
+    onPollError: (source, error) =>
+      onLogLine(`event source ${source.logicalId}: poll failed: ${String(error)}`, "function"),
   });
 
   /* Long enough for any queue of the template to hand a failed message out again; each round is one receive. */
@@ -548,7 +552,7 @@ export async function deployLocally(
     async close() {
       /* The pollers first: a closed function refuses invocations. */
       await Promise.all([...eventSources.values()].map((eventSource) => eventSource.close()));
-      await Promise.all([...functions.values()].map((fn) => fn.close()));
+      await Promise.all([...functions.values()].map((fn) => fn.terminate()));
       await Promise.all(
         [finapiProxy, ssmProxy, secretsProxy, dynamoProxy, eventsProxy, ...gates].map((proxy) =>
           proxy.close(),

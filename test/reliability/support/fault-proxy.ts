@@ -5,7 +5,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listen } from "../../../local/listen.ts";
 
 /** What the proxy does to a request a fault is armed for, instead of (or on top of) passing it on. */
 export type ProxyFault =
@@ -179,15 +179,10 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
     }
   });
   server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  server.unref();
-  const { address, port } = server.address() as AddressInfo;
+  const { url } = await listen(server, { purpose: "a fault proxy" });
 
   return {
-    url: `http://${address}:${port}`,
+    url,
     fired,
     get requestCount() {
       return requestCount;

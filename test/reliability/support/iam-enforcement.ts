@@ -5,7 +5,7 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listen } from "../../../local/listen.ts";
 import { type PhysicalValues, resolve } from "../../infra/render.ts";
 import {
   type AuthorizationRequest,
@@ -355,14 +355,9 @@ export async function startIamGate(upstreamUrl: string, authority: IamAuthority)
     upstreamRequest.end(body);
   });
   server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolveListen, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolveListen());
-  });
-  server.unref();
-  const { address, port } = server.address() as AddressInfo;
+  const { url } = await listen(server, { purpose: "the IAM enforcement proxy" });
   return {
-    url: `http://${address}:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolveClose) => {
         server.closeAllConnections();

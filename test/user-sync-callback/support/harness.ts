@@ -10,18 +10,8 @@ import type { AwsJsonCall } from "../../../local/aws/json-protocol-server.ts";
 import { type KmsStandIn, startKms } from "../../../local/aws/kms.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
-import {
-  type HostedFunction,
-  lambdaContext as hostedLambdaContext,
-} from "../../../local/lambda-execution.ts";
+import { lambdaContext as hostedLambdaContext } from "../../../local/lambda-context.ts";
 import { clientRegistryFile } from "../../support/client-registry.ts";
-
-const CALLBACK_FUNCTION: HostedFunction = {
-  functionName: "user-sync-callback",
-  region: "eu-central-1",
-  memoryMb: 256,
-  logStreamPrefix: "test",
-};
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../fixtures/user-sync-callback/${name}`, import.meta.url), "utf8");
@@ -257,9 +247,10 @@ export const eventThrough = (ingress: Ingress, request: CallbackRequest = {}) =>
 
 /** The context of an invocation with `remainingMs` left, as the callback's Lambda environment gives it. */
 export function lambdaContext(remainingMs = 30_000): Context {
-  return hostedLambdaContext(CALLBACK_FUNCTION, {
-    requestId: crypto.randomUUID(),
-    deadline: Date.now() + remainingMs,
+  const deadline = Date.now() + remainingMs;
+  return hostedLambdaContext({
+    functionName: "user-sync-callback",
+    remainingMs: () => Math.max(0, deadline - Date.now()),
   });
 }
 

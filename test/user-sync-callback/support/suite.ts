@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll } from "vitest";
+import { type CapturedOutput, captureOutput, expectNoSecretIn } from "../../support/output-capture.ts";
 import { allSecrets, type CallbackHandler, type CallbackStandIns, startCallbackStandIns } from "./harness.ts";
-import { type CapturedOutput, captureOutput, expectNoSecretIn } from "./output.ts";
 
 export interface CallbackSuite {
   readonly standIns: CallbackStandIns;
@@ -31,7 +31,7 @@ export function useCallbackSuite(): CallbackSuite {
   });
 
   afterAll(async () => {
-    suite.output.restore();
+    suite.output.stop();
     await suite.standIns.close();
   });
 

@@ -1,7 +1,72 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+/*
+ * The one way tests run a process: from the repository root, with only PATH and what the test gives
+ * in its environment (nothing of the developer's shell leaks in), output watched as it comes.
+ * Asynchronous on purpose: the stand-ins answering the process live in the test's event loop.
+ */
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface ProcessRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout and stderr together, in the order they were written. */
+  readonly output: string;
+}
+
+export interface RunOptions {
+  /** Added to PATH, which every process gets. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Written to the process's stdin, which is then closed; without it stdin is closed from the start. */
+  readonly stdin?: string;
+  /** Kills the process (SIGKILL) and fails when it has not exited by then. */
+  readonly timeoutMs?: number;
+}
+
+/** Runs `command ARGS...` to its end and answers its exit code and output. */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", ...options.env },
+      stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      output += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      output += chunk.toString();
+    });
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            child.kill("SIGKILL");
+            reject(new Error(`${command} did not exit within ${options.timeoutMs} ms.\n${output}`));
+          }, options.timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, output });
+    });
+    if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+  });
+}
 
 export interface RunningProcess {
   readonly child: ChildProcessWithoutNullStreams;
