@@ -7,7 +7,7 @@ import type { Log } from "../finapi/log.ts";
 import { type ReconcileOutcome, reconcileOutcomeSchema } from "../finapi/reconcile.ts";
 import { CLIENT_DIMENSION, SyncMetric } from "../observability/metrics.ts";
 import * as z from "../validation/zod.ts";
-import { mapConcurrently } from "./concurrency.ts";
+import { createLimiter, mapConcurrently } from "./concurrency.ts";
 import type { ConfigSyncConfig, ConfiguredClient } from "./config.ts";
 import type { FinapiClientCache } from "./finapi-clients.ts";
 import { parseInvocation } from "./invocation.ts";
@@ -23,7 +23,7 @@ import { clientDeadline, mayStartClient, RUN_ABORT_EARLY_MS, runDeadlinePassed }
  * How many clients one run reconciles at a time. Each client's calls are one chain (token, GET, PATCH)
  * with its own credentials, so no finAPI client ever has two calls in flight; finAPI's host sees at
  * most this many, and 100 clients at 50 ms latency reconcile in under 2 s even on a first run
- * (BENCHMARKS.md).
+ * (BENCHMARKS.md). Status writes do not hold these slots: they have a bound of the same size of their own.
  */
 export const DEFAULT_CONCURRENCY = 16;
 
@@ -110,6 +110,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     parameterVersion: number | undefined,
     context: Context,
     signal: AbortSignal,
+    limitWrites: <R>(write: () => Promise<R>) => Promise<R>,
   ): Promise<void> {
     const version = parameterVersion === undefined ? {} : { parameterVersion };
     logger[logLevelForOutcome(outcome)]("reconcile outcome", {
@@ -131,18 +132,16 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       );
       return;
     }
+    const status = {
+      client: client.name,
+      at: now().toISOString(),
+      trigger,
+      ...version,
+      lambdaRequestId: context.awsRequestId,
+      ...outcome,
+    };
     try {
-      const written = await statusStore.record(
-        {
-          client: client.name,
-          at: now().toISOString(),
-          trigger,
-          ...version,
-          lambdaRequestId: context.awsRequestId,
-          ...outcome,
-        },
-        { signal },
-      );
+      const written = await limitWrites(() => statusStore.record(status, { signal }));
       if (written === "superseded") {
         logger.warn("the status table holds a newer parameter version's status; it was kept", {
           client: client.name,
@@ -203,6 +202,14 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     const { trigger, dryRun, freshParameters, document } = selection;
     const remainingAtStartMs = context.getRemainingTimeInMillis();
     logger.info("reconcile started", { trigger, dryRun, clients: selection.clients.length });
+    /* The parameters are read in batches, in the order the clients start (parameter-source.ts). */
+    const documents = dependencies.parameters.reader(
+      document === undefined ? selection.clients.map((client) => client.parameterName) : [],
+      { fresh: freshParameters, signal },
+    );
+    const limitWrites = createLimiter(concurrency);
+    /* A client's slot is freed once finAPI is done with it; its outcome is stored meanwhile. */
+    const finishing: Promise<void>[] = [];
     const results = await mapConcurrently(selection.clients, concurrency, async (client) => {
       const log = clientLog(logger, client.name);
       const { outcome, parameterVersion } = mayStartClient(context, remainingAtStartMs, signal)
@@ -210,7 +217,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
             {
               client,
               dryRun,
-              freshParameters,
+              documents,
               log,
               deadline: clientDeadline(context, signal),
               ...(document === undefined ? {} : { document }),
@@ -218,9 +225,12 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
             { ...dependencies, callbackBaseUrl: config.callbackBaseUrl },
           )
         : { outcome: OUT_OF_TIME, parameterVersion: undefined };
-      await finish(client, trigger, dryRun, outcome, parameterVersion, context, signal);
+      finishing.push(
+        finish(client, trigger, dryRun, outcome, parameterVersion, context, signal, limitWrites),
+      );
       return { client: client.name, ...outcome };
     });
+    await Promise.all(finishing);
 
     const outcomes: Record<string, number> = {};
     for (const result of results) outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;

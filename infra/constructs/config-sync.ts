@@ -136,7 +136,7 @@ export class ConfigSync extends Construct {
 
     fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ["ssm:GetParameter"],
+        actions: ["ssm:GetParameters"],
         resources: props.clients.map((client) => parameterArn(this, client.parameterName)),
       }),
     );
