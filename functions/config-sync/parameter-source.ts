@@ -5,6 +5,9 @@ import { parameterKey } from "./config.ts";
 /** The most names one GetParameters call takes (Parameter Store's limit). */
 export const GET_PARAMETERS_MAX_NAMES = 10;
 
+/* How far past the name asked for the run's names are requested: its own batch and the next one. */
+const READ_AHEAD_NAMES = 2 * GET_PARAMETERS_MAX_NAMES;
+
 /**
  * GetParameters calls a second at most: three quarters of Parameter Store's default throughput (40
  * GetParameter and GetParameters calls a second, shared by the account and region), leaving the rest
@@ -40,8 +43,8 @@ export interface ParameterReader {
 export interface ParameterSource {
   /**
    * The reads of one run over `names`, in the order the run asks for them. A name the cache holds is
-   * served from it unless `fresh`; the first read of any other name is one GetParameters call for it and
-   * the next names after it that need a read, up to GET_PARAMETERS_MAX_NAMES.
+   * served from it unless `fresh`; the others are read with GetParameters, GET_PARAMETERS_MAX_NAMES at
+   * a time, from the name asked for to a batch past it.
    */
   reader(names: readonly string[], options: SourceReadOptions): ParameterReader;
 }
@@ -111,6 +114,7 @@ export function createParameterSource(
       const reads = new Map<string, Promise<ParameterSnapshot | undefined>>();
       const needsRead = (name: string) => !reads.has(name) && (fresh || cachedSnapshot(name) === undefined);
 
+      /* A batch: `name` and the next names in the run's order that need a read, up to the call's limit. */
       const startBatch = (name: string) => {
         const batch = [name];
         for (let index = (position.get(name) ?? order.length) + 1; index < order.length; index++) {
@@ -127,13 +131,26 @@ export function createParameterSource(
         }
       };
 
+      /*
+       * The names the run will ask for next are requested a batch ahead, so that a paced call is under
+       * way before a client waits for it.
+       */
+      const readAhead = (name: string) => {
+        const from = position.get(name);
+        if (from === undefined) return;
+        const until = Math.min(order.length, from + READ_AHEAD_NAMES);
+        for (let index = from + 1; index < until; index++) {
+          const next = order[index] as string;
+          if (needsRead(next)) startBatch(next);
+        }
+      };
+
       return {
         async read(name) {
-          const pending = reads.get(name);
-          if (pending) return { snapshot: await pending, cached: false };
-          const hit = fresh ? undefined : cachedSnapshot(name);
+          const hit = reads.has(name) || fresh ? undefined : cachedSnapshot(name);
+          if (hit === undefined && !reads.has(name)) startBatch(name);
+          readAhead(name);
           if (hit) return { snapshot: hit, cached: true };
-          startBatch(name);
           return {
             snapshot: await (reads.get(name) as Promise<ParameterSnapshot | undefined>),
             cached: false,
