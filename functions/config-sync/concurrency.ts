@@ -18,24 +18,3 @@ export async function mapConcurrently<T, R>(
   await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
   return results;
 }
-
-/**
- * A bound on concurrent calls: the function it returns runs `work` once fewer than `limit` calls are
- * running, in the order they were asked for.
- */
-export function createLimiter(limit: number): <R>(work: () => Promise<R>) => Promise<R> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (work) => {
-    if (running >= Math.max(1, limit)) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await work();
-    } finally {
-      /* The slot passes straight to the next waiter, so no later caller can take it first. */
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
-}

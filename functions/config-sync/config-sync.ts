@@ -7,7 +7,7 @@ import type { Log } from "../finapi/log.ts";
 import { type ReconcileOutcome, reconcileOutcomeSchema } from "../finapi/reconcile.ts";
 import { CLIENT_DIMENSION, SyncMetric } from "../observability/metrics.ts";
 import * as z from "../validation/zod.ts";
-import { createLimiter, mapConcurrently } from "./concurrency.ts";
+import { mapConcurrently } from "./concurrency.ts";
 import type { ConfigSyncConfig, ConfiguredClient } from "./config.ts";
 import type { FinapiClientCache } from "./finapi-clients.ts";
 import { parseInvocation } from "./invocation.ts";
@@ -23,7 +23,7 @@ import { clientDeadline, mayStartClient, RUN_ABORT_EARLY_MS, runDeadlinePassed }
  * How many clients one run reconciles at a time. Each client's calls are one chain (token, GET, PATCH)
  * with its own credentials, so no finAPI client ever has two calls in flight; finAPI's host sees at
  * most this many, and 100 clients at 50 ms latency reconcile in under 2 s even on a first run
- * (BENCHMARKS.md). Status writes do not hold these slots: they have a bound of the same size of their own.
+ * (BENCHMARKS.md). A client's status write does not hold its slot unless the writes fall behind.
  */
 export const DEFAULT_CONCURRENCY = 16;
 
@@ -110,7 +110,6 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     parameterVersion: number | undefined,
     context: Context,
     signal: AbortSignal,
-    limitWrites: <R>(write: () => Promise<R>) => Promise<R>,
   ): Promise<void> {
     const version = parameterVersion === undefined ? {} : { parameterVersion };
     logger[logLevelForOutcome(outcome)]("reconcile outcome", {
@@ -141,7 +140,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       ...outcome,
     };
     try {
-      const written = await limitWrites(() => statusStore.record(status, { signal }));
+      const written = await statusStore.record(status, { signal });
       if (written === "superseded") {
         logger.warn("the status table holds a newer parameter version's status; it was kept", {
           client: client.name,
@@ -207,9 +206,13 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       document === undefined ? selection.clients.map((client) => client.parameterName) : [],
       { fresh: freshParameters, signal },
     );
-    const limitWrites = createLimiter(concurrency);
-    /* A client's slot is freed once finAPI is done with it; its outcome is stored meanwhile. */
+    /*
+     * A client's slot is freed once finAPI is done with it, and its status is stored meanwhile. When the
+     * writes fall behind (more in flight than slots), the slot waits for its own, as it always did, so
+     * no backlog of writes builds up that the run's time reserve does not cover.
+     */
     const finishing: Promise<void>[] = [];
+    let writesInFlight = 0;
     const results = await mapConcurrently(selection.clients, concurrency, async (client) => {
       const log = clientLog(logger, client.name);
       const { outcome, parameterVersion } = mayStartClient(context, remainingAtStartMs, signal)
@@ -225,9 +228,14 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
             { ...dependencies, callbackBaseUrl: config.callbackBaseUrl },
           )
         : { outcome: OUT_OF_TIME, parameterVersion: undefined };
-      finishing.push(
-        finish(client, trigger, dryRun, outcome, parameterVersion, context, signal, limitWrites),
+      writesInFlight++;
+      const finished = finish(client, trigger, dryRun, outcome, parameterVersion, context, signal).finally(
+        () => {
+          writesInFlight--;
+        },
       );
+      finishing.push(finished);
+      if (writesInFlight > concurrency) await finished;
       return { client: client.name, ...outcome };
     });
     await Promise.all(finishing);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLimiter, mapConcurrently } from "../../functions/config-sync/concurrency.ts";
+import { mapConcurrently } from "../../functions/config-sync/concurrency.ts";
 
 describe("mapConcurrently", () => {
   it("never has more than the limit in flight and keeps the input order", async () => {
@@ -32,37 +32,5 @@ describe("mapConcurrently", () => {
 
   it("answers an empty list with an empty list", async () => {
     expect(await mapConcurrently([], 8, async () => 1)).toEqual([]);
-  });
-});
-
-describe("createLimiter", () => {
-  it("runs at most the limit at once, starts the others in the order asked, and passes results and failures through", async () => {
-    const limit = createLimiter(2);
-    const started: number[] = [];
-    const releases = new Map<number, () => void>();
-    const task = (id: number) =>
-      limit(async () => {
-        started.push(id);
-        await new Promise<void>((resolve) => releases.set(id, resolve));
-        if (id === 3) throw new Error("task 3 failed");
-        return id;
-      });
-    const tasks = [1, 2, 3, 4].map(task);
-    const settled = Promise.allSettled(tasks);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(started).toEqual([1, 2]);
-
-    releases.get(2)?.();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(started).toEqual([1, 2, 3]);
-    releases.get(3)?.();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(started).toEqual([1, 2, 3, 4]);
-    releases.get(1)?.();
-    releases.get(4)?.();
-
-    expect(
-      (await settled).map((result) => (result.status === "fulfilled" ? result.value : "failed")),
-    ).toEqual([1, 2, "failed", 4]);
   });
 });
