@@ -234,11 +234,8 @@ export async function syncClient(
     const parsed = parseDesiredDocument(read.value, client.environment);
     if (!parsed.ok) return result({ outcome: "invalid", violations: [...parsed.violations] });
 
-    /* Both secrets at once: on a cold cache each is a Secrets Manager round trip holding the client's slot. */
-    const [callback, credentials] = await Promise.all([
-      hostedCallback(request, dependencies),
-      readCredentials(dependencies.secrets, client.credentialsSecretId, deadline),
-    ]);
+    const callback = await hostedCallback(request, dependencies);
+    const credentials = await readCredentials(dependencies.secrets, client.credentialsSecretId, deadline);
     let renewalFailure: unknown;
     const finapi = renewingCredentials(
       dependencies.finapiClients.clientFor(client, credentials, log),
