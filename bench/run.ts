@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { CONFIG_SYNC_TIMEOUT_MS } from "../functions/contracts/config-sync.ts";
 import { REPOSITORY_ROOT } from "../infra/constructs/observed-node-function.ts";
 import { deployLocally } from "../test/reliability/support/deployment.ts";
 import { synthesizeStack } from "../test/reliability/support/synthesized-stack.ts";
@@ -8,7 +9,7 @@ import { measureCallbackThroughput, type Throughput } from "./callback-throughpu
 import { type ColdImportSamples, measureColdImports } from "./cold-import.ts";
 import { writeGeneratedBlock } from "./generated-block.ts";
 import { describeMachine, machineLine } from "./machine.ts";
-import { measureReconcileScale, type ReconcileScale } from "./reconcile-scaling.ts";
+import { measureReconcileScale, type ReconcileRun, type ReconcileScale } from "./reconcile-scaling.ts";
 import { kilobytes, median, milliseconds } from "./stats.ts";
 import { measureTemplateScaling, templateScalingSection } from "./template-scaling.ts";
 import {
@@ -132,6 +133,8 @@ function render(figures: Figures): string {
   const { functions, reconcile, callback, throughput, scales } = figures;
   const overhead = (samples: ColdImportSamples) => median(samples.bundleMs) - median(samples.emptyMs);
   const hundred = scales.find((scale) => scale.clients === 100);
+  const thousand = scales.find((scale) => scale.clients === 1_000);
+  const overIdeal = (run: ReconcileRun) => `${(run.wallMs / run.idealMs).toFixed(2)}×`;
   const inSyncCalls = scales.map((scale) => {
     const run = scale.inSync;
     return run.tokenCallsPerClient + run.getCallsPerClient + run.patchCallsPerClient;
@@ -176,6 +179,33 @@ function render(figures: Figures): string {
           ],
         ]
       : []),
+    ...(thousand
+      ? [
+          ...(
+            [
+              ["in-sync reconcile", thousand.inSync],
+              ["first reconcile (token, GET, PATCH each)", thousand.applying],
+            ] as const
+          ).map(([label, run]) => [
+            `1,000 clients at ${FINAPI_LATENCY_MS} ms, ${label}: wall time ÷ ideal`,
+            `≤ ${BUDGETS.thousandClientsOverIdeal.toFixed(2)}×`,
+            `${overIdeal(run)} (${milliseconds(run.wallMs)} of a ${CONFIG_SYNC_TIMEOUT_MS / 1000} s timeout)`,
+            verdict(run.wallMs / run.idealMs <= BUDGETS.thousandClientsOverIdeal),
+          ]),
+          [
+            "Parameter Store calls per client, 1,000 clients, every document read (first run / afresh in sync)",
+            `≤ ${BUDGETS.parameterReadsPerClient.toFixed(2)}`,
+            [thousand.applying, thousand.inSyncReadingAfresh]
+              .map((run) => run.ssmCallsPerClient.toFixed(2))
+              .join(" / "),
+            verdict(
+              [thousand.applying, thousand.inSyncReadingAfresh].every(
+                (run) => run.ssmCallsPerClient <= BUDGETS.parameterReadsPerClient,
+              ),
+            ),
+          ],
+        ]
+      : []),
   ];
 
   const sizeRows = functions.map((fn) => [
@@ -211,16 +241,18 @@ function render(figures: Figures): string {
       [
         ["first (token, GET, PATCH)", scale.applying],
         ["in sync (GET)", scale.inSync],
+        ["in sync, every document read afresh (GET)", scale.inSyncReadingAfresh],
       ] as const
     ).map(([label, run]) => [
       String(scale.clients),
       label,
       milliseconds(run.wallMs),
       milliseconds(run.idealMs),
-      `${(run.wallMs / run.idealMs).toFixed(2)}×`,
+      overIdeal(run),
       run.tokenCallsPerClient.toFixed(2),
       run.getCallsPerClient.toFixed(2),
       run.patchCallsPerClient.toFixed(2),
+      run.ssmCallsPerClient.toFixed(2),
     ]),
   );
   const throughputRows = throughput.map((run) => [
@@ -256,6 +288,7 @@ function render(figures: Figures): string {
         "Tokens / client",
         "GETs / client",
         "PATCHes / client",
+        "Parameter Store calls / client",
       ],
       scaleRows,
     ),

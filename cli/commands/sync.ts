@@ -116,7 +116,7 @@ export async function syncCommand(
     log,
   });
   const outcome = await reconcile({
-    document: document.value,
+    document: parsed.value,
     environment,
     client,
     dryRun: kind === "plan",

@@ -24,7 +24,7 @@ import { clientDeadline, mayStartClient, RUN_ABORT_EARLY_MS, runDeadlinePassed }
  * How many clients one run reconciles at a time. Each client's calls are one chain (token, GET, PATCH)
  * with its own credentials, so no finAPI client ever has two calls in flight; finAPI's host sees at
  * most this many, and 100 clients at 50 ms latency reconcile in under 2 s even on a first run
- * (BENCHMARKS.md).
+ * (BENCHMARKS.md). A client's status write does not hold its slot unless the writes fall behind.
  */
 export const DEFAULT_CONCURRENCY = 16;
 
@@ -123,18 +123,16 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       );
       return;
     }
+    const status = {
+      client: client.name,
+      at: now().toISOString(),
+      trigger,
+      ...version,
+      lambdaRequestId: context.awsRequestId,
+      ...outcome,
+    };
     try {
-      const written = await statusStore.record(
-        {
-          client: client.name,
-          at: now().toISOString(),
-          trigger,
-          ...version,
-          lambdaRequestId: context.awsRequestId,
-          ...outcome,
-        },
-        { signal },
-      );
+      const written = await statusStore.record(status, { signal });
       if (written === "superseded") {
         logger.warn("the status table holds a newer parameter version's status; it was kept", {
           client: client.name,
@@ -193,6 +191,18 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     const { trigger, dryRun, freshParameters, document } = selection;
     const remainingAtStartMs = context.getRemainingTimeInMillis();
     logger.info("reconcile started", { trigger, dryRun, clients: selection.clients.length });
+    /* The parameters are read in batches, in the order the clients start (parameter-source.ts). */
+    const documents = dependencies.parameters.reader(
+      document === undefined ? selection.clients.map((client) => client.parameterName) : [],
+      { fresh: freshParameters, signal },
+    );
+    /*
+     * A client's slot is freed once finAPI is done with it, and its status is stored meanwhile. When the
+     * writes fall behind (more in flight than slots), the slot waits for its own, as it always did, so
+     * no backlog of writes builds up that the run's time reserve does not cover.
+     */
+    const finishing: Promise<void>[] = [];
+    let writesInFlight = 0;
     const results = await mapConcurrently(selection.clients, concurrency, async (client) => {
       /* The child carries the parent's Lambda context and names the client on each of its lines. */
       const log = logger.createChild({ persistentKeys: { client: client.name } });
@@ -201,7 +211,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
             {
               client,
               dryRun,
-              freshParameters,
+              documents,
               log,
               deadline: clientDeadline(context, signal),
               ...(document === undefined ? {} : { document }),
@@ -213,9 +223,17 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
             },
           )
         : { outcome: OUT_OF_TIME, parameterVersion: undefined };
-      await finish(client, trigger, dryRun, outcome, parameterVersion, context, signal);
+      writesInFlight++;
+      const finished = finish(client, trigger, dryRun, outcome, parameterVersion, context, signal).finally(
+        () => {
+          writesInFlight--;
+        },
+      );
+      finishing.push(finished);
+      if (writesInFlight > concurrency) await finished;
       return { client: client.name, ...outcome };
     });
+    await Promise.all(finishing);
 
     const outcomes: Record<string, number> = {};
     for (const result of results) outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;

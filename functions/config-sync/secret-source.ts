@@ -1,6 +1,7 @@
 import { BaseProvider } from "@aws-lambda-powertools/parameters/base";
+import type { GetOptionsInterface } from "@aws-lambda-powertools/parameters/base/types";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { AbortableGetOptions, SourceReadOptions } from "./parameter-source.ts";
+import type { SourceReadOptions } from "./parameter-source.ts";
 
 export interface SecretSource {
   /**
@@ -8,6 +9,14 @@ export interface SecretSource {
    * missing secret and an aborted call included) are thrown.
    */
   read(secretId: string, options: SourceReadOptions): Promise<string | undefined>;
+}
+
+/*
+ * BaseProvider hands `get`'s options to `_get` as they are (the documented contract of a custom
+ * provider), so the abort signal travels with them to the SDK call.
+ */
+interface AbortableGetOptions extends GetOptionsInterface {
+  readonly abortSignal?: AbortSignal;
 }
 
 /*

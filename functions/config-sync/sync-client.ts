@@ -1,8 +1,10 @@
 import { errorName } from "../commons/errors.ts";
 import { derivePathSecret } from "../contracts/callback-path-secret.ts";
+import type { FinapiClient } from "../finapi/client.ts";
 import type { Deadline } from "../finapi/deadline.ts";
+import { FinapiRejectedError } from "../finapi/errors.ts";
 import type { Log } from "../finapi/log.ts";
-import { type ReconcileOutcome, reconcile } from "../finapi/reconcile.ts";
+import { type LatestDocument, type ReconcileOutcome, reconcile } from "../finapi/reconcile.ts";
 import { type ClientConfigurationParams, parseDesiredDocument } from "../finapi/schema.ts";
 import { awsErrorName, isTransientAwsError } from "./aws-errors.ts";
 import {
@@ -12,7 +14,7 @@ import {
 } from "./client-secrets.ts";
 import type { ConfiguredClient } from "./config.ts";
 import type { FinapiClientCache } from "./finapi-clients.ts";
-import type { ParameterSource } from "./parameter-source.ts";
+import type { ParameterReader, ParameterSnapshot, ParameterSource } from "./parameter-source.ts";
 import type { SecretSource } from "./secret-source.ts";
 
 export interface ClientSyncDependencies {
@@ -28,7 +30,8 @@ export interface ClientSyncDependencies {
 export interface ClientSyncRequest {
   readonly client: ConfiguredClient;
   readonly dryRun: boolean;
-  readonly freshParameters: boolean;
+  /** The run's reads of the clients' parameters: batched, from the cache or afresh as its trigger wants. */
+  readonly documents: ParameterReader;
   /** A document to compare instead of the stored parameter (dry runs only), as JSON text. */
   readonly document?: string;
   /** Carries the client's name on every line, the finAPI client's included. */
@@ -61,7 +64,11 @@ function outOfTime(what: string, why: string): StepFailure {
  * An AWS read runs only while the client has time, with the run's signal: the SDK sends nothing once
  * it is aborted. A read the signal cut short is out of time, not an AWS failure.
  */
-async function readInTime<T>(what: string, deadline: Deadline, read: (signal: AbortSignal) => Promise<T>) {
+async function readInTime<T>(
+  what: string,
+  deadline: Deadline,
+  read: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   if (deadline.signal.aborted) throw outOfTime(what, "was not started: the run's deadline passed");
   if (deadline.remainingMs() <= 0) throw outOfTime(what, "was not started: the client's time ran out");
   try {
@@ -121,13 +128,12 @@ interface HostedCallback {
 /*
  * The hosted callback URL carries the client's path secret, derived from the stack's root secret and
  * the client's generation. It is derived whenever the stack hosts the callback, even when the document
- * sets the URL itself: the secret must still be masked in the diff, where finAPI's current value may be
+ * sets the URL itself (the document's value then wins over the default): the secret must still be masked in the diff, where finAPI's current value may be
  * the hosted URL.
  */
 async function hostedCallback(
   request: ClientSyncRequest,
   dependencies: ClientSyncDependencies,
-  documentSetsUrl: boolean,
 ): Promise<HostedCallback> {
   const { client } = request;
   const { callbackBaseUrl, callbackRootSecretId: secretId } = dependencies;
@@ -141,114 +147,157 @@ async function hostedCallback(
     callbackSecretGeneration: client.callbackSecretGeneration ?? 0,
   });
   const url = `${callbackBaseUrl}/user-sync/${client.name}/${pathSecret}`;
-  return {
-    defaults: documentSetsUrl ? {} : { userSynchronizationCallbackUrl: url },
-    secrets: [pathSecret, parsed.value],
-  };
+  return { defaults: { userSynchronizationCallbackUrl: url }, secrets: [pathSecret, parsed.value] };
 }
 
-async function readDocument(request: ClientSyncRequest, parameters: ParameterSource) {
-  if (request.document !== undefined) return { value: request.document, version: undefined };
-  const { parameterName } = request.client;
-  const snapshot = await readInTime(
-    `reading parameter "${parameterName}" from Parameter Store`,
-    request.deadline,
-    (signal) => parameters.read(parameterName, { fresh: request.freshParameters, signal }),
+interface DocumentRead extends ParameterSnapshot {
+  /** Read from the container's cache: possibly older than the parameter (its change event may be waiting). */
+  readonly cached: boolean;
+}
+
+async function readParameter(
+  name: string,
+  deadline: Deadline,
+  reader: ParameterReader,
+): Promise<DocumentRead> {
+  const read = await readInTime(`reading parameter "${name}" from Parameter Store`, deadline, () =>
+    reader.read(name),
   );
-  if (snapshot === undefined) {
+  if (read.snapshot === undefined) {
     throw new StepFailure(
-      `parameter "${parameterName}" does not exist in Parameter Store; finAPI was left unchanged`,
+      `parameter "${name}" does not exist in Parameter Store; finAPI was left unchanged`,
       false,
     );
   }
-  return snapshot;
+  return { ...read.snapshot, cached: read.cached };
+}
+
+function failedOutcome(error: unknown): ReconcileOutcome {
+  const failure =
+    error instanceof StepFailure ? error : new StepFailure(`unexpected error (${errorName(error)})`, true);
+  return { outcome: "failed", message: failure.message, retryable: failure.retryable };
+}
+
+/*
+ * finAPI refusing the credentials (HTTP 401 to the token request, or to a call made with a token just
+ * issued; the finAPI client renews an expired token itself) may mean they were rotated since the
+ * container cached them. The secret is then read afresh once and, when it changed, the refused call is
+ * made again with the new credentials: the calls before it stand.
+ */
+function renewingCredentials(
+  first: FinapiClient,
+  renew: () => Promise<FinapiClient | undefined>,
+): FinapiClient {
+  let current = first;
+  let renewed = false;
+  const call = async <T>(send: (client: FinapiClient) => Promise<T>): Promise<T> => {
+    try {
+      return await send(current);
+    } catch (error) {
+      if (renewed || !(error instanceof FinapiRejectedError) || error.status !== 401) throw error;
+      renewed = true;
+      const next = await renew();
+      if (!next) throw error;
+      current = next;
+      return send(current);
+    }
+  };
+  return {
+    getClientConfiguration: (options) => call((client) => client.getClientConfiguration(options)),
+    patchClientConfiguration: (params, options) =>
+      call((client) => client.patchClientConfiguration(params, options)),
+  };
 }
 
 /**
- * One client's reconcile: read its document (an invalid one stops here, before any secret or finAPI
- * call), its credentials and hosted callback, then let the core make finAPI match. Never throws.
+ * One client's reconcile: read its document (from the run's batched reads; an invalid one stops here,
+ * before any secret or finAPI call), parse it once, read its credentials and hosted callback, then let
+ * the core make finAPI match. Never throws.
  *
- * A run that reads documents through the cache only looks with a cached one: a newer document may be
+ * A document served from the container's cache is only good enough to look with: a newer one may be
  * waiting behind its change event, and patching the cached one would put old values back into finAPI.
- * Only when it finds drift does it read the parameter afresh and patch from that, so an in-sync client
- * still costs one finAPI call and no Parameter Store read. A document the cache does not hold is read
- * from Parameter Store anyway, so it is read afresh and applied at once, without the look.
+ * When the look finds drift, the parameter is read afresh and the plan made from it against the same
+ * GET before anything is patched, so an in-sync client costs one finAPI call and no Parameter Store
+ * read, and a drifted one still costs one GET.
  */
 export async function syncClient(
   request: ClientSyncRequest,
   dependencies: ClientSyncDependencies,
 ): Promise<ClientSyncResult> {
-  if (request.freshParameters || request.dryRun || request.client.mode !== "apply") {
-    return syncOnce(request, dependencies);
-  }
-  if (!dependencies.parameters.isCached(request.client.parameterName)) {
-    return syncOnce({ ...request, freshParameters: true }, dependencies);
-  }
-  const preview = await syncOnce({ ...request, dryRun: true }, dependencies);
-  if (preview.outcome.outcome !== "drift-reported") return preview;
-  return syncOnce({ ...request, freshParameters: true }, dependencies);
-}
-
-async function syncOnce(
-  request: ClientSyncRequest,
-  dependencies: ClientSyncDependencies,
-): Promise<ClientSyncResult> {
-  const { client, log } = request;
+  const { client, log, deadline } = request;
   let parameterVersion: number | undefined;
+  const result = (outcome: ReconcileOutcome): ClientSyncResult => ({
+    outcome,
+    ...(parameterVersion === undefined ? {} : { parameterVersion }),
+  });
   try {
-    const snapshot = await readDocument(request, dependencies.parameters);
-    parameterVersion = snapshot.version;
-    const version = parameterVersion === undefined ? {} : { parameterVersion };
-    const parsed = parseDesiredDocument(snapshot.value, client.environment);
-    if (!parsed.ok)
-      return { outcome: { outcome: "invalid", violations: [...parsed.violations] }, ...version };
+    const read: DocumentRead =
+      request.document === undefined
+        ? await readParameter(client.parameterName, deadline, request.documents)
+        : { value: request.document, version: undefined, cached: false };
+    parameterVersion = read.version;
+    const parsed = parseDesiredDocument(read.value, client.environment);
+    if (!parsed.ok) return result({ outcome: "invalid", violations: [...parsed.violations] });
 
-    const callback = await hostedCallback(
-      request,
-      dependencies,
-      parsed.value.userSynchronizationCallbackUrl !== undefined,
+    const callback = await hostedCallback(request, dependencies);
+    const credentials = await readCredentials(dependencies.secrets, client.credentialsSecretId, deadline);
+    let renewalFailure: unknown;
+    const finapi = renewingCredentials(
+      dependencies.finapiClients.clientFor(client, credentials, log),
+      async () => {
+        let current: FinapiCredentialsSecret;
+        try {
+          current = await readCredentials(dependencies.secrets, client.credentialsSecretId, deadline, true);
+        } catch (error) {
+          renewalFailure = error;
+          throw error;
+        }
+        if (current.clientId === credentials.clientId && current.clientSecret === credentials.clientSecret) {
+          return undefined;
+        }
+        log.info(
+          "the credentials secret changed since it was cached; making the refused call again with the new one",
+          {
+            secretId: client.credentialsSecretId,
+          },
+        );
+        return dependencies.finapiClients.clientFor(client, current, log);
+      },
     );
-    const run = (credentials: FinapiCredentialsSecret) =>
-      reconcile({
-        document: snapshot.value,
-        environment: client.environment,
-        client: dependencies.finapiClients.clientFor(client, credentials, log),
-        mode: client.mode,
-        dryRun: request.dryRun,
-        defaults: callback.defaults,
-        secrets: callback.secrets,
-        log,
-        deadline: request.deadline,
-      });
 
-    const credentials = await readCredentials(
-      dependencies.secrets,
-      client.credentialsSecretId,
-      request.deadline,
-    );
-    const outcome = await run(credentials);
-    if (outcome.outcome !== "rejected" || outcome.status !== 401) return { outcome, ...version };
-
-    /* finAPI refused the credentials: they may have been rotated since the container cached them. */
-    const current = await readCredentials(
-      dependencies.secrets,
-      client.credentialsSecretId,
-      request.deadline,
-      true,
-    );
-    if (current.clientId === credentials.clientId && current.clientSecret === credentials.clientSecret) {
-      return { outcome, ...version };
-    }
-    log.info("the credentials secret changed since it was cached; reconciling again with the new one", {
-      secretId: client.credentialsSecretId,
-    });
-    return { outcome: await run(current), ...version };
-  } catch (error) {
-    const failure =
-      error instanceof StepFailure ? error : new StepFailure(`unexpected error (${errorName(error)})`, true);
-    return {
-      outcome: { outcome: "failed", message: failure.message, retryable: failure.retryable },
-      ...(parameterVersion === undefined ? {} : { parameterVersion }),
+    const latestDocument = async (): Promise<LatestDocument> => {
+      try {
+        const latest = await readParameter(
+          client.parameterName,
+          deadline,
+          dependencies.parameters.reader([client.parameterName], { fresh: true, signal: deadline.signal }),
+        );
+        parameterVersion = latest.version;
+        if (latest.value === read.value) return { ok: true, document: parsed.value };
+        const latestParsed = parseDesiredDocument(latest.value, client.environment);
+        return latestParsed.ok
+          ? { ok: true, document: latestParsed.value }
+          : { ok: false, outcome: { outcome: "invalid", violations: [...latestParsed.violations] } };
+      } catch (error) {
+        return { ok: false, outcome: failedOutcome(error) };
+      }
     };
+
+    const outcome = await reconcile({
+      document: parsed.value,
+      environment: client.environment,
+      client: finapi,
+      mode: client.mode,
+      dryRun: request.dryRun,
+      defaults: callback.defaults,
+      secrets: callback.secrets,
+      log,
+      deadline,
+      ...(read.cached ? { latestDocument } : {}),
+    });
+    if (renewalFailure !== undefined) throw renewalFailure;
+    return result(outcome);
+  } catch (error) {
+    return result(failedOutcome(error));
   }
 }

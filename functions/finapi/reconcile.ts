@@ -7,8 +7,9 @@ import { fieldChangeSchema, patchFor, planChanges, redactChanges } from "./plan.
 import { redactSecrets } from "./redact.ts";
 import {
   type ClientConfigurationParams,
+  type DesiredDocument,
   type FinapiEnvironment,
-  parseDesiredDocument,
+  type Violation,
   validateDesiredState,
   violationSchema,
 } from "./schema.ts";
@@ -59,9 +60,14 @@ export const reconcileOutcomeSchema = z.discriminatedUnion("outcome", [
 export type ReconcileOutcome = z.infer<typeof reconcileOutcomeSchema>;
 export type OutcomeName = ReconcileOutcome["outcome"];
 
+/** The document to apply after all, or the outcome to end with when it cannot be had. */
+export type LatestDocument =
+  | { readonly ok: true; readonly document: DesiredDocument }
+  | { readonly ok: false; readonly outcome: ReconcileOutcome };
+
 export interface ReconcileRequest {
-  /** The desired-state document as text (an SSM parameter's value or a file's content). */
-  readonly document: string;
+  /** The desired state, validated for `environment` (parseDesiredDocument). */
+  readonly document: DesiredDocument;
   readonly environment: FinapiEnvironment;
   readonly client: FinapiClient;
   /** @default "apply" */
@@ -79,6 +85,13 @@ export interface ReconcileRequest {
   readonly log?: Log;
   /** The caller's deadline: no finAPI call is made that could end past it. @default - none */
   readonly deadline?: Deadline;
+  /**
+   * For a `document` that may be stale (the caller took it from a cache): called once finAPI is found
+   * to differ and before anything is patched, for the document to apply instead. finAPI's configuration
+   * is not fetched again: the plan is made anew against the answer already in hand.
+   * @default - `document` is current
+   */
+  readonly latestDocument?: () => Promise<LatestDocument>;
 }
 
 function failureOutcome(error: unknown, secrets: readonly string[]): ReconcileOutcome {
@@ -104,26 +117,52 @@ function failureOutcome(error: unknown, secrets: readonly string[]): ReconcileOu
   return { outcome: "failed", message, retryable: true };
 }
 
+/*
+ * The managed defaults the document leaves to them, validated: the document itself already is, and a
+ * default it overrides does not matter.
+ */
+function desiredState(
+  document: DesiredDocument,
+  defaults: ClientConfigurationParams,
+  environment: FinapiEnvironment,
+):
+  | { readonly ok: true; readonly value: ClientConfigurationParams }
+  | { readonly ok: false; readonly violations: readonly Violation[] } {
+  const used = Object.fromEntries(Object.entries(defaults).filter(([field]) => !(field in document)));
+  if (Object.keys(used).length === 0) return { ok: true, value: document };
+  const checked = validateDesiredState(used, environment);
+  return checked.ok ? { ok: true, value: { ...checked.value, ...document } } : checked;
+}
+
 /**
- * Makes finAPI match the document: validate (an invalid document never reaches finAPI), GET the current
- * configuration, PATCH only the fields that differ (nothing when in sync), then check that finAPI's
- * answer holds the desired values. Never throws: every failure is an outcome.
+ * Makes finAPI match the validated document: GET the current configuration, PATCH only the fields that
+ * differ (nothing when in sync), then check that finAPI's answer holds the desired values. Never
+ * throws: every failure is an outcome.
  */
 export async function reconcile(request: ReconcileRequest): Promise<ReconcileOutcome> {
   const { client, environment, mode = "apply", dryRun = false, secrets = [], log = silentLog } = request;
+  const defaults = request.defaults ?? {};
   const callOptions = request.deadline ? { deadline: request.deadline } : {};
-  const parsed = parseDesiredDocument(request.document, environment);
-  if (!parsed.ok) return { outcome: "invalid", violations: [...parsed.violations] };
-  const merged = validateDesiredState({ ...request.defaults, ...parsed.value }, environment);
+  const merged = desiredState(request.document, defaults, environment);
   if (!merged.ok) return { outcome: "invalid", violations: [...merged.violations] };
-  const desired = merged.value;
+  let desired: ClientConfigurationParams = merged.value;
 
   try {
     const current = await client.getClientConfiguration(callOptions);
-    const changes = planChanges(desired, current.body);
+    let changes = planChanges(desired, current.body);
     if (changes.length === 0) return { outcome: "in-sync", finapiRequestId: current.requestId };
+    const patching = mode === "apply" && !dryRun;
+    if (patching && request.latestDocument) {
+      const latest = await request.latestDocument();
+      if (!latest.ok) return latest.outcome;
+      const latestMerged = desiredState(latest.document, defaults, environment);
+      if (!latestMerged.ok) return { outcome: "invalid", violations: [...latestMerged.violations] };
+      desired = latestMerged.value;
+      changes = planChanges(desired, current.body);
+      if (changes.length === 0) return { outcome: "in-sync", finapiRequestId: current.requestId };
+    }
     const shown = redactChanges(changes, secrets);
-    if (mode === "report-only" || dryRun) {
+    if (!patching) {
       return { outcome: "drift-reported", changes: shown, dryRun, finapiRequestId: current.requestId };
     }
     log.info("patching finAPI client configuration", { changes: shown });

@@ -169,7 +169,15 @@ export function clientConfigurationParamsSchema(environment: FinapiEnvironment) 
 
 export type ClientConfigurationParams = z.infer<ReturnType<typeof clientConfigurationParamsSchema>>;
 
-export type ParseResult = Result<ClientConfigurationParams, { violations: readonly Violation[] }>;
+declare const validated: unique symbol;
+
+/**
+ * A desired-state document that passed validation for its finAPI environment (parseDesiredDocument or
+ * validateDesiredState): what `reconcile` takes, so that a document is parsed and checked once.
+ */
+export type DesiredDocument = ClientConfigurationParams & { readonly [validated]: true };
+
+export type ParseResult = Result<DesiredDocument, { violations: readonly Violation[] }>;
 
 function formatPath(path: readonly PropertyKey[]): string {
   return path.length === 0 ? "$" : path.map(String).join(".");
@@ -218,7 +226,7 @@ export function validateDesiredState(value: unknown, environment: FinapiEnvironm
   }
   const result = clientConfigurationParamsSchema(environment).safeParse(value);
   return result.success
-    ? { ok: true, value: result.data }
+    ? { ok: true, value: result.data as DesiredDocument }
     : { ok: false, violations: violationsOf(result.error.issues, value as Record<string, unknown>) };
 }
 

@@ -202,7 +202,7 @@ export class ConfigSync extends Construct {
     const parameters = grantedNames(props.clients.map((client) => client.parameterName));
     fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ["ssm:GetParameter"],
+        actions: ["ssm:GetParameters"],
         resources: [
           ...parameters.exact.map((name) => parameterArn(this, name)),
           ...parameters.paths.map((path) => parameterArn(this, `${path}*`)),

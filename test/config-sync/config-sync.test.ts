@@ -5,7 +5,7 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
+import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -145,13 +145,15 @@ describe("createConfigSyncHandler", () => {
     secrets.set(CALLBACK_ROOT_SECRET_ID, CALLBACK_ROOT_SECRET);
     ssmMock.reset();
     secretsMock.reset();
-    ssmMock.on(GetParameterCommand).callsFake((input: { Name: string }) => {
-      const parameter = parameters.get(input.Name);
-      if (!parameter) throw new ParameterNotFound({ message: "not found", $metadata: {} });
-      return {
-        Parameter: { Name: input.Name, Type: "String", Value: parameter.value, Version: parameter.version },
-      };
-    });
+    ssmMock.on(GetParametersCommand).callsFake((input: { Names: string[] }) => ({
+      Parameters: input.Names.flatMap((name) => {
+        const parameter = parameters.get(name);
+        return parameter
+          ? [{ Name: name, Type: "String", Value: parameter.value, Version: parameter.version }]
+          : [];
+      }),
+      InvalidParameters: input.Names.filter((name) => !parameters.has(name)),
+    }));
     secretsMock.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
       const value = secrets.get(input.SecretId);
       if (value === undefined) throw new ResourceNotFoundException({ message: "not found", $metadata: {} });
@@ -248,7 +250,7 @@ describe("createConfigSyncHandler", () => {
         results: [],
         ignored: expect.stringContaining("the parameter was deleted"),
       });
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(0);
+      expect(ssmMock.commandCalls(GetParametersCommand)).toHaveLength(0);
       expect(finapi.requests).toHaveLength(0);
       expect(statuses.size).toBe(0);
       expect(output.counted()).toEqual(["SyncParameterDeleted acme"]);
@@ -261,7 +263,7 @@ describe("createConfigSyncHandler", () => {
       const { handler } = build([configured("acme")]);
       const response = await handler(event("parameter-update-unmanaged"), lambdaContext());
       expect(response).toEqual({ results: [], ignored: "the parameter is no configured client's document" });
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(0);
+      expect(ssmMock.commandCalls(GetParametersCommand)).toHaveLength(0);
       expect(output.counted()).toEqual([]);
     });
   });
@@ -458,18 +460,17 @@ describe("createConfigSyncHandler", () => {
       finapi.clearRequests();
       const response = await handler(event("scheduled"), lambdaContext());
 
-      /* The drift the cached document shows is looked at again with a fresh read before the PATCH. */
+      /* The drift the cached document shows is planned again from a fresh read, against the same GET. */
       expect(response.results[0]?.outcome).toBe("applied");
       expect(finapi.requests.map((request) => `${request.method} ${request.status}`)).toEqual([
         "GET 401",
         "POST 200",
         "GET 200",
-        "GET 200",
         "PATCH 200",
       ]);
     });
 
-    it("reconciles again with rotated credentials when finAPI refuses the cached ones", async () => {
+    it("reads the credentials afresh when finAPI refuses the cached ones, and makes the refused call again with rotated ones", async () => {
       const original = CREDENTIALS.acme;
       const rotatingFinapi = await startFinapiEmulator({
         clients: [{ clientId: original.clientId, clientSecret: ROTATED_SECRET }],
@@ -480,9 +481,17 @@ describe("createConfigSyncHandler", () => {
         expect(before.results[0]).toMatchObject({ outcome: "rejected", status: 401 });
 
         secrets.set("finapi/acme/credentials", JSON.stringify({ ...original, clientSecret: ROTATED_SECRET }));
+        rotatingFinapi.clearRequests();
         const after = await handler(event("scheduled"), lambdaContext());
 
         expect(after.results[0]?.outcome).toBe("applied");
+        /* Only the refused call is made again with the new credentials: no second look at finAPI. */
+        expect(rotatingFinapi.requests.map((request) => `${request.method} ${request.status}`)).toEqual([
+          "POST 401",
+          "POST 200",
+          "GET 200",
+          "PATCH 200",
+        ]);
         outputs.everyLine.push(
           ...rotatingFinapi.requests.map((request) => request.headers.authorization ?? ""),
         );
@@ -511,10 +520,10 @@ describe("createConfigSyncHandler", () => {
 
     it("fails the invocation when Parameter Store throttles, but not when access is denied", async () => {
       const { handler } = build([configured("acme")]);
-      ssmMock.on(GetParameterCommand).rejects(awsError("ThrottlingException", "client", true));
+      ssmMock.on(GetParametersCommand).rejects(awsError("ThrottlingException", "client", true));
       await expect(handler(event("parameter-update"), lambdaContext())).rejects.toThrow(TransientSyncFailure);
 
-      ssmMock.on(GetParameterCommand).rejects(awsError("AccessDeniedException", "client"));
+      ssmMock.on(GetParametersCommand).rejects(awsError("AccessDeniedException", "client"));
       const response = await handler(event("parameter-update"), lambdaContext());
       expect(response.results[0]).toMatchObject({
         outcome: "failed",
@@ -760,14 +769,23 @@ describe("createConfigSyncHandler", () => {
       const { handler } = build([configured("acme")]);
       /* The first run misses the cache, so its read is fresh and it patches from it at once. The second is in sync. */
       await handler(event("scheduled"), lambdaContext());
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
+      expect(ssmMock.commandCalls(GetParametersCommand)).toHaveLength(1);
       await handler(event("scheduled"), lambdaContext());
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
+      expect(ssmMock.commandCalls(GetParametersCommand)).toHaveLength(1);
 
       await handler(parameterChange("/finapi/acme"), lambdaContext());
       await handler({ client: "acme" }, lambdaContext());
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(3);
+      expect(ssmMock.commandCalls(GetParametersCommand)).toHaveLength(3);
       expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    });
+
+    it("reads the documents of a run's clients together, in one GetParameters call for up to 10", async () => {
+      const names = ["acme", "globex", "initech"] as const;
+      const { handler } = build(names.map((name) => configured(name)));
+      await handler({}, lambdaContext());
+      expect(ssmMock.commandCalls(GetParametersCommand).map((call) => call.args[0].input.Names)).toEqual([
+        names.map((name) => `/finapi/${name}`),
+      ]);
     });
 
     it("applies a scheduled run's document that the cache did not hold with one GET and one PATCH", async () => {
@@ -795,7 +813,7 @@ describe("createConfigSyncHandler", () => {
         .map((request) => JSON.parse(request.body));
       expect(patches).toEqual([{ refreshTokensValidityPeriod: 7200 }]);
       expect(response).toMatchObject({ results: [{ client: "acme", outcome: "applied" }] });
-      expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2);
+      expect(ssmMock.commandCalls(GetParametersCommand)).toHaveLength(2);
     });
   });
 });

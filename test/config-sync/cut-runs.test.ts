@@ -116,11 +116,12 @@ describe("config-sync runs cut at their deadline (frozen, then thawed by the nex
   function environment(answerTakesMs: (request: SentRequest, status: number) => number) {
     const finapi = finapiStandIn(clock, answerTakesMs);
     const parameterSource: ParameterSource = {
-      read: async (name, { signal }) => {
-        record(`GetParameter ${name}`, signal);
-        return parameters.get(name);
-      },
-      isCached: () => false,
+      reader: (_names, { signal }) => ({
+        read: async (name) => {
+          record(`GetParameter ${name}`, signal);
+          return { snapshot: parameters.get(name), cached: false };
+        },
+      }),
     };
     const secretSource: SecretSource = {
       read: async (secretId, { signal }) => {
@@ -373,14 +374,15 @@ describe("createConfigSyncHandler's early timeout", () => {
       },
       parameters: {
         /* Parameter Store hangs; middy, reading the remaining time after the run started, sets its timer to 20 ms. */
-        read: (_name, { signal }) => {
-          readSignal = signal;
-          remainingMs = RUN_ABORT_EARLY_MS + 20;
-          return new Promise((_resolve, reject) => {
-            signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
-          });
-        },
-        isCached: () => false,
+        reader: (_names, { signal }) => ({
+          read: () => {
+            readSignal = signal;
+            remainingMs = RUN_ABORT_EARLY_MS + 20;
+            return new Promise((_resolve, reject) => {
+              signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+            });
+          },
+        }),
       },
       secrets: { read: () => Promise.reject(new Error("the run never gets this far")) },
       finapiClients: createFinapiClientCache(),

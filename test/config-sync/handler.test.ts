@@ -273,11 +273,11 @@ describe("config-sync handler (real SDK clients against local stand-ins)", {
   it("fails the invocation when Parameter Store keeps throttling past the SDK's own retries", async () => {
     const sdkAttempts = 3;
     const callsBefore = ssm.calls.length;
-    ssm.failNext("GetParameter", new AwsServiceError("ThrottlingException", "Rate exceeded"), sdkAttempts);
+    ssm.failNext("GetParameters", new AwsServiceError("ThrottlingException", "Rate exceeded"), sdkAttempts);
     await expect(handler(event("parameter-update"), lambdaContext())).rejects.toThrow(
       /1 of 1 client\(s\) failed transiently \(acme\)/,
     );
-    expect(ssm.calls.slice(callsBefore).filter((call) => call.operation === "GetParameter")).toHaveLength(
+    expect(ssm.calls.slice(callsBefore).filter((call) => call.operation === "GetParameters")).toHaveLength(
       sdkAttempts,
     );
   });

@@ -33,17 +33,72 @@ describe("config-sync's Parameter Store and Secrets Manager sources (real SDK ag
     const source = createParameterSource(new SSMClient(standInClientConfig(ssm.url)), 60);
     const callsBefore = ssm.calls.length;
 
-    await expect(source.read("/finapi/acme", { fresh: true, signal: aborted() })).rejects.toThrow();
+    const cut = source.reader(["/finapi/acme"], { fresh: true, signal: aborted() });
+    await expect(cut.read("/finapi/acme")).rejects.toThrow();
     expect(ssm.calls).toHaveLength(callsBefore);
-    expect(source.isCached("/finapi/acme")).toBe(false);
 
-    expect(await source.read("/finapi/acme", { fresh: false, signal: new AbortController().signal })).toEqual(
-      {
-        value: '{"refreshTokensValidityPeriod":3600}',
-        version,
-      },
-    );
+    const reader = source.reader(["/finapi/acme"], { fresh: false, signal: new AbortController().signal });
+    expect(await reader.read("/finapi/acme")).toEqual({
+      snapshot: { value: '{"refreshTokensValidityPeriod":3600}', version },
+      cached: false,
+    });
     expect(ssm.calls).toHaveLength(callsBefore + 1);
+  });
+
+  it("reads a run's parameters with one GetParameters call per 10 names, a missing one as undefined", async () => {
+    const names = Array.from({ length: 25 }, (_, index) => `/batch/client-${index}`);
+    for (const name of names.slice(0, 24)) ssm.putParameter(name, `{"for":"${name}"}`);
+    const source = createParameterSource(new SSMClient(standInClientConfig(ssm.url)), 60);
+    const callsBefore = ssm.calls.length;
+
+    const reader = source.reader(names, { fresh: false });
+    const reads = await Promise.all(names.map((name) => reader.read(name)));
+
+    const calls = ssm.calls.slice(callsBefore);
+    expect(calls.map((call) => call.operation)).toEqual(["GetParameters", "GetParameters", "GetParameters"]);
+    expect(calls.map((call) => (call.input.Names as string[]).length)).toEqual([10, 10, 5]);
+    expect(calls.every((call) => call.input.WithDecryption === true)).toBe(true);
+    expect(reads.slice(0, 24).map((read) => read.snapshot?.value)).toEqual(
+      names.slice(0, 24).map((name) => `{"for":"${name}"}`),
+    );
+    expect(reads[24]).toEqual({ snapshot: undefined, cached: false });
+  });
+
+  it("serves the next run from the cache and says so, but reads afresh when asked and reads a missing parameter again", async () => {
+    ssm.putParameter("/cached/present", "{}");
+    const source = createParameterSource(new SSMClient(standInClientConfig(ssm.url)), 60);
+    const names = ["/cached/present", "/cached/missing"];
+    await Promise.all(names.map((name) => source.reader(names, { fresh: false }).read(name)));
+    const callsBefore = ssm.calls.length;
+
+    const next = source.reader(names, { fresh: false });
+    expect(await next.read("/cached/present")).toMatchObject({ cached: true });
+    expect(await next.read("/cached/missing")).toEqual({ snapshot: undefined, cached: false });
+    expect(ssm.calls.slice(callsBefore).map((call) => call.input.Names)).toEqual([["/cached/missing"]]);
+
+    const version = ssm.putParameter("/cached/present", '{"refreshTokensValidityPeriod":60}');
+    const fresh = await source.reader(["/cached/present"], { fresh: true }).read("/cached/present");
+    expect(fresh).toEqual({
+      snapshot: { value: '{"refreshTokensValidityPeriod":60}', version },
+      cached: false,
+    });
+  });
+
+  it("starts its GetParameters calls no closer together than the pace allows", async () => {
+    const names = Array.from({ length: 30 }, (_, index) => `/paced/client-${index}`);
+    let clock = 1_000;
+    const waits: number[] = [];
+    const source = createParameterSource(new SSMClient(standInClientConfig(ssm.url)), 60, {
+      readsPerSecond: 4,
+      now: () => clock,
+      sleep: async (ms) => {
+        waits.push(ms);
+        clock += ms;
+      },
+    });
+    const reader = source.reader(names, { fresh: true });
+    await Promise.all(names.map((name) => reader.read(name)));
+    expect(waits).toEqual([250, 250]);
   });
 
   it("reads a secret's SecretString through the cache, and sends nothing once the run's signal is aborted", async () => {

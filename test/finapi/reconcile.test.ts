@@ -2,10 +2,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FinapiEmulator, startFinapiEmulator } from "../../emulator/index.ts";
 import { createFinapiClient } from "../../functions/finapi/client.ts";
 import { type ReconcileRequest, reconcile } from "../../functions/finapi/reconcile.ts";
+import { type DesiredDocument, parseDesiredDocument } from "../../functions/finapi/schema.ts";
 import { fakeTime } from "../support/fake-time.ts";
 import { assertConformsToFinapiOpenApi } from "../support/openapi-conformance.ts";
 
 const HOSTED_SECRET = "Hq7Wm2Xc9Vb4Nz6Lk1Jp3Rt5Ys8Ud0Fg";
+
+/** The document as the caller hands it over: parsed and validated once, before the reconcile. */
+function valid(document: unknown): DesiredDocument {
+  const parsed = parseDesiredDocument(JSON.stringify(document), "sandbox");
+  if (!parsed.ok) throw new Error(`the test's document is invalid: ${JSON.stringify(parsed.violations)}`);
+  return parsed.value;
+}
 
 describe("reconcile", () => {
   let emulator: FinapiEmulator;
@@ -43,12 +51,7 @@ describe("reconcile", () => {
       retry: { maxAttempts: 2 },
     });
     const run = (document: unknown, options: Partial<ReconcileRequest> = {}) =>
-      reconcile({
-        document: typeof document === "string" ? document : JSON.stringify(document),
-        environment: "sandbox",
-        client,
-        ...options,
-      });
+      reconcile({ document: valid(document), environment: "sandbox", client, ...options });
     const requests = () =>
       emulator.requests
         .filter((request) => request.clientId === clientId)
@@ -123,17 +126,72 @@ describe("reconcile", () => {
     expect(requests()).not.toContain("PATCH /api/v1/clientConfiguration");
   });
 
-  it("never calls finAPI for an invalid document and reports every violation", async () => {
+  it("never calls finAPI when a managed default breaks a rule, and names the field", async () => {
     const { run, requests } = freshClient();
-    const outcome = await run({ refreshTokensValidityPeriod: 1, userAccessTokensValidityPeriod: "60" });
+    const outcome = await run(
+      { refreshTokensValidityPeriod: 3600 },
+      { defaults: { userSynchronizationCallbackUrl: "ftp://callbacks.example.com/user-sync" } },
+    );
     expect(outcome).toEqual({
       outcome: "invalid",
-      violations: [
-        expect.objectContaining({ path: "refreshTokensValidityPeriod", rule: "range" }),
-        expect.objectContaining({ path: "userAccessTokensValidityPeriod", rule: "type" }),
-      ],
+      violations: [expect.objectContaining({ path: "userSynchronizationCallbackUrl", rule: "url" })],
     });
     expect(requests()).toEqual([]);
+  });
+
+  it("applies the latest document asked for before patching, planned against the same GET", async () => {
+    const { clientId, run, requests } = freshClient();
+    const outcome = await run(
+      { refreshTokensValidityPeriod: 600 },
+      { latestDocument: async () => ({ ok: true, document: valid({ refreshTokensValidityPeriod: 7200 }) }) },
+    );
+    expect(outcome).toMatchObject({
+      outcome: "applied",
+      changes: [{ field: "refreshTokensValidityPeriod", from: 3600, to: 7200 }],
+    });
+    expect(requests()).toEqual([
+      "POST /oauth/token",
+      "GET /api/v1/clientConfiguration",
+      "PATCH /api/v1/clientConfiguration",
+    ]);
+    expect(emulator.configurationOf(clientId).refreshTokensValidityPeriod).toBe(7200);
+  });
+
+  it("patches nothing when the latest document matches finAPI, or cannot be had", async () => {
+    const { run, requests } = freshClient();
+    expect(
+      await run(
+        { refreshTokensValidityPeriod: 600 },
+        {
+          latestDocument: async () => ({ ok: true, document: valid({ refreshTokensValidityPeriod: 3600 }) }),
+        },
+      ),
+    ).toMatchObject({ outcome: "in-sync" });
+    const unreadable = {
+      outcome: "failed",
+      message: "the parameter could not be read",
+      retryable: true,
+    } as const;
+    expect(
+      await run(
+        { refreshTokensValidityPeriod: 600 },
+        { latestDocument: async () => ({ ok: false, outcome: unreadable }) },
+      ),
+    ).toEqual(unreadable);
+    expect(requests()).not.toContain("PATCH /api/v1/clientConfiguration");
+  });
+
+  it("does not ask for the latest document when finAPI is in sync or nothing will be patched", async () => {
+    const { run } = freshClient();
+    let asked = 0;
+    const latestDocument = async () => {
+      asked++;
+      return { ok: true, document: valid({}) } as const;
+    };
+    await run({ refreshTokensValidityPeriod: 3600 }, { latestDocument });
+    await run({ refreshTokensValidityPeriod: 600 }, { latestDocument, dryRun: true });
+    await run({ refreshTokensValidityPeriod: 600 }, { latestDocument, mode: "report-only" });
+    expect(asked).toBe(0);
   });
 
   it("sets a managed default where the document leaves the field out, and masks its secret", async () => {

@@ -113,11 +113,15 @@ describe("config-sync's handler under random inputs", () => {
       parameterCacheTtlSeconds: 60,
     },
     parameters: {
-      read: async (name) => {
-        touched.push(`Parameter Store ${name}`);
-        return { value: JSON.stringify({ refreshTokensValidityPeriod: 7200 }), version: 1 };
-      },
-      isCached: () => false,
+      reader: () => ({
+        read: async (name) => {
+          touched.push(`Parameter Store ${name}`);
+          return {
+            snapshot: { value: JSON.stringify({ refreshTokensValidityPeriod: 7200 }), version: 1 },
+            cached: false,
+          };
+        },
+      }),
     },
     secrets: {
       read: async (secretId) => {

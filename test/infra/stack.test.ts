@@ -345,7 +345,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         },
         {
           Effect: "Allow",
-          Action: "ssm:GetParameter",
+          Action: "ssm:GetParameters",
           Resource: [
             ACCOUNT_ARN("ssm", "parameter/finapi/sandbox"),
             ACCOUNT_ARN("ssm", "parameter/finapi-live"),

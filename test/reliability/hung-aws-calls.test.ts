@@ -45,7 +45,7 @@ describe("the config-sync bundle when an AWS call is never answered", () => {
   let documentNumber = 0;
 
   it.each([
-    ["SSM GetParameter (its document)", "ssm", "GetParameter"],
+    ["SSM GetParameters (its document)", "ssm", "GetParameters"],
     ["DynamoDB PutItem (its status)", "dynamodb", "PutItem"],
   ] as const)(
     "gives up on a hung %s after its 1 s attempt, retries, and applies the document in the same run",

@@ -24,7 +24,7 @@ describe("config-sync when its environment dies part-way through a run", () => {
       .filter((request) => request.method === "PATCH" && request.clientId === suite.client.clientId);
 
   it.each<[string, (request: ProxiedRequest) => boolean, "finapi" | "ssm" | "dynamodb", "delay" | "hang"]>([
-    ["while reading its document from Parameter Store", operation("GetParameter"), "ssm", "delay"],
+    ["while reading its document from Parameter Store", operation("GetParameters"), "ssm", "delay"],
     ["while finAPI answers the GET", FINAPI_ROUTES.get, "finapi", "delay"],
     ["after finAPI applied the PATCH, before its answer arrived", FINAPI_ROUTES.patch, "finapi", "delay"],
     ["after the PATCH, while storing the status", operation("PutItem"), "dynamodb", "hang"],

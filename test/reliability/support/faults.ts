@@ -135,7 +135,7 @@ export function ssmThrottling(random: SeededRandom, proxies: Proxies): FaultPlan
   return {
     label: "SSM throttling",
     proxy: proxies.ssm,
-    matches: operation("GetParameter"),
+    matches: operation("GetParameters"),
     fault: awsError(400, "ThrottlingException", "Rate exceeded"),
     times: random.int(1, 3),
   };
