@@ -1,6 +1,6 @@
 /*
- * The configured callback clients as the stack writes them into the callback's CALLBACK_CLIENTS and
- * the callback reads them: one schema, so that both sides type the same thing.
+ * The configured callback clients as the stack writes them into the callback's client registry
+ * (client-registry.ts) and the callback reads them: one schema, so that both sides type the same thing.
  */
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
 import * as z from "../validation/zod.ts";

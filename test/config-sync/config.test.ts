@@ -161,12 +161,18 @@ describe("loadConfigSyncConfig", () => {
       "CALLBACK_BASE_URL: CALLBACK_BASE_URL and CALLBACK_ROOT_SECRET_ID are set together or not at all",
     );
     expect(
-      problemOf({ FINAPI_CLIENTS: JSON.stringify([{ ...acme, callbackSecretGeneration: -1 }]) }),
-    ).toContain("FINAPI_CLIENTS [0.callbackSecretGeneration]: callbackSecretGeneration must be at least 0");
-    expect(
-      problemOf({ FINAPI_CLIENTS: JSON.stringify([{ ...acme, callbackSecretGeneration: 1.5 }]) }),
+      problemOf({
+        CLIENT_REGISTRY_PATH: clientRegistryFile({ clients: [{ ...acme, callbackSecretGeneration: -1 }] }),
+      }),
     ).toContain(
-      "FINAPI_CLIENTS [0.callbackSecretGeneration]: callbackSecretGeneration must be a whole number",
+      "client-registry.json [clients.0.callbackSecretGeneration]: callbackSecretGeneration must be at least 0",
+    );
+    expect(
+      problemOf({
+        CLIENT_REGISTRY_PATH: clientRegistryFile({ clients: [{ ...acme, callbackSecretGeneration: 1.5 }] }),
+      }),
+    ).toContain(
+      "client-registry.json [clients.0.callbackSecretGeneration]: callbackSecretGeneration must be a whole number",
     );
     expect(problemOf({ CALLBACK_BASE_URL: "callbacks.example.com" })).toContain(
       "CALLBACK_BASE_URL: must be an absolute http:// or https:// URL",
