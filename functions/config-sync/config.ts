@@ -1,11 +1,10 @@
 import {
   CLIENT_REGISTRY_PATH_VARIABLE,
   type ConfiguredClient,
-  clientRegistryPath,
   configSyncRegistrySchema,
-  readClientRegistry,
+  loadWithClientRegistry,
 } from "../contracts/client-registry.ts";
-import { type Environment, loadEnvironment, requiredVariable } from "../validation/environment.ts";
+import { type Environment, requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
 
 export { type ConfiguredClient, configuredClientSchema, parameterKey } from "../contracts/client-registry.ts";
@@ -111,7 +110,10 @@ export type ConfigSyncConfig = z.output<typeof configSyncEnvironmentSchema> & {
  * that names every bad variable or registry field, the place inside it and the rule, never a value.
  */
 export function loadConfigSyncConfig(environment: Environment): ConfigSyncConfig {
-  const reading = readClientRegistry(configSyncRegistrySchema, clientRegistryPath(environment));
-  const loaded = loadEnvironment("config-sync", configSyncEnvironmentSchema, environment, reading.problems);
-  return { ...loaded, clients: reading.registry?.clients ?? [] };
+  return loadWithClientRegistry(
+    "config-sync",
+    configSyncEnvironmentSchema,
+    configSyncRegistrySchema,
+    environment,
+  );
 }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { finapiBaseUrlProblem, LOCAL_BASE_URL_RULE } from "../finapi/base-url.ts";
 import { syncModeSchema } from "../finapi/reconcile.ts";
 import { finapiEnvironmentSchema } from "../finapi/schema.ts";
+import { type Environment, loadEnvironment } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
 import { callbackClientsSchema } from "./callback-environment.ts";
 import { callbackSecretGenerationSchema } from "./callback-path-secret.ts";
@@ -139,4 +140,23 @@ export function clientRegistryText<S extends RegistrySchema>(schema: S, registry
   const result = schema.safeParse(registry);
   if (!result.success) throw new Error(problemsOf(CLIENT_REGISTRY_FILE, result.error.issues).join("; "));
   return `${JSON.stringify(registry)}\n`;
+}
+
+/**
+ * A function's configuration: its environment and its client registry, read and checked together when
+ * the module loads; one error names every bad variable or registry field and its rule, never a value.
+ */
+export function loadWithClientRegistry<
+  E extends z.ZodMiniType<Record<string, unknown>>,
+  S extends RegistrySchema,
+>(
+  functionName: string,
+  environmentSchema: E,
+  registrySchema: S,
+  environment: Environment,
+): z.output<E> & { readonly clients: z.output<S>["clients"] } {
+  const reading = readClientRegistry(registrySchema, clientRegistryPath(environment));
+  const loaded = loadEnvironment(functionName, environmentSchema, environment, reading.problems);
+  /* loadEnvironment threw when the registry had problems, so it was read. */
+  return { ...loaded, clients: reading.registry?.clients ?? [] };
 }

@@ -6,11 +6,10 @@ import {
 import {
   CLIENT_REGISTRY_PATH_VARIABLE,
   callbackRegistrySchema,
-  clientRegistryPath,
-  readClientRegistry,
+  loadWithClientRegistry,
 } from "../contracts/client-registry.ts";
 import { DEFAULT_FAN_OUT_WINDOW_SECONDS, MIN_FAN_OUT_WINDOW_SECONDS } from "../contracts/user-deletion.ts";
-import { type Environment, loadEnvironment, requiredVariable } from "../validation/environment.ts";
+import { type Environment, requiredVariable } from "../validation/environment.ts";
 import * as z from "../validation/zod.ts";
 
 export type { CallbackClient } from "../contracts/callback-environment.ts";
@@ -85,12 +84,10 @@ export type CallbackConfig = z.output<typeof callbackEnvironmentSchema> & {
  * only names, but habits matter).
  */
 export function loadCallbackConfig(environment: Environment): CallbackConfig {
-  const reading = readClientRegistry(callbackRegistrySchema, clientRegistryPath(environment));
-  const loaded = loadEnvironment(
+  return loadWithClientRegistry(
     "user-sync-callback",
     callbackEnvironmentSchema,
+    callbackRegistrySchema,
     environment,
-    reading.problems,
   );
-  return { ...loaded, clients: reading.registry?.clients ?? [] };
 }
