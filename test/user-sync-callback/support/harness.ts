@@ -125,7 +125,7 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
   secretsManager.putSecret(ROOT_SECRET_NAME, secrets.root.previous);
   secretsManager.putSecret(ROOT_SECRET_NAME, secrets.root.current);
 
-  Object.assign(process.env, {
+  const environment = {
     AWS_REGION: "eu-central-1",
     AWS_ACCESS_KEY_ID: "test",
     AWS_SECRET_ACCESS_KEY: "test",
@@ -151,7 +151,12 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
     POWERTOOLS_SERVICE_NAME: "user-sync-callback",
     /* Asks Powertools to log every event, which would log the secret path: the handler must refuse. */
     POWERTOOLS_LOGGER_LOG_EVENT: "true",
-  });
+  };
+  /* Test files may share a process (vitest's isolate: false): the next file gets the environment back. */
+  const previousEnvironment = Object.fromEntries(
+    Object.keys(environment).map((name) => [name, process.env[name]]),
+  );
+  Object.assign(process.env, environment);
 
   const enqueued = () => parsedBodies(sqs, DELETION_QUEUE_NAME);
   const deletions = () => {
@@ -170,6 +175,10 @@ export async function startCallbackStandIns(): Promise<CallbackStandIns> {
       deletions().filter((detail) => detail.userId === userId && detail.userBase === userBase),
     deadLetters: () => parsedBodies(sqs, DEAD_LETTER_QUEUE_NAME),
     close: async () => {
+      for (const [name, value] of Object.entries(previousEnvironment)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
       await Promise.all([dynamo.close(), sqs.close(), secretsManager.close(), kms.close()]);
     },
   };

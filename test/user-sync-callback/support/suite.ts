@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, vi } from "vitest";
 import { type CapturedOutput, captureOutput, expectNoSecretIn } from "../../support/output-capture.ts";
 import { allSecrets, type CallbackHandler, type CallbackStandIns, startCallbackStandIns } from "./harness.ts";
 
@@ -19,6 +19,8 @@ export function useCallbackSuite(): CallbackSuite {
   beforeAll(async () => {
     suite.standIns = await startCallbackStandIns();
     suite.output = captureOutput();
+    /* The handler reads its environment when its module loads: a fresh copy for this file's stand-ins. */
+    vi.resetModules();
     ({ handler: suite.handler } = await import("../../../functions/user-sync-callback/handler.ts"));
   });
 
