@@ -4,6 +4,12 @@
  */
 export const METRICS_NAMESPACE = "FinapiConfigSync";
 
+/**
+ * The namespace a deployed stack's functions emit into and its alarms watch: one per stack, because
+ * an alarm over every client of a namespace would otherwise also watch another stack's clients.
+ */
+export const stackMetricsNamespace = (stackName: string) => `${METRICS_NAMESPACE}/${stackName}`;
+
 /** The dimension that names the finAPI client a metric is about. */
 export const CLIENT_DIMENSION = "client";
 

@@ -10,9 +10,9 @@ import * as z from "zod";
 import {
   CallbackMetric,
   CLIENT_DIMENSION,
-  METRICS_NAMESPACE,
   PublisherMetric,
   SyncMetric,
+  stackMetricsNamespace,
 } from "../../functions/contracts/metrics.ts";
 import type { OutcomeName } from "../../functions/finapi/reconcile.ts";
 import { clientNameSchema, type FinapiClientMode } from "../config.ts";
@@ -127,26 +127,41 @@ interface AlarmSpec {
 
 type SyncMetricName = (typeof SyncMetric)[keyof typeof SyncMetric];
 
-/*
+/**
+ * The metrics the alarms and the dashboard watch, in the stack's own namespace (stackMetricsNamespace),
+ * so that two stacks in one account never alarm on each other's clients.
+ *
  * config-sync counts each outcome with exactly the dimensions client and service (Powertools adds the
  * service to every metric it emits), so the sync alarms and widgets are Metrics Insights queries over
  * that schema: one query covers every client, present and future, at a constant number of resources.
  */
-const SYNC_SCHEMA = `SCHEMA("${METRICS_NAMESPACE}", ${CLIENT_DIMENSION}, service) WHERE service = 'config-sync'`;
-
-/** One time series per client that had the outcome: the 5-minute sums, the largest first. */
-const perClientSyncQuery = (metricName: SyncMetricName, limit?: number) =>
-  `SELECT SUM(${metricName}) FROM ${SYNC_SCHEMA} GROUP BY ${CLIENT_DIMENSION} ORDER BY SUM() DESC${limit === undefined ? "" : ` LIMIT ${limit}`}`;
-
-const perClientSyncSeries = (metricName: SyncMetricName, limit?: number) =>
-  new cloudwatch.MathExpression({ expression: perClientSyncQuery(metricName, limit), period: PERIOD });
-
-const allClientsSyncSeries = (metricName: SyncMetricName) =>
-  new cloudwatch.MathExpression({
-    expression: `SELECT SUM(${metricName}) FROM ${SYNC_SCHEMA}`,
-    period: PERIOD,
-    label: metricName.replace(/^Sync/, ""),
-  });
+function watchedMetrics(namespace: string) {
+  const syncSchema = `SCHEMA("${namespace}", ${CLIENT_DIMENSION}, service) WHERE service = 'config-sync'`;
+  const serviceMetric = (service: string) => (metricName: string) =>
+    new cloudwatch.Metric({
+      namespace,
+      metricName,
+      dimensionsMap: { service },
+      statistic: cloudwatch.Stats.SUM,
+      period: PERIOD,
+    });
+  return {
+    /** One time series per client that had the outcome: the 5-minute sums, the largest first. */
+    perClientSync: (metricName: SyncMetricName, limit?: number) =>
+      new cloudwatch.MathExpression({
+        expression: `SELECT SUM(${metricName}) FROM ${syncSchema} GROUP BY ${CLIENT_DIMENSION} ORDER BY SUM() DESC${limit === undefined ? "" : ` LIMIT ${limit}`}`,
+        period: PERIOD,
+      }),
+    allClientsSync: (metricName: SyncMetricName) =>
+      new cloudwatch.MathExpression({
+        expression: `SELECT SUM(${metricName}) FROM ${syncSchema}`,
+        period: PERIOD,
+        label: metricName.replace(/^Sync/, ""),
+      }),
+    callback: serviceMetric("user-sync-callback"),
+    publisher: serviceMetric("deletion-publisher"),
+  };
+}
 
 /** Clients the per-client widgets show: the ones with the most such outcomes. */
 const WIDGET_CLIENTS = 20;
@@ -204,24 +219,6 @@ const SYNC_PROBLEMS: readonly SyncProblem[] = [
 
 const PROBLEM_LOG_WIDGET_TITLE = "config-sync: clients with problem outcomes (Logs Insights)";
 
-const callbackMetric = (metricName: string) =>
-  new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: "user-sync-callback" },
-    statistic: cloudwatch.Stats.SUM,
-    period: PERIOD,
-  });
-
-const publisherMetric = (metricName: string) =>
-  new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: "deletion-publisher" },
-    statistic: cloudwatch.Stats.SUM,
-    period: PERIOD,
-  });
-
 /**
  * One SNS topic for every alarm (dead-letter queues, sync outcomes that need a human, callback
  * failures and guessing, function errors) and a dashboard with sync outcomes over all clients and per
@@ -235,6 +232,7 @@ export class Monitoring extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   private readonly props: MonitoringProps;
   private readonly syncProblems: readonly SyncProblem[];
+  private readonly metrics: ReturnType<typeof watchedMetrics>;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     checkProps("Monitoring", scope, id, [
@@ -243,6 +241,7 @@ export class Monitoring extends Construct {
     ]);
     super(scope, id);
     this.props = props;
+    this.metrics = watchedMetrics(stackMetricsNamespace(Stack.of(this).stackName));
 
     this.topic = new sns.Topic(this, "AlarmTopic", {
       displayName: `${props.name} alarms`,
@@ -278,7 +277,7 @@ export class Monitoring extends Construct {
     for (const problem of this.syncProblems) {
       const alarmName = `${props.name}-${problem.id}`;
       this.addAlarm(problem.id, {
-        metric: perClientSyncSeries(problem.metricName),
+        metric: this.metrics.perClientSync(problem.metricName),
         description: [
           problem.problem,
           problem.remedy,
@@ -290,22 +289,22 @@ export class Monitoring extends Construct {
 
     if (props.callbackFunction) {
       this.addAlarm("CallbackForwardFailed", {
-        metric: callbackMetric(CallbackMetric.ForwardFailed),
+        metric: this.metrics.callback(CallbackMetric.ForwardFailed),
         description:
           "A user deletion could not be handed to the deletion queue; it was written to the deletions dead-letter queue instead. See the user-sync-callback log.",
       });
       this.addAlarm("CallbackDeadLetterFailed", {
-        metric: callbackMetric(CallbackMetric.DeadLetterFailed),
+        metric: this.metrics.callback(CallbackMetric.DeadLetterFailed),
         description:
           "A user deletion could be neither forwarded nor dead-lettered: it is only in the user-sync-callback log, which has the user id. Forward it by hand.",
       });
       this.addAlarm("CallbackSecretUnusable", {
-        metric: callbackMetric(CallbackMetric.SecretUnusable),
+        metric: this.metrics.callback(CallbackMetric.SecretUnusable),
         description:
           "A client's callback secret could not be used (access denied, not found, marked for deletion, not decryptable, malformed, or Secrets Manager unreachable with no kept digests): that client's deliveries were answered 404 and are lost. The user-sync-callback log names the client and the error.",
       });
       this.addAlarm("CallbackUnauthenticated", {
-        metric: callbackMetric(CallbackMetric.Unauthenticated),
+        metric: this.metrics.callback(CallbackMetric.Unauthenticated),
         threshold: props.unauthenticatedAlarmThreshold,
         description: `At least ${props.unauthenticatedAlarmThreshold} callback requests in 5 minutes had a wrong or missing secret: someone may be guessing, or finAPI holds an outdated URL.`,
       });
@@ -357,7 +356,7 @@ export class Monitoring extends Construct {
         title: "Sync outcomes, all clients",
         stacked: true,
         width: 12,
-        left: Object.values(SyncMetric).map(allClientsSyncSeries),
+        left: Object.values(SyncMetric).map((metricName) => this.metrics.allClientsSync(metricName)),
       }),
       new cloudwatch.LogQueryWidget({
         title: PROBLEM_LOG_WIDGET_TITLE,
@@ -379,7 +378,7 @@ export class Monitoring extends Construct {
             title: problem.widgetTitle,
             width: 12,
             /* No label of our own: CloudWatch then labels each series with its client. */
-            left: [perClientSyncSeries(problem.metricName, WIDGET_CLIENTS).with({ label: "" })],
+            left: [this.metrics.perClientSync(problem.metricName, WIDGET_CLIENTS).with({ label: "" })],
           }),
       ),
       new cloudwatch.GraphWidget({
@@ -401,7 +400,7 @@ export class Monitoring extends Construct {
           stacked: true,
           width: 12,
           left: Object.values(CallbackMetric).map((metricName) =>
-            callbackMetric(metricName).with({ label: metricName.replace(/^Callback/, "") }),
+            this.metrics.callback(metricName).with({ label: metricName.replace(/^Callback/, "") }),
           ),
         }),
         new cloudwatch.GraphWidget({
@@ -421,7 +420,7 @@ export class Monitoring extends Construct {
           stacked: true,
           width: 12,
           left: Object.values(PublisherMetric).map((metricName) =>
-            publisherMetric(metricName).with({ label: metricName }),
+            this.metrics.publisher(metricName).with({ label: metricName }),
           ),
         }),
         new cloudwatch.GraphWidget({

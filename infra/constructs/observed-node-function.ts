@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { Duration, RemovalPolicy, Stage, Token } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack, Stage, Token } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import * as z from "zod";
-import { METRICS_NAMESPACE } from "../../functions/contracts/metrics.ts";
+import { stackMetricsNamespace } from "../../functions/contracts/metrics.ts";
 import { checkProps, durationBetween, schemaProblems, text, wholeNumber } from "../construct-props.ts";
 import { acknowledgeFinding } from "../nag.ts";
 
@@ -38,7 +38,7 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
 /** The variables every function gets, and where from; `environment` must not set them again. */
 const COMMON_VARIABLES: Readonly<Record<string, string>> = {
   POWERTOOLS_SERVICE_NAME: "is set from serviceName",
-  POWERTOOLS_METRICS_NAMESPACE: "is the metrics namespace all functions share",
+  POWERTOOLS_METRICS_NAMESPACE: "is the stack's metrics namespace, which all its functions share",
   LOG_LEVEL: "is set from logLevel",
 };
 
@@ -262,7 +262,7 @@ export class ObservedNodeFunction extends Construct {
       logGroup: this.logGroup,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_METRICS_NAMESPACE: stackMetricsNamespace(Stack.of(this).stackName),
         LOG_LEVEL: props.logLevel ?? "INFO",
         ...props.environment,
       },

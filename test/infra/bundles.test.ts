@@ -459,15 +459,15 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
         .map((query) => watchedByQuery(String(query.Expression))),
     ];
     expect(emitted).toContainEqual({
-      metric: "FinapiConfigSync/SyncApplied",
+      metric: "FinapiConfigSync/FinapiBundles/SyncApplied",
       dimensions: { service: "config-sync", client: "bundles" },
     });
     expect(emitted).toContainEqual({
-      metric: "FinapiConfigSync/CallbackForwarded",
+      metric: "FinapiConfigSync/FinapiBundles/CallbackForwarded",
       dimensions: { service: "user-sync-callback" },
     });
     expect(emitted).toContainEqual({
-      metric: "FinapiConfigSync/Published",
+      metric: "FinapiConfigSync/FinapiBundles/Published",
       dimensions: { service: "deletion-publisher" },
     });
     const checked = watched.filter((candidate) =>
@@ -475,9 +475,9 @@ describe("the handler bundles cdk synth produces", { timeout: WORKER_TIMEOUT_MS 
     );
     expect(checked.map((candidate) => candidate.metric)).toEqual(
       expect.arrayContaining([
-        "FinapiConfigSync/SyncApplied",
-        "FinapiConfigSync/CallbackForwarded",
-        "FinapiConfigSync/Published",
+        "FinapiConfigSync/FinapiBundles/SyncApplied",
+        "FinapiConfigSync/FinapiBundles/CallbackForwarded",
+        "FinapiConfigSync/FinapiBundles/Published",
       ]),
     );
     for (const candidate of checked) {

@@ -121,6 +121,42 @@ describe("FinapiConfigSync in a user's own CDK app (the embedding example)", () 
     }
   });
 
+  it("counts and alarms in a metrics namespace of its own stack, so a second stack in the account never alarms on this stack's clients", () => {
+    const other = Template.fromStack(
+      new PlatformStack(userApp(), "PlatformStaging", {
+        env: { account: "111122223333", region: "eu-central-1" },
+        partnerBusArn: PARTNER_BUS_ARN,
+      }),
+    );
+    /* The namespaces each function emits into, and the ones each alarm watches (AWS/* are AWS's own). */
+    const namespacesOf = (stackTemplate: Template) => {
+      const resources = Object.values(stackTemplate.toJSON().Resources as Record<string, Resource>);
+      const emitted = resources
+        .filter((resource) => resource.Type === "AWS::Lambda::Function")
+        .map((fn) => (fn.Properties.Environment as { Variables: Record<string, string> }).Variables)
+        .map((variables) => variables.POWERTOOLS_METRICS_NAMESPACE);
+      const watched = resources
+        .filter((resource) => resource.Type === "AWS::CloudWatch::Alarm")
+        .flatMap((alarm) => {
+          const queries = (alarm.Properties.Metrics as { Expression?: string }[] | undefined) ?? [];
+          return [
+            alarm.Properties.Namespace as string | undefined,
+            ...queries.map((query) => /SCHEMA\("([^"]+)"/.exec(query.Expression ?? "")?.[1]),
+          ];
+        })
+        .filter((namespace): namespace is string => namespace !== undefined && !namespace.startsWith("AWS/"));
+      return { emitted: [...new Set(emitted)], watched: [...new Set(watched)] };
+    };
+    expect(namespacesOf(template)).toEqual({
+      emitted: ["FinapiConfigSync/Platform"],
+      watched: ["FinapiConfigSync/Platform"],
+    });
+    expect(namespacesOf(other)).toEqual({
+      emitted: ["FinapiConfigSync/PlatformStaging"],
+      watched: ["FinapiConfigSync/PlatformStaging"],
+    });
+  });
+
   it("puts live user deletions on the bus into the user's queue with a rule matching the event contract", () => {
     const toQueue = rules().find(
       (rule) =>

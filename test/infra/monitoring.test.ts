@@ -63,7 +63,7 @@ function synthMonitoring(clients: readonly { name: string; mode: Mode }[]) {
   return { alarms, body, widgets, countsByType };
 }
 
-const SCHEMA = `SCHEMA("FinapiConfigSync", client, service) WHERE service = 'config-sync'`;
+const SCHEMA = `SCHEMA("FinapiConfigSync/Watch", client, service) WHERE service = 'config-sync'`;
 const perClient = (metric: string) =>
   `SELECT SUM(${metric}) FROM ${SCHEMA} GROUP BY client ORDER BY SUM() DESC`;
 

@@ -118,7 +118,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     const environment = environmentOf(synthesized, configSyncId);
     expect(environment).toMatchObject({
       POWERTOOLS_SERVICE_NAME: "config-sync",
-      POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync",
+      POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync/FinapiTest",
       LOG_LEVEL: "DEBUG",
       STATUS_TABLE_NAME: `\${${id(stack.configSync.statusTable)}}`,
       CALLBACK_BASE_URL: `https://select(2, split("/", \${${id(stack.callbackIngress?.functionUrl as IConstruct)}.FunctionUrl}))`,
@@ -153,7 +153,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     const environment = environmentOf(synthesized, callbackId);
     expect(environment).toEqual({
       POWERTOOLS_SERVICE_NAME: "user-sync-callback",
-      POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync",
+      POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync/FinapiTest",
       LOG_LEVEL: "DEBUG",
       CALLBACK_ROOT_SECRET_ID: `\${${id(callback().rootSecret)}}`,
       DELETIONS_TABLE_NAME: `\${${id(deletions().table)}}`,
@@ -185,7 +185,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
   it("gives the publisher the bus and the deletions table, and nothing else of its own", () => {
     expect(environmentOf(synthesized, publisherId)).toEqual({
       POWERTOOLS_SERVICE_NAME: "deletion-publisher",
-      POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync",
+      POWERTOOLS_METRICS_NAMESPACE: "FinapiConfigSync/FinapiTest",
       LOG_LEVEL: "DEBUG",
       EVENT_BUS_NAME: `\${${id(deletions().bus)}}`,
       DELETIONS_TABLE_NAME: `\${${id(deletions().table)}}`,
@@ -598,7 +598,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     /* One alarm per outcome for every client: a Metrics Insights query with one time series per client. */
     const sync = (metric: string) => ({
       name: `FinapiTest-${metric.replace("SyncDriftReported", "Drift")}`,
-      metric: `SELECT SUM(${metric}) FROM SCHEMA("FinapiConfigSync", client, service) WHERE service = 'config-sync' GROUP BY client ORDER BY SUM() DESC`,
+      metric: `SELECT SUM(${metric}) FROM SCHEMA("FinapiConfigSync/FinapiTest", client, service) WHERE service = 'config-sync' GROUP BY client ORDER BY SUM() DESC`,
       dimensions: undefined,
       threshold: 1,
     });
@@ -717,7 +717,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     ]);
     const metricsOf = (title: string) =>
       body.widgets.find((widget) => widget.properties.title === title)?.properties.metrics ?? [];
-    const schema = `SCHEMA("FinapiConfigSync", client, service) WHERE service = 'config-sync'`;
+    const schema = `SCHEMA("FinapiConfigSync/FinapiTest", client, service) WHERE service = 'config-sync'`;
     expect(metricsOf("Sync outcomes, all clients")).toEqual(
       ["InSync", "Applied", "DriftReported", "Invalid", "Rejected", "Failed", "ParameterDeleted"].map(
         (name) => [{ label: name, expression: `SELECT SUM(Sync${name}) FROM ${schema}` }],
@@ -746,7 +746,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     ]);
     expect(metricsOf("Deletion publisher: messages taken from the deletion queue")).toEqual(
       ["Published", "AlreadyPublished", "PublishFailed", "UnreadableMessage"].map((name) => [
-        "FinapiConfigSync",
+        "FinapiConfigSync/FinapiTest",
         name,
         "service",
         "deletion-publisher",
