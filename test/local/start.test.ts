@@ -2,10 +2,17 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { listen } from "../../local/listen.ts";
 import { type StartedLoop, type StartIo, startLoop } from "../../local/start.ts";
-import { ROOT, type RunningProcess, runProcess, startNpmScript } from "../support/child-process.ts";
+import {
+  ROOT,
+  type RunningProcess,
+  runProcess,
+  startNpmScript,
+  startProcess,
+} from "../support/child-process.ts";
 import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS, WORKER_TIMEOUT_MS } from "../support/timeouts.ts";
 
 /*
@@ -14,6 +21,7 @@ import { PROCESS_TEST_TIMEOUT_MS, PROCESS_WAIT_MS, WORKER_TIMEOUT_MS } from "../
  * through npm, on Ctrl-C and on SIGTERM. Each such process costs seconds of CPU to start.
  */
 
+const START = fileURLToPath(new URL("../../local/start.ts", import.meta.url));
 const WAIT_MS = PROCESS_WAIT_MS;
 const FREE_PORTS = ["--emulator-port", "0", "--callback-port", "0"];
 
@@ -234,12 +242,14 @@ describe("npm start, as a terminal runs it", { timeout: PROCESS_TEST_TIMEOUT_MS 
 
   afterAll(async () => {
     for (const running of started.splice(0)) {
-      /* End all of the process group: a test that failed may leave the loop. */
-      try {
-        process.kill(-(running.child.pid ?? 0), "SIGKILL");
-      } catch {
-        // Already gone.
-      }
+      /* The npm runs have a process group of their own: end all of it (a test that failed may leave the loop). */
+      if (running.child.spawnargs[0] === "npm" && running.child.pid !== undefined) {
+        try {
+          process.kill(-running.child.pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      } else running.child.kill("SIGKILL");
     }
     await Promise.all(stateDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
   });
@@ -257,6 +267,15 @@ describe("npm start, as a terminal runs it", { timeout: PROCESS_TEST_TIMEOUT_MS 
     );
     expect(loop.stderr()).toBe("");
     for (const secret of await clientSecrets(stateDir)) expect(loop.stdout()).not.toContain(secret);
+  });
+
+  it("exits with the code it answers when it cannot start: 64 and the usage for an unknown option", async () => {
+    /* local/start.ts as npm start runs it (exec node), without npm's own start: a usage error loads no loop. */
+    const refused = startProcess(START, ["--verbose"]);
+    started.push(refused);
+    expect(await refused.exited(WAIT_MS)).toBe(64);
+    expect(refused.stderr()).toContain("Unknown option '--verbose'");
+    expect(refused.stderr()).toContain("Usage: npm start [-- options]");
   });
 
   describe("with a schedule, stopped by SIGTERM to npm", () => {
