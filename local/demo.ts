@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { redactSecrets } from "../functions/finapi/redact.ts";
 import { formatActivity } from "./live-log.ts";
-import { type LocalLoop, startLocalLoop } from "./loop.ts";
-import { runTour } from "./tour.ts";
+import type { LocalLoop } from "./loop.ts";
 
 const USAGE = `Usage: npm run demo [-- --timeout-seconds N] [--state-dir DIR]
 
@@ -20,7 +19,11 @@ deletion exactly once. Exits 0 when every step held, 1 when one did not.
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 64;
 
-const write = (text: string) => process.stdout.write(`${text}\n`);
+/** Where the demo writes, a line at a time. */
+export interface DemoIo {
+  readonly write: (line: string) => void;
+  readonly fail: (line: string) => void;
+}
 
 interface DemoOptions {
   readonly timeoutMs: number;
@@ -47,12 +50,14 @@ function readOptions(argv: readonly string[]): DemoOptions | "help" {
   return { timeoutMs: seconds * 1000, stateDir };
 }
 
-async function main(): Promise<number> {
+/** `npm run demo`: answers its exit code. */
+export async function runDemo(argv: readonly string[], io: DemoIo): Promise<number> {
+  const { write, fail } = io;
   let options: DemoOptions | "help";
   try {
-    options = readOptions(process.argv.slice(2));
+    options = readOptions(argv);
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
+    fail(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
   if (options === "help") {
@@ -60,6 +65,8 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  /* Loaded once the options are valid: a usage error or --help answers without loading the whole loop. */
+  const [{ startLocalLoop }, { runTour }] = await Promise.all([import("./loop.ts"), import("./tour.ts")]);
   let secrets: readonly string[] = [];
   const print = (text: string) => write(redactSecrets(text, secrets));
   write("finapi-config-sync demo: the local loop on free ports, scripted (no AWS account, no network)");
@@ -75,9 +82,7 @@ async function main(): Promise<number> {
       onActivity: (activity) => print(formatActivity(activity, secrets, new Date())),
     });
   } catch (error) {
-    process.stderr.write(
-      `Cannot start the local loop: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    fail(`Cannot start the local loop: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT_FAILED;
   }
   secrets = loop.secrets;
@@ -101,4 +106,10 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+/* Run as `npm run demo`, not when a test imports `runDemo`. */
+if (import.meta.main) {
+  process.exitCode = await runDemo(process.argv.slice(2), {
+    write: (line) => process.stdout.write(`${line}\n`),
+    fail: (line) => process.stderr.write(`${line}\n`),
+  });
+}

@@ -7,22 +7,26 @@ import * as z from "zod";
  * that an invocation's lines have all arrived when its result does.
  */
 
-export const workerConfigSchema = z.object({
-  functionName: z.string(),
-  /** file: URL of the module that exports `handler`: a handler's source or a synthesized bundle's index.mjs. */
-  handlerUrl: z.string(),
-  memoryMb: z.int(),
-  region: z.string(),
-});
-export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+/*
+ * What the host sends is typed, not parsed: the host builds it, and an environment that loaded zod to
+ * check it would pay a few hundred ms of CPU at every cold start. What an environment sends is parsed
+ * by the host: the function's own code runs on that side.
+ */
 
-export const invocationMessageSchema = z.object({
-  requestId: z.string(),
-  event: z.unknown(),
+export interface WorkerConfig {
+  readonly functionName: string;
+  /** file: URL of the module that exports `handler`: a handler's source or a synthesized bundle's index.mjs. */
+  readonly handlerUrl: string;
+  readonly memoryMb: number;
+  readonly region: string;
+}
+
+export interface InvocationMessage {
+  readonly requestId: string;
+  readonly event: unknown;
   /** ms epoch by which the invocation must end: what `context.getRemainingTimeInMillis()` counts down to. */
-  deadline: z.number(),
-});
-export type InvocationMessage = z.infer<typeof invocationMessageSchema>;
+  readonly deadline: number;
+}
 
 /** The handler's own time, without the host's messaging: Lambda's REPORT Duration. */
 const durationMs = z.number();

@@ -1,7 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { ErrorFields } from "./lambda-execution.ts";
-import { type WorkerConfig, type WorkerMessage, workerMessageSchema } from "./lambda-messages.ts";
+import {
+  type InvocationMessage,
+  type WorkerConfig,
+  type WorkerMessage,
+  workerMessageSchema,
+} from "./lambda-messages.ts";
 
 export interface LocalLambdaOptions {
   readonly functionName: string;
@@ -270,7 +275,8 @@ export function hostLambda(options: LocalLambdaOptions): LocalLambda {
       });
       environment.running = invocation;
       log(`START RequestId: ${requestId} Version: $LATEST`, "lambda", lines);
-      environment.worker.postMessage({ requestId, event, deadline: Date.now() + timeoutMs });
+      const invocationMessage: InvocationMessage = { requestId, event, deadline: Date.now() + timeoutMs };
+      environment.worker.postMessage(invocationMessage);
     });
     const report = (durationMs: number, status?: string) => {
       log(`END RequestId: ${requestId}`, "lambda", lines);

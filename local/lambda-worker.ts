@@ -1,12 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { lambdaContext } from "./lambda-context.ts";
 import { errorFields, forwardOutputLines, invokeHandler, type LambdaHandler } from "./lambda-execution.ts";
-import {
-  type InvocationMessage,
-  invocationMessageSchema,
-  type WorkerMessage,
-  workerConfigSchema,
-} from "./lambda-messages.ts";
+import type { InvocationMessage, WorkerConfig, WorkerMessage } from "./lambda-messages.ts";
 
 /*
  * One Lambda execution environment: a worker thread with the function's own environment variables
@@ -16,7 +11,8 @@ import {
 
 if (!parentPort) throw new Error("lambda-worker.ts runs as a worker thread of lambda-runtime.ts");
 const port = parentPort;
-const config = workerConfigSchema.parse(workerData);
+/* Built by the host (see lambda-messages.ts for why it is not parsed here). */
+const config = workerData as WorkerConfig;
 const send = (message: WorkerMessage) => port.postMessage(message);
 
 forwardOutputLines((line) => send({ type: "log", line }));
@@ -50,8 +46,8 @@ try {
     throw new Error(`${config.handlerUrl} does not export a function named handler`);
   }
   const handler = handlerModule.handler as LambdaHandler;
-  port.on("message", (message: unknown) => {
-    void invoke(handler, invocationMessageSchema.parse(message)).then(send);
+  port.on("message", (message: InvocationMessage) => {
+    void invoke(handler, message).then(send);
   });
   send({ type: "ready", initMs: performance.now() - initStartedAt });
 } catch (error) {

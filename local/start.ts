@@ -51,8 +51,19 @@ const startOptionsSchema = z.object({
 });
 type StartOptions = z.infer<typeof startOptionsSchema>;
 
-const write = (text: string) => process.stdout.write(`${text}\n`);
-const fail = (text: string) => process.stderr.write(`${text}\n`);
+/** Where `npm start` writes (a line at a time) and what it reads its options from besides its arguments. */
+export interface StartIo {
+  readonly write: (line: string) => void;
+  readonly fail: (line: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** A loop `npm start` started and printed the banner of. */
+export interface StartedLoop {
+  readonly loop: LocalLoop;
+  /** Says what stops, closes the loop, says when it stopped, and answers the exit code. */
+  stop(signal: NodeJS.Signals): Promise<number>;
+}
 
 function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): StartOptions | "help" {
   const { values } = parseArgs({
@@ -140,18 +151,22 @@ function banner(loop: LocalLoop, options: StartOptions): string {
   ].join("\n");
 }
 
-async function main(): Promise<void> {
+/**
+ * What `npm start` does up to its live log: reads the options, starts the loop and prints the banner.
+ * Answers the exit code instead when it cannot start (a usage error, a taken port) or only printed its help.
+ */
+export async function startLoop(argv: readonly string[], io: StartIo): Promise<StartedLoop | number> {
+  const { write, fail } = io;
   let options: StartOptions | "help";
   try {
-    options = readOptions(process.argv.slice(2), process.env);
+    options = readOptions(argv, io.env);
   } catch (error) {
     fail(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    process.exitCode = EXIT_USAGE;
-    return;
+    return EXIT_USAGE;
   }
   if (options === "help") {
     write(USAGE);
-    return;
+    return 0;
   }
 
   /* Loaded once the options are valid: a usage error or --help answers without loading the whole loop. */
@@ -187,13 +202,39 @@ async function main(): Promise<void> {
     } else {
       fail(`Cannot start: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
     }
-    process.exitCode = EXIT_START_FAILED;
-    return;
+    return EXIT_START_FAILED;
   }
   secrets = loop.secrets;
   write(banner(loop, options));
   for (const line of held) write(redactSecrets(line, secrets));
   held = undefined;
+
+  return {
+    loop,
+    stop: async (signal) => {
+      write(`\n${signal}: stopping the handlers, the emulator and the stand-ins...`);
+      try {
+        await loop.close();
+      } catch (error) {
+        fail(`Stopping failed: ${error instanceof Error ? error.message : String(error)}`);
+        return EXIT_START_FAILED;
+      }
+      write("Stopped.");
+      return 0;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const started = await startLoop(process.argv.slice(2), {
+    write: (line) => process.stdout.write(`${line}\n`),
+    fail: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
+  });
+  if (typeof started === "number") {
+    process.exitCode = started;
+    return;
+  }
 
   /* Every server and worker of the loop is unref'd; this handle is what keeps the process running until Ctrl-C. */
   const keepAlive = setInterval(() => {}, 1 << 30);
@@ -202,19 +243,13 @@ async function main(): Promise<void> {
     const request = stopRequests.receive(signal);
     if (request === "repeat") return;
     if (request === "force") {
-      fail(`${signal} again: exiting without waiting`);
+      process.stderr.write(`${signal} again: exiting without waiting\n`);
       process.exit(EXIT_FORCED);
     }
-    write(`\n${signal}: stopping the handlers, the emulator and the stand-ins...`);
-    loop
-      .close()
-      .then(() => {
-        write("Stopped.");
-        process.exitCode = 0;
-      })
-      .catch((error: unknown) => {
-        fail(`Stopping failed: ${error instanceof Error ? error.message : String(error)}`);
-        process.exitCode = EXIT_START_FAILED;
+    void started
+      .stop(signal)
+      .then((exitCode) => {
+        process.exitCode = exitCode;
       })
       .finally(() => clearInterval(keepAlive));
   };
@@ -222,4 +257,5 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
-await main();
+/* Run as `npm start`, not when a test imports `startLoop`. */
+if (import.meta.main) await main();

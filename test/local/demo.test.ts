@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runDemo } from "../../local/demo.ts";
 import { formatActivity } from "../../local/live-log.ts";
 import { type LocalLoop, startLocalLoop } from "../../local/loop.ts";
 import { runTour } from "../../local/tour.ts";
@@ -95,24 +96,26 @@ describe("the demo tour with one client", { timeout: PROCESS_TEST_TIMEOUT_MS }, 
   });
 });
 
-describe("npm run demo", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
-  it("runs the tour in a process of its own and exits 0 when every step held", async () => {
-    const stateDir = await mkdtemp(join(tmpdir(), "demo-process-"));
+describe("npm run demo (runDemo)", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
+  it("runs the tour on a loop of its own and answers 0 when every step held", async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), "demo-run-"));
+    let stdout = "";
+    let stderr = "";
     try {
-      const demo = startProcess(DEMO, [
-        "--state-dir",
-        stateDir,
-        "--timeout-seconds",
-        String(STEP_TIMEOUT_MS / 1000),
-      ]);
-      expect(await demo.exited(PROCESS_TEST_TIMEOUT_MS)).toBe(0);
-      expect(demo.stdout()).toMatch(/=== Step 5\/5: Deletion/);
-      expect(demo.stdout()).toContain("Every step held (5/5)");
+      const exitCode = await runDemo(
+        ["--state-dir", stateDir, "--timeout-seconds", String(STEP_TIMEOUT_MS / 1000)],
+        { write: (line) => (stdout += `${line}\n`), fail: (line) => (stderr += `${line}\n`) },
+      );
+      expect(exitCode).toBe(0);
+      expect(stdout).toMatch(/=== Step 5\/5: Deletion/);
+      expect(stdout).toContain("Every step held (5/5)");
+      expect(stderr).toBe("");
     } finally {
       await rm(stateDir, { recursive: true, force: true });
     }
   });
 
+  /* A process of its own: that npm run demo's exit code is what runDemo answers. */
   it("refuses an unknown option with its usage and exit 64", async () => {
     const demo = startProcess(DEMO, ["--fast"]);
     expect(await demo.exited(PROCESS_WAIT_MS)).toBe(64);
