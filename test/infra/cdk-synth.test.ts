@@ -68,7 +68,8 @@ describe("npx cdk synth", { timeout: SYNTH_TIMEOUT_MS }, () => {
   /*
    * One run for both kinds of bad input: the app reports every problem at once, and each `cdk synth`
    * that fails on its context costs a CLI start and an aws-cdk-lib import (tens of seconds on a busy
-   * machine). config.test.ts checks parseStackConfig's messages for each input alone.
+   * machine). config.test.ts checks parseStackConfig's messages in-process, among them the invalid
+   * document's alone (at clients[0]).
    */
   it("fails on a bad -c value and an invalid repository-owned document, listing every problem with the schema's messages, without a stack trace and before bundling anything", async () => {
     const document = "test/fixtures/infra/documents/live-invalid.json";
