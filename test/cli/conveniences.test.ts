@@ -7,13 +7,14 @@ const VALID = "test/fixtures/cli/valid.json";
 const INVALID = "test/fixtures/cli/invalid.json";
 
 /*
- * The bin itself runs as a child process in the tests of what only a process shows (its version,
- * an exit code, standard input): seconds apiece on a busy machine. The others run it in-process.
+ * The bin itself runs as a child process only where the process is what is tested (standard input,
+ * and the exit code the bin sets from main's): seconds apiece on a busy machine. The others run main
+ * in-process, which is what the bin runs.
  */
 describe("finapi-config's conveniences", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it("prints the package's version with --version", async () => {
     const { version } = JSON.parse(await readFile("package.json", "utf8")) as { version: string };
-    const run = await runCliProcess(["--version"]);
+    const run = await runCli(["--version"]);
     expect(run).toEqual({ code: 0, stdout: `finapi-config ${version}\n`, stderr: "" });
   });
 
@@ -24,7 +25,7 @@ describe("finapi-config's conveniences", { timeout: PROCESS_TEST_TIMEOUT_MS }, (
   });
 
   it("suggests the nearest command for an unknown one and exits 64", async () => {
-    const run = await runCliProcess(["valdate", VALID]);
+    const run = await runCli(["valdate", VALID]);
     expect(run.code).toBe(64);
     expect(run.stderr).toMatch(/^Unknown command "valdate"\. Did you mean "validate"\?/);
   });

@@ -1,9 +1,12 @@
 import { readFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseInvocation } from "../../functions/config-sync/invocation.ts";
 import { type LambdaApiStandIn, startLambdaApi } from "../../local/aws/lambda-api.ts";
 import { type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
+import { listen } from "../../local/listen.ts";
+import { runCli } from "../cli/support/run-cli.ts";
 import { ROOT, runProcess } from "../support/child-process.ts";
 import { PROCESS_TEST_TIMEOUT_MS } from "../support/timeouts.ts";
 
@@ -38,6 +41,61 @@ function runStep(script: string, env: Record<string, string>): Promise<StepRun> 
   return runProcess("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
     env: { HOME: process.env.HOME ?? "/tmp", ...env },
   });
+}
+
+/*
+ * `npm exec --no -- finapi-config ARGS...` as a bash function: it sends the arguments, as bash expanded
+ * them, to this process over a local socket (a count, then each argument, NUL-terminated), prints the
+ * output finapi-config's main wrote there and returns its exit code. Only bash builtins: no npm and
+ * no Node process per command, each of which costs seconds on a busy machine.
+ */
+const NPM_EXEC_FROM_TEST_PROCESS = `npm() {
+  if [ "$#" -lt 4 ] || [ "$1 $2 $3 $4" != "exec --no -- finapi-config" ]; then
+    echo "this test serves npm exec --no -- finapi-config only, not: npm $*" >&2
+    return 127
+  fi
+  shift 4
+  local cli code out err
+  exec {cli}<>"/dev/tcp/127.0.0.1/$FINAPI_CONFIG_TEST_PORT"
+  printf '%s\\0' "$#" "$@" >&"$cli"
+  IFS= read -r -d '' code <&"$cli" && IFS= read -r -d '' out <&"$cli" && IFS= read -r -d '' err <&"$cli" ||
+    { echo "finapi-config: no answer from the test process" >&2; return 127; }
+  exec {cli}>&-
+  printf '%s' "$out"
+  printf '%s' "$err" >&2
+  return "$code"
+}
+`;
+
+/**
+ * Runs a step as runStep does, its finapi-config commands served by finapi-config's main in this
+ * process with the step's environment (the bin and npm exec themselves run in the invalid-document test).
+ */
+async function runStepServingCli(script: string, env: Record<string, string>): Promise<StepRun> {
+  const server = createServer((socket) => {
+    let received = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      received += chunk;
+      const [count, ...fields] = received.split("\0");
+      /* Complete once the count and that many arguments each have their terminating NUL. */
+      if (count === undefined || fields.length <= Number(count)) return;
+      socket.removeAllListeners("data");
+      void runCli(fields.slice(0, Number(count)), env).then(
+        (run) => socket.end(`${run.code}\0${run.stdout}\0${run.stderr}\0`),
+        (error: unknown) => socket.end(`70\0\0${String(error)}\0`),
+      );
+    });
+  });
+  const { port } = await listen(server, { purpose: "finapi-config for the workflow's steps" });
+  try {
+    return await runStep(`${NPM_EXEC_FROM_TEST_PROCESS}\n${script}`, {
+      ...env,
+      FINAPI_CONFIG_TEST_PORT: String(port),
+    });
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 }
 
 /* The repository variables the workflow reads, as a user sets them. */
@@ -75,7 +133,8 @@ const ourCommands = (job: Job): Command[] =>
 
 /**
  * Runs each step's commands against the local Parameter Store, so that a renamed command or flag
- * breaks this suite rather than a user's pipeline.
+ * breaks this suite rather than a user's pipeline. Bash runs every step's script; finapi-config runs
+ * through the real npm exec and bin in one step, and in this process in the others.
  */
 describe("the example GitHub Actions workflow", { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   let workflow: Workflow;
@@ -159,7 +218,7 @@ describe("the example GitHub Actions workflow", { timeout: PROCESS_TEST_TIMEOUT_
 
   it("on a pull request validates and plans (changes pending is no failure); on merge pushes; then plans no change", async () => {
     for (const command of ourCommands(job("plan"))) {
-      const step = await runStep(command.run, { ...env, ...command.env });
+      const step = await runStepServingCli(command.run, { ...env, ...command.env });
       expect(step, step.output).toMatchObject({ code: 0 });
     }
     expect(lambda.invocations.map((invocation) => invocation.payload)).toEqual([
@@ -173,19 +232,19 @@ describe("the example GitHub Actions workflow", { timeout: PROCESS_TEST_TIMEOUT_
     expect(ssm.valueOf(parameterName)).toBeUndefined();
 
     for (const command of ourCommands(job("push"))) {
-      const step = await runStep(command.run, { ...env, ...command.env });
+      const step = await runStepServingCli(command.run, { ...env, ...command.env });
       expect(step, step.output).toMatchObject({ code: 0 });
       expect(step.output).toContain(`${parameterName}: written as version 1`);
     }
     expect(ssm.valueOf(parameterName)).toBe(await readFile(`${ROOT}/${DOCUMENTS}/sandbox.json`, "utf8"));
 
     const [, plan] = ourCommands(job("plan"));
-    const replanned = await runStep(plan?.run ?? "", { ...env, ...plan?.env });
+    const replanned = await runStepServingCli(plan?.run ?? "", { ...env, ...plan?.env });
     expect(replanned.code).toBe(0);
     expect(replanned.output).toContain("Plan: 0 client(s) to change, 1 unchanged");
   });
 
-  it("fails the pull request's validate step with an annotation on the document when it is invalid", async () => {
+  it("fails the pull request's validate step, through npm exec and the repository's bin, with an annotation on the document when it is invalid", async () => {
     const [validate] = ourCommands(job("plan"));
     const invalid = "test/fixtures/github-actions/invalid-config";
     const step = await runStep(validate?.run ?? "", { ...env, ...validate?.env, DOCUMENTS: invalid });
