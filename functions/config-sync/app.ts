@@ -6,6 +6,7 @@ import type { Context } from "aws-lambda";
 import { errorName } from "../commons/errors.ts";
 import type { Trigger } from "../contracts/config-sync.ts";
 import { CLIENT_DIMENSION, SyncMetric } from "../contracts/metrics.ts";
+import type { Log } from "../finapi/log.ts";
 import { type ReconcileOutcome, reconcileOutcomeSchema } from "../finapi/reconcile.ts";
 import * as z from "../validation/zod.ts";
 import { mapConcurrently } from "./concurrency.ts";
@@ -60,10 +61,32 @@ export class TransientSyncFailure extends Error {
   override readonly name = "TransientSyncFailure";
 }
 
+/*
+ * One EMF document per count: its `client` dimension value is the document's own, so counts about
+ * different clients cannot share one. Published at once with the run's Metrics rather than through
+ * `singleMetric()`, which builds a Metrics instance (and its Console) per count; the three calls run
+ * without a pause, so concurrent clients never see each other's dimension.
+ */
 function countFor(metrics: Metrics, client: string, name: string): void {
-  const single = metrics.singleMetric();
-  single.addDimension(CLIENT_DIMENSION, client);
-  single.addMetric(name, MetricUnit.Count, 1);
+  metrics.addDimension(CLIENT_DIMENSION, client);
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+}
+
+/*
+ * The lines of one client's reconcile: the run's logger, with the client's name on each. Not a child
+ * logger: a child copies the Lambda context when it is made, so the finAPI client, which keeps the log
+ * it was made with across warm invocations, would write an earlier invocation's request id; and making
+ * a child for every client in every run costs more CPU than the client's own lines.
+ */
+function clientLog(logger: Logger, client: string): Log {
+  const withClient = (details: [Record<string, unknown>] | []) => ({ ...details[0], client });
+  return {
+    debug: (message, ...details) => logger.debug(message, withClient(details)),
+    info: (message, ...details) => logger.info(message, withClient(details)),
+    warn: (message, ...details) => logger.warn(message, withClient(details)),
+    error: (message, ...details) => logger.error(message, withClient(details)),
+  };
 }
 
 /* Powertools Logger drops a `message` key (the line's own message): the outcome's goes in as `reason`. */
@@ -204,8 +227,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
     const finishing: Promise<void>[] = [];
     let writesInFlight = 0;
     const results = await mapConcurrently(selection.clients, concurrency, async (client) => {
-      /* The child carries the parent's Lambda context and names the client on each of its lines. */
-      const log = logger.createChild({ persistentKeys: { client: client.name } });
+      const log = clientLog(logger, client.name);
       const { outcome, parameterVersion } = mayStartClient(context, remainingAtStartMs, signal)
         ? await syncClient(
             {

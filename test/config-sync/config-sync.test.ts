@@ -376,16 +376,19 @@ describe("createConfigSyncHandler", () => {
       ).toHaveLength(5);
     });
 
-    it("names its client and the invocation on each line a client's reconcile logs (a child of the run's logger)", async () => {
+    it("names its client and the invocation on each line a client's reconcile logs, in warm invocations too", async () => {
       const { handler } = build([configured("acme"), configured("globex")]);
-      const context = lambdaContext();
+      /* The finAPI clients (and their tokens) are kept from the first invocation to the second. */
+      for (const context of [lambdaContext(), lambdaContext()]) {
+        output.clear();
 
-      await handler(event("scheduled"), context);
+        await handler(event("scheduled"), context);
 
-      const callLines = output.logs().filter((line) => line.message === "finAPI call");
-      expect(new Set(callLines.map((line) => line.client))).toEqual(new Set(["acme", "globex"]));
-      for (const line of callLines) {
-        expect(line).toMatchObject({ service: "config-sync", function_request_id: context.awsRequestId });
+        const callLines = output.logs().filter((line) => line.message === "finAPI call");
+        expect(new Set(callLines.map((line) => line.client))).toEqual(new Set(["acme", "globex"]));
+        for (const line of [...callLines, outcomeLog("acme"), outcomeLog("globex")]) {
+          expect(line).toMatchObject({ service: "config-sync", function_request_id: context.awsRequestId });
+        }
       }
     });
 
