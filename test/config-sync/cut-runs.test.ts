@@ -133,7 +133,7 @@ describe("config-sync runs cut at their deadline (frozen, then thawed by the nex
     const statusStore: StatusStore = {
       record: (statuses, options) => {
         for (const status of statuses)
-          record(`PutItem ${status.client} v${status.parameterVersion}`, options?.signal);
+          record(`status write ${status.client} v${status.parameterVersion}`, options?.signal);
         return table.record(statuses, options);
       },
     };
@@ -250,7 +250,7 @@ describe("config-sync runs cut at their deadline (frozen, then thawed by the nex
       "GetSecretValue finapi/acme/credentials",
       "GetParameter /finapi/acme",
       "GetSecretValue finapi/acme/credentials",
-      "PutItem acme v2",
+      "status write acme v2",
     ]);
     expect(outcomeLines()[0]).toMatchObject({
       level: "ERROR",
