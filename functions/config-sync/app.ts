@@ -4,8 +4,9 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import middy, { type MiddyHandlerObject } from "@middy/core";
 import type { Context } from "aws-lambda";
 import { errorName } from "../commons/errors.ts";
-import type { Trigger } from "../contracts/config-sync.ts";
+import type { ClientStatus, Trigger } from "../contracts/config-sync.ts";
 import { CLIENT_DIMENSION, SyncMetric } from "../contracts/metrics.ts";
+import type { Log } from "../finapi/log.ts";
 import { type ReconcileOutcome, reconcileOutcomeSchema } from "../finapi/reconcile.ts";
 import * as z from "../validation/zod.ts";
 import { mapConcurrently } from "./concurrency.ts";
@@ -16,7 +17,7 @@ import { isTransientFailure, logLevelForOutcome, metricForOutcome } from "./outc
 import type { ParameterSource } from "./parameter-source.ts";
 import type { SecretSource } from "./secret-source.ts";
 import { selectClients } from "./selection.ts";
-import type { StatusStore } from "./status-store.ts";
+import { STATUS_BATCH_SIZE, type StatusStore } from "./status-store.ts";
 import { syncClient } from "./sync-client.ts";
 import { clientDeadline, mayStartClient, RUN_ABORT_EARLY_MS, runDeadlinePassed } from "./time-budget.ts";
 
@@ -27,6 +28,9 @@ import { clientDeadline, mayStartClient, RUN_ABORT_EARLY_MS, runDeadlinePassed }
  * (BENCHMARKS.md). A client's status write does not hold its slot unless the writes fall behind.
  */
 export const DEFAULT_CONCURRENCY = 16;
+
+/* Status batches (BatchWriteItem calls) a run has in flight before a slot waits for the one it filled. */
+const STATUS_BATCHES_IN_FLIGHT = 2;
 
 export const clientResultSchema = z.intersection(z.object({ client: z.string() }), reconcileOutcomeSchema);
 export type ClientResult = z.infer<typeof clientResultSchema>;
@@ -60,10 +64,32 @@ export class TransientSyncFailure extends Error {
   override readonly name = "TransientSyncFailure";
 }
 
+/*
+ * One EMF document per count: its `client` dimension value is the document's own, so counts about
+ * different clients cannot share one. Published at once with the run's Metrics rather than through
+ * `singleMetric()`, which builds a Metrics instance (and its Console) per count; the three calls run
+ * without a pause, so concurrent clients never see each other's dimension.
+ */
 function countFor(metrics: Metrics, client: string, name: string): void {
-  const single = metrics.singleMetric();
-  single.addDimension(CLIENT_DIMENSION, client);
-  single.addMetric(name, MetricUnit.Count, 1);
+  metrics.addDimension(CLIENT_DIMENSION, client);
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+}
+
+/*
+ * The lines of one client's reconcile: the run's logger, with the client's name on each. Not a child
+ * logger: a child copies the Lambda context when it is made, so the finAPI client, which keeps the log
+ * it was made with across warm invocations, would write an earlier invocation's request id; and making
+ * a child for every client in every run costs more CPU than the client's own lines.
+ */
+function clientLog(logger: Logger, client: string): Log {
+  const withClient = (details: [Record<string, unknown>] | []) => ({ ...details[0], client });
+  return {
+    debug: (message, ...details) => logger.debug(message, withClient(details)),
+    info: (message, ...details) => logger.info(message, withClient(details)),
+    warn: (message, ...details) => logger.warn(message, withClient(details)),
+    error: (message, ...details) => logger.error(message, withClient(details)),
+  };
 }
 
 /* Powertools Logger drops a `message` key (the line's own message): the outcome's goes in as `reason`. */
@@ -94,15 +120,15 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
   const now = dependencies.now ?? (() => new Date());
   const concurrency = dependencies.concurrency ?? DEFAULT_CONCURRENCY;
 
-  async function finish(
+  /** Logs and counts a client's outcome; the status to store, unless it was a dry run. */
+  function finish(
     client: ConfiguredClient,
     trigger: Trigger,
     dryRun: boolean,
     outcome: ReconcileOutcome,
     parameterVersion: number | undefined,
     context: Context,
-    signal: AbortSignal,
-  ): Promise<void> {
+  ): ClientStatus | undefined {
     const version = parameterVersion === undefined ? {} : { parameterVersion };
     logger[logLevelForOutcome(outcome)]("reconcile outcome", {
       client: client.name,
@@ -112,18 +138,9 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       ...outcomeFields(outcome),
     });
     /* A dry run is a question, not a reconcile: it neither counts towards alarms nor replaces the status. */
-    if (dryRun) return;
+    if (dryRun) return undefined;
     countFor(metrics, client.name, metricForOutcome(outcome));
-    if (runDeadlinePassed(context, signal)) {
-      logger.error(
-        "the run's deadline passed: the client's status is not stored; its outcome is in this log",
-        {
-          client: client.name,
-        },
-      );
-      return;
-    }
-    const status = {
+    return {
       client: client.name,
       at: now().toISOString(),
       trigger,
@@ -131,17 +148,39 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       lambdaRequestId: context.awsRequestId,
       ...outcome,
     };
+  }
+
+  /** Stores a batch of statuses; what could not be stored is logged (the outcomes are in the log and the metrics). */
+  async function store(statuses: readonly ClientStatus[], context: Context, signal: AbortSignal) {
+    const notStored = (message: string, fields: Record<string, unknown> = {}) => {
+      for (const status of statuses) logger.error(message, { client: status.client, ...fields });
+    };
+    if (runDeadlinePassed(context, signal)) {
+      notStored("the run's deadline passed: the client's status is not stored; its outcome is in this log");
+      return;
+    }
     try {
-      const written = await statusStore.record(status, { signal });
-      if (written === "superseded") {
-        logger.warn("the status table holds a newer parameter version's status; it was kept", {
-          client: client.name,
-          ...version,
-        });
-      }
+      const written = await statusStore.record(statuses, { signal });
+      statuses.forEach((status, index) => {
+        const version =
+          status.parameterVersion === undefined ? {} : { parameterVersion: status.parameterVersion };
+        if (written[index] === "superseded") {
+          logger.warn("the status table holds a newer parameter version's status; it was kept", {
+            client: status.client,
+            ...version,
+          });
+        } else if (written[index] === "unprocessed") {
+          logger.error(
+            "could not store the client's status; its outcome is in this log line and the metrics",
+            {
+              client: status.client,
+              errorName: "UnprocessedItems",
+            },
+          );
+        }
+      });
     } catch (error) {
-      logger.error("could not store the client's status; its outcome is in this log line and the metrics", {
-        client: client.name,
+      notStored("could not store the client's status; its outcome is in this log line and the metrics", {
         errorName: errorName(error),
       });
     }
@@ -197,15 +236,22 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       { fresh: freshParameters, signal },
     );
     /*
-     * A client's slot is freed once finAPI is done with it, and its status is stored meanwhile. When the
-     * writes fall behind (more in flight than slots), the slot waits for its own, as it always did, so
-     * no backlog of writes builds up that the run's time reserve does not cover.
+     * A client's slot is freed once finAPI is done with it; its status waits for STATUS_BATCH_SIZE
+     * others (or the run's end) and is stored with them in one call. When more batches are in flight
+     * than STATUS_BATCHES_IN_FLIGHT, the slot that filled one waits for it, so no backlog of writes
+     * builds up that the run's time reserve does not cover.
      */
-    const finishing: Promise<void>[] = [];
-    let writesInFlight = 0;
+    const pending: ClientStatus[] = [];
+    const storing = new Set<Promise<void>>();
+    const storePending = () => {
+      const stored = store(pending.splice(0, STATUS_BATCH_SIZE), context, signal).finally(() => {
+        storing.delete(stored);
+      });
+      storing.add(stored);
+      return stored;
+    };
     const results = await mapConcurrently(selection.clients, concurrency, async (client) => {
-      /* The child carries the parent's Lambda context and names the client on each of its lines. */
-      const log = logger.createChild({ persistentKeys: { client: client.name } });
+      const log = clientLog(logger, client.name);
       const { outcome, parameterVersion } = mayStartClient(context, remainingAtStartMs, signal)
         ? await syncClient(
             {
@@ -223,17 +269,16 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
             },
           )
         : { outcome: OUT_OF_TIME, parameterVersion: undefined };
-      writesInFlight++;
-      const finished = finish(client, trigger, dryRun, outcome, parameterVersion, context, signal).finally(
-        () => {
-          writesInFlight--;
-        },
-      );
-      finishing.push(finished);
-      if (writesInFlight > concurrency) await finished;
+      const status = finish(client, trigger, dryRun, outcome, parameterVersion, context);
+      if (status !== undefined) pending.push(status);
+      if (pending.length >= STATUS_BATCH_SIZE) {
+        const stored = storePending();
+        if (storing.size > STATUS_BATCHES_IN_FLIGHT) await stored;
+      }
       return { client: client.name, ...outcome };
     });
-    await Promise.all(finishing);
+    while (pending.length > 0) storePending();
+    await Promise.all(storing);
 
     const outcomes: Record<string, number> = {};
     for (const result of results) outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;

@@ -9,7 +9,7 @@ import type { ConfigSyncConfig } from "./config.ts";
 import { createFinapiClientCache } from "./finapi-clients.ts";
 import { createParameterSource } from "./parameter-source.ts";
 import { createSecretSource } from "./secret-source.ts";
-import { createStatusStore } from "./status-store.ts";
+import { createStatusStore, STATUS_TABLE_CLIENT_CONFIG } from "./status-store.ts";
 
 const SERVICE_NAME = "config-sync";
 
@@ -25,7 +25,7 @@ export function createDefaultDependencies(config: ConfigSyncConfig): ConfigSyncD
     secrets: createSecretSource(new SecretsManagerClient(AWS_CLIENT_CONFIG), config.secretsCacheTtlSeconds),
     finapiClients: createFinapiClientCache(),
     statusStore: createStatusStore(
-      DynamoDBDocumentClient.from(new DynamoDBClient(AWS_CLIENT_CONFIG), {
+      DynamoDBDocumentClient.from(new DynamoDBClient(STATUS_TABLE_CLIENT_CONFIG), {
         marshallOptions: { removeUndefinedValues: true },
       }),
       config.statusTableName,

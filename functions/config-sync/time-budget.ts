@@ -2,6 +2,7 @@ import type { Context } from "aws-lambda";
 import { AWS_CLIENT_CONFIG } from "../aws/client-config.ts";
 import type { Deadline } from "../finapi/deadline.ts";
 import { DEFAULT_RETRY_POLICY } from "../finapi/retry.ts";
+import { STATUS_TABLE_CLIENT_CONFIG } from "./status-store.ts";
 
 /*
  * How the invocation's time is shared out, in one place: the stack's timeout (CONFIG_SYNC_TIMEOUT_MS,
@@ -22,10 +23,22 @@ const SDK_THROTTLING_BACKOFF_BASE_MS = 1_000;
  * The longest one AWS call (SSM, Secrets Manager, DynamoDB) takes under AWS_CLIENT_CONFIG: every
  * attempt spends its connection and request timeouts, with the SDK's longest backoff between them.
  */
-export const AWS_CALL_WORST_CASE_MS =
-  AWS_CLIENT_CONFIG.maxAttempts *
-    (AWS_CLIENT_CONFIG.requestHandler.connectionTimeout + AWS_CLIENT_CONFIG.requestHandler.requestTimeout) +
-  SDK_THROTTLING_BACKOFF_BASE_MS * (2 ** (AWS_CLIENT_CONFIG.maxAttempts - 1) - 1);
+export function awsCallWorstCaseMs(config: typeof AWS_CLIENT_CONFIG): number {
+  const { maxAttempts, requestHandler } = config;
+  return (
+    maxAttempts * (requestHandler.connectionTimeout + requestHandler.requestTimeout) +
+    SDK_THROTTLING_BACKOFF_BASE_MS * (2 ** (maxAttempts - 1) - 1)
+  );
+}
+
+export const AWS_CALL_WORST_CASE_MS = awsCallWorstCaseMs(AWS_CLIENT_CONFIG);
+
+/**
+ * The longest a batch of statuses takes to store: the check of the versions the table holds and the
+ * batch write, each under STATUS_TABLE_CLIENT_CONFIG. (DynamoDB's unprocessed items are sent again
+ * only while the run's deadline has not passed.)
+ */
+export const STATUS_WRITE_WORST_CASE_MS = 2 * awsCallWorstCaseMs(STATUS_TABLE_CLIENT_CONFIG);
 
 /**
  * How long one client's reconcile may take, from its start to its last finAPI answer: two finAPI
@@ -41,10 +54,10 @@ export const CLIENT_TIME_BUDGET_MS = 2 * DEFAULT_RETRY_POLICY.budgetMs;
  * started with it left ends, status stored, before the run's deadline.
  */
 export const CLIENT_START_RESERVE_MS =
-  CLIENT_TIME_BUDGET_MS + 2 * AWS_CALL_WORST_CASE_MS + RUN_ABORT_EARLY_MS;
+  CLIENT_TIME_BUDGET_MS + AWS_CALL_WORST_CASE_MS + STATUS_WRITE_WORST_CASE_MS + RUN_ABORT_EARLY_MS;
 
 /* The time a client's work leaves for storing its status before the run's deadline. */
-const STATUS_WRITE_RESERVE_MS = AWS_CALL_WORST_CASE_MS;
+const STATUS_WRITE_RESERVE_MS = STATUS_WRITE_WORST_CASE_MS;
 
 /** Whether a client may start now: when an invocation is shorter than the reserve (local runs), while half of it remains. */
 export function mayStartClient(

@@ -259,9 +259,12 @@ export class ConfigSync extends Construct {
       props.clients.map((client) => client.credentialsKeyArn),
       "secretsmanager",
     );
-    // The function only overwrites each client's status (functions/config-sync/status-store.ts); reading it is the CLI's job.
+    // The function overwrites the clients' statuses in batches, reading only the parameter versions they hold first (functions/config-sync/status-store.ts); reading statuses is the CLI's job.
     fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["dynamodb:PutItem"], resources: [this.statusTable.tableArn] }),
+      new iam.PolicyStatement({
+        actions: ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
+        resources: [this.statusTable.tableArn],
+      }),
     );
 
     const target = new targets.LambdaFunction(fn, {

@@ -81,7 +81,12 @@ describe("createConfigSyncHandler", () => {
 
   function build(
     clients: readonly ConfiguredClient[],
-    options: { callbackBaseUrl?: string; statusStore?: StatusStore; concurrency?: number } = {},
+    options: {
+      callbackBaseUrl?: string;
+      statusStore?: StatusStore;
+      concurrency?: number;
+      now?: () => Date;
+    } = {},
   ) {
     const statuses = new Map<string, ClientStatus>();
     const dependencies: ConfigSyncDependencies = {
@@ -97,14 +102,16 @@ describe("createConfigSyncHandler", () => {
       secrets: createSecretSource(secretsManager, 300),
       finapiClients: createFinapiClientCache({ sleep: async () => {} }),
       statusStore: options.statusStore ?? {
-        record: async (status) => {
-          statuses.set(status.client, status);
-          return "stored";
-        },
+        record: async (batch) =>
+          batch.map((status) => {
+            statuses.set(status.client, status);
+            return "stored";
+          }),
       },
       logger: new Logger({ serviceName: "config-sync" }),
       metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "config-sync" }),
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      ...(options.now === undefined ? {} : { now: options.now }),
     };
     return { handler: createConfigSyncHandler(dependencies), statuses };
   }
@@ -376,16 +383,19 @@ describe("createConfigSyncHandler", () => {
       ).toHaveLength(5);
     });
 
-    it("names its client and the invocation on each line a client's reconcile logs (a child of the run's logger)", async () => {
+    it("names its client and the invocation on each line a client's reconcile logs, in warm invocations too", async () => {
       const { handler } = build([configured("acme"), configured("globex")]);
-      const context = lambdaContext();
+      /* The finAPI clients (and their tokens) are kept from the first invocation to the second. */
+      for (const context of [lambdaContext(), lambdaContext()]) {
+        output.clear();
 
-      await handler(event("scheduled"), context);
+        await handler(event("scheduled"), context);
 
-      const callLines = output.logs().filter((line) => line.message === "finAPI call");
-      expect(new Set(callLines.map((line) => line.client))).toEqual(new Set(["acme", "globex"]));
-      for (const line of callLines) {
-        expect(line).toMatchObject({ service: "config-sync", function_request_id: context.awsRequestId });
+        const callLines = output.logs().filter((line) => line.message === "finAPI call");
+        expect(new Set(callLines.map((line) => line.client))).toEqual(new Set(["acme", "globex"]));
+        for (const line of [...callLines, outcomeLog("acme"), outcomeLog("globex")]) {
+          expect(line).toMatchObject({ service: "config-sync", function_request_id: context.awsRequestId });
+        }
       }
     });
 
@@ -549,16 +559,12 @@ describe("createConfigSyncHandler", () => {
     it("reports the clients it had no time left to start as transient failures", async () => {
       let remainingMs = 120_000;
       const context: Context = { ...lambdaContext(), getRemainingTimeInMillis: () => remainingMs };
-      const statuses = new Map<string, ClientStatus>();
-      /* acme's status write is slow: after it, less than the start reserve is left for globex. */
-      const { handler } = build([configured("acme"), configured("globex")], {
+      /* acme's reconcile is slow: when it ends (its status is timestamped), less than the start reserve is left for globex. */
+      const { handler, statuses } = build([configured("acme"), configured("globex")], {
         concurrency: 1,
-        statusStore: {
-          record: async (status) => {
-            statuses.set(status.client, status);
-            remainingMs = 10_000;
-            return "stored";
-          },
+        now: () => {
+          remainingMs = 10_000;
+          return new Date();
         },
       });
 
@@ -570,6 +576,34 @@ describe("createConfigSyncHandler", () => {
         retryable: true,
         message: expect.stringContaining("too little of the invocation was left"),
       });
+    });
+
+    it("stores the statuses of a run's clients together, in one call for up to 25", async () => {
+      const batches: string[][] = [];
+      const { handler } = build([configured("acme"), configured("globex"), configured("initech")], {
+        statusStore: {
+          record: async (statuses) => {
+            batches.push(statuses.map((status) => `${status.client} ${status.outcome}`));
+            return statuses.map(() => "stored");
+          },
+        },
+      });
+      await handler(event("scheduled"), lambdaContext());
+      expect(batches).toEqual([["acme applied", "globex applied", "initech applied"]]);
+    });
+
+    it("logs a status the table left unprocessed as not stored, naming its client", async () => {
+      const { handler } = build([configured("acme"), configured("globex")], {
+        statusStore: {
+          record: async (statuses) =>
+            statuses.map((status) => (status.client === "globex" ? "unprocessed" : "stored")),
+        },
+      });
+      await handler(event("scheduled"), lambdaContext());
+      const notStored = output.logs().filter((line) => line.level === "ERROR");
+      expect(notStored).toEqual([
+        expect.objectContaining({ client: "globex", errorName: "UnprocessedItems" }),
+      ]);
     });
 
     it("keeps the outcome in the log and the metrics when the status cannot be stored", async () => {

@@ -131,9 +131,10 @@ describe("config-sync runs cut at their deadline (frozen, then thawed by the nex
     };
     const table = createStatusStore(dynamo, tableName);
     const statusStore: StatusStore = {
-      record: (status, options) => {
-        record(`PutItem ${status.client} v${status.parameterVersion}`, options?.signal);
-        return table.record(status, options);
+      record: (statuses, options) => {
+        for (const status of statuses)
+          record(`status write ${status.client} v${status.parameterVersion}`, options?.signal);
+        return table.record(statuses, options);
       },
     };
     const dependencies: ConfigSyncDependencies = {
@@ -249,7 +250,7 @@ describe("config-sync runs cut at their deadline (frozen, then thawed by the nex
       "GetSecretValue finapi/acme/credentials",
       "GetParameter /finapi/acme",
       "GetSecretValue finapi/acme/credentials",
-      "PutItem acme v2",
+      "status write acme v2",
     ]);
     expect(outcomeLines()[0]).toMatchObject({
       level: "ERROR",
@@ -387,10 +388,11 @@ describe("createConfigSyncHandler's early timeout", () => {
       secrets: { read: () => Promise.reject(new Error("the run never gets this far")) },
       finapiClients: createFinapiClientCache(),
       statusStore: {
-        record: async (status) => {
-          statusWrites.push(status.client);
-          return "stored";
-        },
+        record: async (statuses) =>
+          statuses.map((status) => {
+            statusWrites.push(status.client);
+            return "stored";
+          }),
       },
       logger: new Logger({ serviceName: "config-sync" }),
       metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: "config-sync" }),

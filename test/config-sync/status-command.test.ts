@@ -70,8 +70,9 @@ describe("finapi-config status", () => {
     await dynamo.createTable("troubled", "client");
     await dynamo.createTable("empty", "client");
     const document = DynamoDBDocumentClient.from(dynamo.client);
-    for (const status of statuses) await createStatusStore(document, "healthy").record(status);
-    for (const status of [...statuses, invalid]) await createStatusStore(document, "troubled").record(status);
+    for (const status of statuses) await createStatusStore(document, "healthy").record([status]);
+    for (const status of [...statuses, invalid])
+      await createStatusStore(document, "troubled").record([status]);
     await dynamo.client.send(
       new PutItemCommand({ TableName: "troubled", Item: { client: { S: "legacy" }, state: { S: "ok" } } }),
     );

@@ -1,6 +1,7 @@
 import type { Context } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { AWS_CLIENT_CONFIG } from "../../functions/aws/client-config.ts";
+import { STATUS_TABLE_CLIENT_CONFIG } from "../../functions/config-sync/status-store.ts";
 import {
   AWS_CALL_WORST_CASE_MS,
   CLIENT_START_RESERVE_MS,
@@ -9,6 +10,7 @@ import {
   mayStartClient,
   RUN_ABORT_EARLY_MS,
   runDeadlinePassed,
+  STATUS_WRITE_WORST_CASE_MS,
 } from "../../functions/config-sync/time-budget.ts";
 import { CONFIG_SYNC_TIMEOUT_MS } from "../../functions/contracts/config-sync.ts";
 import { DEFAULT_RETRY_POLICY } from "../../functions/finapi/retry.ts";
@@ -30,8 +32,14 @@ describe("config-sync's time budget", () => {
         (AWS_CLIENT_CONFIG.requestHandler.connectionTimeout +
           AWS_CLIENT_CONFIG.requestHandler.requestTimeout),
     );
+    expect(STATUS_WRITE_WORST_CASE_MS).toBeGreaterThanOrEqual(
+      2 *
+        STATUS_TABLE_CLIENT_CONFIG.maxAttempts *
+        (STATUS_TABLE_CLIENT_CONFIG.requestHandler.connectionTimeout +
+          STATUS_TABLE_CLIENT_CONFIG.requestHandler.requestTimeout),
+    );
     expect(CLIENT_START_RESERVE_MS).toBe(
-      CLIENT_TIME_BUDGET_MS + 2 * AWS_CALL_WORST_CASE_MS + RUN_ABORT_EARLY_MS,
+      CLIENT_TIME_BUDGET_MS + AWS_CALL_WORST_CASE_MS + STATUS_WRITE_WORST_CASE_MS + RUN_ABORT_EARLY_MS,
     );
   });
 
@@ -77,7 +85,7 @@ describe("config-sync's time budget", () => {
 
     remaining.ms = 30_000;
     expect(clientDeadline(context, running).remainingMs()).toBe(
-      30_000 - RUN_ABORT_EARLY_MS - AWS_CALL_WORST_CASE_MS,
+      30_000 - RUN_ABORT_EARLY_MS - STATUS_WRITE_WORST_CASE_MS,
     );
   });
 

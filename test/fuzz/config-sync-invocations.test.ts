@@ -131,9 +131,9 @@ describe("config-sync's handler under random inputs", () => {
     },
     finapiClients,
     statusStore: {
-      record: async () => {
+      record: async (statuses) => {
         touched.push("status table");
-        return "stored";
+        return statuses.map(() => "stored");
       },
     },
     logger: new Logger({ serviceName: "config-sync" }),

@@ -374,7 +374,7 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
         },
         {
           Effect: "Allow",
-          Action: "dynamodb:PutItem",
+          Action: ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
           Resource: `\${${id(stack.configSync.statusTable)}.Arn}`,
         },
       ]),

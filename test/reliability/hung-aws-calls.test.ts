@@ -46,7 +46,8 @@ describe("the config-sync bundle when an AWS call is never answered", () => {
 
   it.each([
     ["SSM GetParameters (its document)", "ssm", "GetParameters"],
-    ["DynamoDB PutItem (its status)", "dynamodb", "PutItem"],
+    ["DynamoDB BatchGetItem (its status's version check)", "dynamodb", "BatchGetItem"],
+    ["DynamoDB BatchWriteItem (its status)", "dynamodb", "BatchWriteItem"],
   ] as const)(
     "gives up on a hung %s after its 1 s attempt, retries, and applies the document in the same run",
     async (_what, service, name) => {

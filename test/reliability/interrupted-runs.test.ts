@@ -27,7 +27,7 @@ describe("config-sync when its environment dies part-way through a run", () => {
     ["while reading its document from Parameter Store", operation("GetParameters"), "ssm", "delay"],
     ["while finAPI answers the GET", FINAPI_ROUTES.get, "finapi", "delay"],
     ["after finAPI applied the PATCH, before its answer arrived", FINAPI_ROUTES.patch, "finapi", "delay"],
-    ["after the PATCH, while storing the status", operation("PutItem"), "dynamodb", "hang"],
+    ["after the PATCH, while storing the status", operation("BatchWriteItem"), "dynamodb", "hang"],
   ])(
     "converges on Lambda's retry with one PATCH when killed %s",
     async (_where, matches, service, kind) => {

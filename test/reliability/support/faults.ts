@@ -71,7 +71,14 @@ export interface Proxies {
   readonly eventBridge: FaultProxy;
 }
 
-const DYNAMODB_OPERATIONS = operation("PutItem", "GetItem", "UpdateItem", "DeleteItem");
+const DYNAMODB_OPERATIONS = operation(
+  "PutItem",
+  "GetItem",
+  "UpdateItem",
+  "DeleteItem",
+  "BatchGetItem",
+  "BatchWriteItem",
+);
 
 /** finAPI misbehaving: 429 (Retry-After 0, 1 s or none), a 5xx, a dropped connection, or a slow answer. */
 export function finapiFault(random: SeededRandom, proxies: Proxies): FaultPlan {
