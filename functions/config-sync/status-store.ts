@@ -42,7 +42,7 @@ const BATCH_BACKOFF_BASE_MS = 50;
  * a version (the parameter could not be read) is news about now and always replaces what is there.
  * Reserved concurrency 1 keeps two runs from writing at once, and a run sends nothing after its
  * deadline; what is left between the read and the write is a write of a newer version still in flight
- * from an invocation that has ended (notes/scale-cpu.md).
+ * from an invocation that has ended (docs/internals.md, "The status table").
  */
 export function createStatusStore(dynamo: DynamoDBDocumentClient, tableName: string): StatusStore {
   async function storedVersions(
