@@ -525,7 +525,7 @@ describe("FinapiConfigSyncStack around the construct", () => {
       "UserSyncCallbackDeletionsDeadLettersQueueE4353294",
       "UserSyncCallbackDeletionsQueueCAAED2D9",
     ],
-    /* One root secret replaced the per-client path secrets on purpose (notes/secrets.md: upgrading). */
+    /* One root secret replaced the per-client path secrets on purpose (docs/operations.md: upgrading from one path secret per client). */
     "AWS::SecretsManager::Secret": ["UserSyncCallbackCallbackRootSecretF3582291"],
     "AWS::Events::EventBus": ["UserSyncCallbackDeletionsBusC291814E"],
     "AWS::KMS::Key": ["UserSyncCallbackSecretDigestKey79222226"],

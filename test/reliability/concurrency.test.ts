@@ -139,7 +139,7 @@ describe("the deployed bundles under simultaneous invocations", () => {
       /*
        * The first deletion; the second (through a client that delivered the first); the late copies count
        * towards the second, so the second's own copies through those clients complete the fan-out and the
-       * next one starts a third: one extra event, as notes/callback.md documents. None is swallowed.
+       * next one starts a third: one extra event, as RELIABILITY.md ("The deletion pipeline") documents. None is swallowed.
        */
       expect(forwarded).toHaveLength(3);
       expect(new Set(forwarded.map((detail) => detail.deletionId)).size).toBe(3);

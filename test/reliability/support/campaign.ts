@@ -405,7 +405,7 @@ async function configSyncRun(lane: Lane, figures: MutableFigures): Promise<strin
 
 const deletionBody = (userId: string) => JSON.stringify({ userId, event: "DELETED" });
 
-/* What the functions log in the two documented windows that may repeat a deletion (notes/callback.md, notes/publisher.md). */
+/* What the functions log in the two documented windows that may repeat a deletion (RELIABILITY.md, "The deletion pipeline"). */
 const MARK_NOT_WRITTEN = "deletion published, but its published mark was not written";
 const TABLE_FAILED = "deletions table failed; handing the delivery off as a new deletion";
 const KEPT_BY_THE_CALLBACK = "deletion not forwarded; kept in the dead-letter queue";
@@ -448,7 +448,7 @@ async function callbackRun(lane: Lane, figures: MutableFigures, runIndex: number
   );
   /*
    * The kept digests live in DynamoDB: with DynamoDB failing too, a cold environment has neither, so
-   * only a burst the SDK absorbs is armed then (both down at once is not modelled: see notes/reliability.md).
+   * only a burst the SDK absorbs is armed then (both down at once is not modelled: see RELIABILITY.md, "Known gaps").
    */
   const digestsReachable = digestsKept && !kinds.includes("dynamodb");
   for (const kind of kinds) {
