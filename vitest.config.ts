@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFilesFirst } from "./test/support/sequencer.ts";
 
 /*
  * Two projects. `test` is what `npm test` runs: unit and integration tests, meant to finish in under
@@ -21,6 +22,7 @@ export default defineConfig({
      * processes, servers and worker threads rather than use their core.
      */
     maxWorkers: 2,
+    sequence: { sequencer: LongestFilesFirst },
     projects: [
       {
         extends: true,
