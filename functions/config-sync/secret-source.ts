@@ -31,7 +31,8 @@ export interface SecretSource {
   /**
    * The batched reads of one run over `secretIds`, in the order the run asks for them: the secrets the
    * cache does not hold are read with BatchGetSecretValue, BATCH_GET_SECRETS_MAX_IDS at a time, from the
-   * one asked for to a batch past it. `signal` (the run's deadline) aborts the calls.
+   * one asked for to a batch past it. `signal` (the run's deadline) aborts the calls. With a maximum age
+   * of 0 (no cache) there are no batches.
    */
   batches(secretIds: readonly string[], signal?: AbortSignal): SecretBatches;
 }
@@ -93,6 +94,14 @@ export function createSecretSource(
     },
 
     batches(secretIds, signal) {
+      /* Without a cache a batch's answer could not reach the reads: each read is a GetSecretValue of its own. */
+      if (maxAgeSeconds <= 0) {
+        return {
+          async fetched(_secretId, readSignal) {
+            readSignal?.throwIfAborted();
+          },
+        };
+      }
       const order = [...new Set(secretIds)];
       const position = new Map(order.map((secretId, index) => [secretId, index]));
       const calls = new Map<string, Promise<void>>();

@@ -248,6 +248,20 @@ describe("config-sync's Parameter Store and Secrets Manager sources (real SDK ag
     expect(secretCalls(callsBefore)).toEqual(["BatchGetSecretValue 1"]);
   });
 
+  it("sends no batch when caching is off, and reads each secret with a GetSecretValue of its own", async () => {
+    const source = createSecretSource(new SecretsManagerClient(standInClientConfig(secretsManager.url)), 0);
+    const callsBefore = secretsManager.calls.length;
+    await source.batches(["finapi/acme/credentials"]).fetched("finapi/acme/credentials");
+    expect(await source.read("finapi/acme/credentials", { fresh: false })).toBe(
+      '{"clientId":"a","clientSecret":"b"}',
+    );
+    await source.read("finapi/acme/credentials", { fresh: false });
+    expect(secretCalls(callsBefore)).toEqual([
+      "GetSecretValue finapi/acme/credentials",
+      "GetSecretValue finapi/acme/credentials",
+    ]);
+  });
+
   it("sends no batch once the run's signal is aborted, and rejects a wait the signal cut", async () => {
     const source = createSecretSource(new SecretsManagerClient(standInClientConfig(secretsManager.url)), 300);
     const callsBefore = secretsManager.calls.length;
