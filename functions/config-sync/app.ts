@@ -235,6 +235,16 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
       document === undefined ? selection.clients.map((client) => client.parameterName) : [],
       { fresh: freshParameters, signal },
     );
+    /* Likewise the secrets: the callback root secret first (every client needs it), then each client's credentials. */
+    const secretBatches = dependencies.secrets.batches(
+      [
+        ...(config.callbackBaseUrl !== undefined && config.callbackRootSecretId !== undefined
+          ? [config.callbackRootSecretId]
+          : []),
+        ...selection.clients.map((client) => client.credentialsSecretId),
+      ],
+      signal,
+    );
     /*
      * A client's slot is freed once finAPI is done with it; its status waits for STATUS_BATCH_SIZE
      * others (or the run's end) and is stored with them in one call. When more batches are in flight
@@ -258,6 +268,7 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
               client,
               dryRun,
               documents,
+              secretBatches,
               log,
               deadline: clientDeadline(context, signal),
               ...(document === undefined ? {} : { document }),

@@ -1,5 +1,3 @@
-import { GetParameterError } from "@aws-lambda-powertools/parameters/errors";
-
 interface SdkErrorShape {
   readonly name?: string;
   readonly $fault?: "client" | "server";
@@ -27,10 +25,9 @@ const THROTTLING_ERROR_NAMES: readonly string[] = [
   "SlowDown",
 ];
 
-/* Powertools Parameters wraps what the SDK threw in a GetParameterError; the SDK's error is its cause. */
+/* config-sync's sources call the SDK themselves: what they throw is the SDK's own error. */
 function sdkErrorOf(error: unknown): SdkErrorShape {
-  const inner = error instanceof GetParameterError && error.cause !== undefined ? error.cause : error;
-  return typeof inner === "object" && inner !== null ? (inner as SdkErrorShape) : {};
+  return typeof error === "object" && error !== null ? (error as SdkErrorShape) : {};
 }
 
 /** The AWS error's name (`ParameterNotFound`, `AccessDeniedException`, ...): safe to log, unlike some messages. */

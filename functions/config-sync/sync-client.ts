@@ -15,7 +15,7 @@ import {
 import type { ConfiguredClient } from "./config.ts";
 import type { FinapiClientCache } from "./finapi-clients.ts";
 import type { ParameterReader, ParameterSnapshot, ParameterSource } from "./parameter-source.ts";
-import type { SecretSource } from "./secret-source.ts";
+import type { SecretBatches, SecretSource } from "./secret-source.ts";
 
 export interface ClientSyncDependencies {
   readonly parameters: ParameterSource;
@@ -32,6 +32,8 @@ export interface ClientSyncRequest {
   readonly dryRun: boolean;
   /** The run's reads of the clients' parameters: batched, from the cache or afresh as its trigger wants. */
   readonly documents: ParameterReader;
+  /** The run's batched reads of its secrets (the clients' credentials and the callback root secret). */
+  readonly secretBatches: SecretBatches;
   /** A document to compare instead of the stored parameter (dry runs only), as JSON text. */
   readonly document?: string;
   /** Carries the client's name on every line, the finAPI client's included. */
@@ -88,18 +90,27 @@ function awsFailure(what: string, error: unknown): StepFailure {
   );
 }
 
+interface SecretReads {
+  readonly secrets: SecretSource;
+  readonly batches: SecretBatches;
+}
+
+/*
+ * A cached read waits for the run's batch that reads the secret, then takes it from the cache; what the
+ * batch did not bring (an error for that secret, a failed call) is read alone, as a fresh read always
+ * is. Each wait and read starts only while the client has time, so a read still ends within one AWS
+ * call's worst case of the client's budget.
+ */
 async function readSecret(
-  secrets: SecretSource,
+  reads: SecretReads,
   secretId: string,
   purpose: string,
   deadline: Deadline,
   fresh = false,
 ): Promise<string> {
-  const value = await readInTime(
-    `reading the ${purpose} secret "${secretId}" from Secrets Manager`,
-    deadline,
-    (signal) => secrets.read(secretId, { fresh, signal }),
-  );
+  const what = `reading the ${purpose} secret "${secretId}" from Secrets Manager`;
+  if (!fresh) await readInTime(what, deadline, (signal) => reads.batches.fetched(secretId, signal));
+  const value = await readInTime(what, deadline, (signal) => reads.secrets.read(secretId, { fresh, signal }));
   if (value === undefined) {
     throw new StepFailure(
       `the ${purpose} secret "${secretId}" holds binary data; it must hold a SecretString`,
@@ -110,12 +121,12 @@ async function readSecret(
 }
 
 async function readCredentials(
-  secrets: SecretSource,
+  reads: SecretReads,
   secretId: string,
   deadline: Deadline,
   fresh = false,
 ): Promise<FinapiCredentialsSecret> {
-  const parsed = parseCredentialsSecret(await readSecret(secrets, secretId, "credentials", deadline, fresh));
+  const parsed = parseCredentialsSecret(await readSecret(reads, secretId, "credentials", deadline, fresh));
   if (!parsed.ok) throw new StepFailure(`the credentials secret "${secretId}" ${parsed.problem}`, false);
   return parsed.value;
 }
@@ -139,7 +150,12 @@ async function hostedCallback(
   const { callbackBaseUrl, callbackRootSecretId: secretId } = dependencies;
   if (callbackBaseUrl === undefined || secretId === undefined) return { defaults: {}, secrets: [] };
   const parsed = parseCallbackRootSecret(
-    await readSecret(dependencies.secrets, secretId, "callback root", request.deadline),
+    await readSecret(
+      { secrets: dependencies.secrets, batches: request.secretBatches },
+      secretId,
+      "callback root",
+      request.deadline,
+    ),
   );
   if (!parsed.ok) throw new StepFailure(`the callback root secret "${secretId}" ${parsed.problem}`, false);
   const pathSecret = derivePathSecret(parsed.value, {
@@ -240,14 +256,15 @@ export async function syncClient(
     if (!parsed.ok) return result({ outcome: "invalid", violations: [...parsed.violations] });
 
     const callback = await hostedCallback(request, dependencies);
-    const credentials = await readCredentials(dependencies.secrets, client.credentialsSecretId, deadline);
+    const secretReads = { secrets: dependencies.secrets, batches: request.secretBatches };
+    const credentials = await readCredentials(secretReads, client.credentialsSecretId, deadline);
     let renewalFailure: unknown;
     const finapi = renewingCredentials(
       dependencies.finapiClients.clientFor(client, credentials, log),
       async () => {
         let current: FinapiCredentialsSecret;
         try {
-          current = await readCredentials(dependencies.secrets, client.credentialsSecretId, deadline, true);
+          current = await readCredentials(secretReads, client.credentialsSecretId, deadline, true);
         } catch (error) {
           renewalFailure = error;
           throw error;

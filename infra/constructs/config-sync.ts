@@ -225,6 +225,25 @@ export class ConfigSync extends Construct {
         ],
       }),
     );
+    /*
+     * A run reads its secrets 20 a call (functions/config-sync/secret-source.ts). BatchGetSecretValue
+     * has no resource type in IAM, so it is granted on `*`, alone in a policy of its own that the
+     * acknowledgement covers and nothing else shares. It opens no secret by itself: Secrets Manager
+     * checks GetSecretValue on each secret of the batch, granted above on exact secrets. The function
+     * depends on the policy, so that a deployment's first run has it.
+     */
+    const batchSecretReads = new iam.Policy(this, "BatchSecretReads", {
+      roles: [this.handler.role],
+      statements: [
+        new iam.PolicyStatement({ actions: ["secretsmanager:BatchGetSecretValue"], resources: ["*"] }),
+      ],
+    });
+    fn.node.addDependency(batchSecretReads);
+    acknowledgeFinding(
+      batchSecretReads,
+      "AwsSolutions-IAM5[Resource::*]",
+      "secretsmanager:BatchGetSecretValue supports no resource-level permissions and must be granted on *; it is the only action of this policy, and Secrets Manager still requires secretsmanager:GetSecretValue on each secret of a batch, which the role has only on the clients' credentials and the callback root secret.",
+    );
     const defaultPolicy = this.handler.role.node.findChild("DefaultPolicy");
     for (const path of parameters.paths) {
       acknowledgeFinding(

@@ -5,6 +5,8 @@ const REGION = "eu-central-1";
 const ACCOUNT = "000000000000";
 const CURRENT = "AWSCURRENT";
 const PREVIOUS = "AWSPREVIOUS";
+/** The most secrets one BatchGetSecretValue call takes. */
+const BATCH_GET_MAX_IDS = 20;
 
 interface SecretVersion {
   readonly versionId: string;
@@ -76,7 +78,8 @@ export interface SecretsManagerStandInOptions {
 }
 
 /**
- * A local Secrets Manager (GetSecretValue with VersionStage/VersionId, CreateSecret, PutSecretValue,
+ * A local Secrets Manager (GetSecretValue with VersionStage/VersionId, BatchGetSecretValue by
+ * SecretIdList, CreateSecret, PutSecretValue,
  * UpdateSecretVersionStage, DeleteSecret, RestoreSecret) that keeps the AWSCURRENT/AWSPREVIOUS staging labels the way a rotation
  * moves them, dates each version, answers a secret marked for deletion as AWS does, and can deny access,
  * fail decryption, throttle, fail or hang.
@@ -184,6 +187,63 @@ export async function startSecretsManager(
           VersionStages: version.stages,
           CreatedDate: version.createdDate,
         };
+      }),
+      BatchGetSecretValue: served((input) => {
+        if (input.SecretIdList !== undefined && input.Filters !== undefined) {
+          throw new AwsServiceError(
+            "InvalidParameterException",
+            "Either 'SecretIdList' or 'Filters' must be provided, but not both.",
+          );
+        }
+        if (input.Filters !== undefined) {
+          throw new AwsServiceError(
+            "InvalidRequestException",
+            "the stand-in answers SecretIdList only, not Filters",
+          );
+        }
+        if (input.MaxResults !== undefined) {
+          throw new AwsServiceError(
+            "InvalidParameterException",
+            "'MaxResults' may be used only with 'Filters'.",
+          );
+        }
+        const secretIds = input.SecretIdList;
+        if (
+          !Array.isArray(secretIds) ||
+          secretIds.length === 0 ||
+          !secretIds.every((id) => typeof id === "string" && id !== "")
+        ) {
+          throw new AwsServiceError("InvalidParameterException", "SecretIdList or Filters must be provided.");
+        }
+        if (secretIds.length > BATCH_GET_MAX_IDS) {
+          throw new AwsServiceError(
+            "ValidationException",
+            `1 validation error detected: Value at 'secretIdList' failed to satisfy constraint: Member must have length less than or equal to ${BATCH_GET_MAX_IDS}`,
+          );
+        }
+        /* Each secret is answered as GetSecretValue would answer it; a secret it would refuse goes to Errors. */
+        const SecretValues: Record<string, unknown>[] = [];
+        const Errors: Record<string, unknown>[] = [];
+        for (const secretId of secretIds as string[]) {
+          try {
+            const secret = usable(secretId);
+            if (secret.readFault) throw secret.readFault;
+            const version = secret.versions.find((candidate) => candidate.stages.includes(CURRENT));
+            if (!version) throw notFound();
+            SecretValues.push({
+              ARN: secret.arn,
+              Name: secret.name,
+              VersionId: version.versionId,
+              SecretString: version.secretString,
+              VersionStages: version.stages,
+              CreatedDate: version.createdDate,
+            });
+          } catch (error) {
+            if (!(error instanceof AwsServiceError)) throw error;
+            Errors.push({ SecretId: secretId, ErrorCode: error.type, Message: error.message });
+          }
+        }
+        return { SecretValues, Errors };
       }),
       CreateSecret: served((input) => {
         const name = requireString(input, "Name");

@@ -1,4 +1,3 @@
-import { GetParameterError } from "@aws-lambda-powertools/parameters/errors";
 import { describe, expect, it } from "vitest";
 import { awsErrorName, isTransientAwsError } from "../../functions/config-sync/aws-errors.ts";
 
@@ -17,17 +16,17 @@ describe("isTransientAwsError", () => {
     );
   });
 
-  it("treats missing resources and denied access as permanent, also when Powertools wrapped them", () => {
-    const denied = sdkError("AccessDeniedException", { $fault: "client" });
-    expect(isTransientAwsError(denied)).toBe(false);
-    expect(isTransientAwsError(new GetParameterError("wrapped", { cause: denied }))).toBe(false);
+  it("treats missing resources and denied access as permanent", () => {
+    expect(isTransientAwsError(sdkError("AccessDeniedException", { $fault: "client" }))).toBe(false);
     expect(isTransientAwsError(sdkError("ResourceNotFoundException", { $fault: "client" }))).toBe(false);
   });
 });
 
 describe("awsErrorName", () => {
-  it("names the SDK error inside a Powertools error", () => {
-    const cause = sdkError("KMSAccessDeniedException", { $fault: "client" });
-    expect(awsErrorName(new GetParameterError("wrapped", { cause }))).toBe("KMSAccessDeniedException");
+  it("names the SDK error, and an error without a name as UnknownError", () => {
+    expect(awsErrorName(sdkError("KMSAccessDeniedException", { $fault: "client" }))).toBe(
+      "KMSAccessDeniedException",
+    );
+    expect(awsErrorName("not an error")).toBe("UnknownError");
   });
 });

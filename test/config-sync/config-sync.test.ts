@@ -1,6 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import {
+  BatchGetSecretValueCommand,
   GetSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
@@ -166,6 +167,18 @@ describe("createConfigSyncHandler", () => {
       if (value === undefined) throw new ResourceNotFoundException({ message: "not found", $metadata: {} });
       return { Name: input.SecretId, SecretString: value };
     });
+    /* As AWS answers: each secret by its name, the ones it cannot read in Errors. */
+    secretsMock.on(BatchGetSecretValueCommand).callsFake((input: { SecretIdList: string[] }) => ({
+      SecretValues: input.SecretIdList.flatMap((id) => {
+        const value = secrets.get(id);
+        return value === undefined ? [] : [{ Name: id, SecretString: value }];
+      }),
+      Errors: input.SecretIdList.filter((id) => !secrets.has(id)).map((id) => ({
+        SecretId: id,
+        ErrorCode: "ResourceNotFoundException",
+        Message: "Secrets Manager can't find the specified secret.",
+      })),
+    }));
     for (const [name, credentials] of Object.entries(CREDENTIALS)) {
       finapi.drift(credentials.clientId, {
         userNotificationCallbackUrl: null,
@@ -495,6 +508,11 @@ describe("createConfigSyncHandler", () => {
         const after = await handler(event("scheduled"), lambdaContext());
 
         expect(after.results[0]?.outcome).toBe("applied");
+        /* The batch read them once; each read afresh after a 401 is a GetSecretValue of its own. */
+        expect(secretsMock.commandCalls(BatchGetSecretValueCommand)).toHaveLength(1);
+        expect(
+          secretsMock.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input.SecretId),
+        ).toEqual(["finapi/acme/credentials", "finapi/acme/credentials"]);
         /* Only the refused call is made again with the new credentials: no second look at finAPI. */
         expect(rotatingFinapi.requests.map((request) => `${request.method} ${request.status}`)).toEqual([
           "POST 401",
@@ -545,6 +563,7 @@ describe("createConfigSyncHandler", () => {
     });
 
     it("fails the invocation when Secrets Manager is down", async () => {
+      secretsMock.on(BatchGetSecretValueCommand).rejects(awsError("InternalServiceError", "server"));
       secretsMock.on(GetSecretValueCommand).rejects(awsError("InternalServiceError", "server"));
       const { handler, statuses } = build([configured("acme")]);
       await expect(handler(event("scheduled"), lambdaContext())).rejects.toThrow(TransientSyncFailure);
@@ -755,6 +774,11 @@ describe("createConfigSyncHandler", () => {
       expect(
         secretsMock.commandCalls(GetSecretValueCommand, { SecretId: CALLBACK_ROOT_SECRET_ID }),
       ).toHaveLength(0);
+      expect(
+        secretsMock
+          .commandCalls(BatchGetSecretValueCommand)
+          .flatMap((call) => call.args[0].input.SecretIdList ?? []),
+      ).toEqual(["finapi/acme/credentials"]);
     });
 
     it("registers the path secret of the client's generation, and after a bump the new one, leaving other clients' URLs as they were", async () => {
@@ -810,7 +834,50 @@ describe("createConfigSyncHandler", () => {
       await handler(parameterChange("/finapi/acme"), lambdaContext());
       await handler({ client: "acme" }, lambdaContext());
       expect(ssmMock.commandCalls(GetParametersCommand)).toHaveLength(3);
-      expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+      /* The credentials are read once, by the first run's batch, and served from the cache after. */
+      expect(secretsMock.commandCalls(BatchGetSecretValueCommand)).toHaveLength(1);
+      expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    });
+
+    it("reads the secrets of a run's clients together, the callback root secret with them, 20 a call", async () => {
+      const names = ["acme", "globex", "initech"] as const;
+      const { handler } = build(
+        names.map((name) => configured(name)),
+        { callbackBaseUrl: CALLBACK_BASE_URL },
+      );
+      await handler({}, lambdaContext());
+      expect(
+        secretsMock.commandCalls(BatchGetSecretValueCommand).map((call) => call.args[0].input.SecretIdList),
+      ).toEqual([[CALLBACK_ROOT_SECRET_ID, ...names.map((name) => `finapi/${name}/credentials`)]]);
+      expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    });
+
+    it("reads a secret the batch could not read on its own, and fails its client with the message a single read gives", async () => {
+      secrets.delete("finapi/globex/credentials");
+      const { handler } = build([configured("acme"), configured("globex")]);
+      const response = await handler({ client: "globex" }, lambdaContext());
+      expect(response.results[0]).toMatchObject({
+        outcome: "failed",
+        retryable: false,
+        message:
+          'reading the credentials secret "finapi/globex/credentials" from Secrets Manager failed (ResourceNotFoundException): check that it exists and that the function may read it',
+      });
+      expect(
+        secretsMock.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input.SecretId),
+      ).toEqual(["finapi/globex/credentials"]);
+    });
+
+    it("reads each client's secrets on their own when the batch call fails", async () => {
+      secretsMock.on(BatchGetSecretValueCommand).rejects(awsError("AccessDeniedException", "client"));
+      const { handler } = build([configured("acme"), configured("globex")]);
+      const response = await handler({}, lambdaContext());
+      expect(response.results.map((result) => result.outcome)).toEqual(["applied", "applied"]);
+      expect(
+        secretsMock
+          .commandCalls(GetSecretValueCommand)
+          .map((call) => call.args[0].input.SecretId)
+          .sort(),
+      ).toEqual(["finapi/acme/credentials", "finapi/globex/credentials"]);
     });
 
     it("reads the documents of a run's clients together, in one GetParameters call for up to 10", async () => {

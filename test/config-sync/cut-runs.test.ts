@@ -128,6 +128,8 @@ describe("config-sync runs cut at their deadline (frozen, then thawed by the nex
         record(`GetSecretValue ${secretId}`, signal);
         return JSON.stringify(CREDENTIALS);
       },
+      /* No batches: every credentials read is the single read recorded above. */
+      batches: () => ({ fetched: async () => {} }),
     };
     const table = createStatusStore(dynamo, tableName);
     const statusStore: StatusStore = {
@@ -385,7 +387,10 @@ describe("createConfigSyncHandler's early timeout", () => {
           },
         }),
       },
-      secrets: { read: () => Promise.reject(new Error("the run never gets this far")) },
+      secrets: {
+        read: () => Promise.reject(new Error("the run never gets this far")),
+        batches: () => ({ fetched: () => Promise.reject(new Error("the run never gets this far")) }),
+      },
       finapiClients: createFinapiClientCache(),
       statusStore: {
         record: async (statuses) =>

@@ -1,8 +1,9 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createParameterSource } from "../../functions/config-sync/parameter-source.ts";
 import { createSecretSource } from "../../functions/config-sync/secret-source.ts";
+import { AwsServiceError } from "../../local/aws/json-protocol-server.ts";
 import { type SecretsManagerStandIn, startSecretsManager } from "../../local/aws/secrets-manager.ts";
 import { type SsmStandIn, startSsm } from "../../local/aws/ssm.ts";
 import { standInClientConfig } from "../support/stand-in-client.ts";
@@ -118,6 +119,166 @@ describe("config-sync's Parameter Store and Secrets Manager sources (real SDK ag
   it("tells a missing secret apart from an aborted read: it is Secrets Manager's ResourceNotFoundException", async () => {
     const source = createSecretSource(new SecretsManagerClient(standInClientConfig(secretsManager.url)), 300);
     const failure = await source.read("finapi/missing", { fresh: true }).catch((error: unknown) => error);
-    expect((failure as Error & { cause?: { name?: string } }).cause?.name).toBe("ResourceNotFoundException");
+    expect(failure).toMatchObject({ name: "ResourceNotFoundException" });
+  });
+
+  const secretCalls = (from: number) =>
+    secretsManager.calls
+      .slice(from)
+      .map((call) =>
+        call.operation === "BatchGetSecretValue"
+          ? `BatchGetSecretValue ${(call.input.SecretIdList as string[]).length}`
+          : `${call.operation} ${String(call.input.SecretId)}`,
+      );
+
+  it("reads a run's secrets 20 a call, a batch ahead of the one asked for, and serves them from the cache", async () => {
+    const ids = Array.from({ length: 45 }, (_, index) => `batched/client-${index}`);
+    for (const id of ids) secretsManager.putSecret(id, `{"for":"${id}"}`);
+    const source = createSecretSource(new SecretsManagerClient(standInClientConfig(secretsManager.url)), 300);
+    const callsBefore = secretsManager.calls.length;
+
+    const batches = source.batches([...ids, ids[0] as string], new AbortController().signal);
+    await batches.fetched(ids[0] as string);
+    /* Asked only for the first secret, the run has its batch and the next one requested. */
+    await vi.waitFor(() =>
+      expect(secretCalls(callsBefore)).toEqual(["BatchGetSecretValue 20", "BatchGetSecretValue 20"]),
+    );
+    await Promise.all(ids.map((id) => batches.fetched(id)));
+    const reads = await Promise.all(ids.map((id) => source.read(id, { fresh: false })));
+
+    expect(reads).toEqual(ids.map((id) => `{"for":"${id}"}`));
+    expect(secretCalls(callsBefore)).toEqual([
+      "BatchGetSecretValue 20",
+      "BatchGetSecretValue 20",
+      "BatchGetSecretValue 5",
+    ]);
+    const next = source.batches(ids, new AbortController().signal);
+    await Promise.all(ids.map((id) => next.fetched(id)));
+    expect(secretsManager.calls).toHaveLength(callsBefore + 3);
+  });
+
+  it("reads a secret by its ARN in a batch too, and the callback root secret with the credentials", async () => {
+    secretsManager.putSecret("by-arn/credentials", '{"clientId":"c","clientSecret":"d"}');
+    const arn = secretsManager.arnOf("by-arn/credentials");
+    const source = createSecretSource(new SecretsManagerClient(standInClientConfig(secretsManager.url)), 300);
+    const callsBefore = secretsManager.calls.length;
+    await source.batches([arn, "finapi/acme/credentials"]).fetched(arn);
+    expect(await source.read(arn, { fresh: false })).toBe('{"clientId":"c","clientSecret":"d"}');
+    expect(await source.read("finapi/acme/credentials", { fresh: false })).toBe(
+      '{"clientId":"a","clientSecret":"b"}',
+    );
+    expect(secretCalls(callsBefore)).toEqual(["BatchGetSecretValue 2"]);
+  });
+
+  it("leaves a secret the batch answered with an error to a read of its own, which fails as it always did", async () => {
+    secretsManager.putSecret("errors/denied", "value");
+    secretsManager.putSecret("errors/readable", "readable");
+    secretsManager.denyAccess("errors/denied");
+    const source = createSecretSource(new SecretsManagerClient(standInClientConfig(secretsManager.url)), 300);
+    const callsBefore = secretsManager.calls.length;
+    const ids = ["errors/missing", "errors/denied", "errors/readable"];
+    const batches = source.batches(ids);
+    await Promise.all(ids.map((id) => batches.fetched(id)));
+
+    await expect(source.read("errors/missing", { fresh: false })).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+    });
+    await expect(source.read("errors/denied", { fresh: false })).rejects.toMatchObject({
+      name: "AccessDeniedException",
+    });
+    expect(await source.read("errors/readable", { fresh: false })).toBe("readable");
+    expect(secretCalls(callsBefore)).toEqual([
+      "BatchGetSecretValue 3",
+      "GetSecretValue errors/missing",
+      "GetSecretValue errors/denied",
+    ]);
+    secretsManager.restoreAccess("errors/denied");
+  });
+
+  it("leaves every secret of a failed batch call to a read of its own", async () => {
+    secretsManager.putSecret("failed-batch/one", "one");
+    const source = createSecretSource(new SecretsManagerClient(standInClientConfig(secretsManager.url)), 300);
+    const callsBefore = secretsManager.calls.length;
+    secretsManager.failNext(
+      "BatchGetSecretValue",
+      new AwsServiceError(
+        "AccessDeniedException",
+        "not authorized to perform: secretsmanager:BatchGetSecretValue",
+      ),
+    );
+    const batches = source.batches(["failed-batch/one", "finapi/acme/credentials"]);
+    await batches.fetched("failed-batch/one");
+    await batches.fetched("finapi/acme/credentials");
+
+    expect(await source.read("failed-batch/one", { fresh: false })).toBe("one");
+    expect(secretCalls(callsBefore)).toEqual(["BatchGetSecretValue 2", "GetSecretValue failed-batch/one"]);
+  });
+
+  it("reads a secret afresh with GetSecretValue, past what the batch cached", async () => {
+    secretsManager.putSecret("rotated/credentials", "before");
+    const source = createSecretSource(new SecretsManagerClient(standInClientConfig(secretsManager.url)), 300);
+    await source.batches(["rotated/credentials"]).fetched("rotated/credentials");
+    secretsManager.putSecret("rotated/credentials", "after");
+    const callsBefore = secretsManager.calls.length;
+
+    expect(await source.read("rotated/credentials", { fresh: false })).toBe("before");
+    expect(await source.read("rotated/credentials", { fresh: true })).toBe("after");
+    expect(await source.read("rotated/credentials", { fresh: false })).toBe("after");
+    expect(secretCalls(callsBefore)).toEqual(["GetSecretValue rotated/credentials"]);
+  });
+
+  it("reads in a batch again what the cache holds longer than its maximum age", async () => {
+    secretsManager.putSecret("aging/credentials", "value");
+    let clock = 1_000_000;
+    const source = createSecretSource(
+      new SecretsManagerClient(standInClientConfig(secretsManager.url)),
+      300,
+      {
+        now: () => clock,
+      },
+    );
+    await source.batches(["aging/credentials"]).fetched("aging/credentials");
+    const callsBefore = secretsManager.calls.length;
+
+    clock += 299_999;
+    await source.batches(["aging/credentials"]).fetched("aging/credentials");
+    expect(secretCalls(callsBefore)).toEqual([]);
+    clock += 1;
+    await source.batches(["aging/credentials"]).fetched("aging/credentials");
+    expect(secretCalls(callsBefore)).toEqual(["BatchGetSecretValue 1"]);
+  });
+
+  it("sends no batch when caching is off, and reads each secret with a GetSecretValue of its own", async () => {
+    const source = createSecretSource(new SecretsManagerClient(standInClientConfig(secretsManager.url)), 0);
+    const callsBefore = secretsManager.calls.length;
+    await source.batches(["finapi/acme/credentials"]).fetched("finapi/acme/credentials");
+    expect(await source.read("finapi/acme/credentials", { fresh: false })).toBe(
+      '{"clientId":"a","clientSecret":"b"}',
+    );
+    await source.read("finapi/acme/credentials", { fresh: false });
+    expect(secretCalls(callsBefore)).toEqual([
+      "GetSecretValue finapi/acme/credentials",
+      "GetSecretValue finapi/acme/credentials",
+    ]);
+  });
+
+  it("sends no batch once the run's signal is aborted, and rejects a wait the signal cut", async () => {
+    const source = createSecretSource(new SecretsManagerClient(standInClientConfig(secretsManager.url)), 300);
+    const callsBefore = secretsManager.calls.length;
+    const cut = source.batches(["finapi/acme/credentials"], aborted());
+    await expect(cut.fetched("finapi/acme/credentials", aborted())).rejects.toThrow();
+    expect(secretsManager.calls).toHaveLength(callsBefore);
+
+    const run = new AbortController();
+    secretsManager.setOutage("hang");
+    try {
+      const waiting = source.batches(["finapi/acme/credentials"], run.signal);
+      const wait = waiting.fetched("finapi/acme/credentials", run.signal);
+      await vi.waitFor(() => expect(secretsManager.calls).toHaveLength(callsBefore + 1));
+      run.abort();
+      await expect(wait).rejects.toThrow();
+    } finally {
+      secretsManager.setOutage(undefined);
+    }
   });
 });

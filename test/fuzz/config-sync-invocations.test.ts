@@ -128,6 +128,7 @@ describe("config-sync's handler under random inputs", () => {
         touched.push(`Secrets Manager ${secretId}`);
         return JSON.stringify({ clientId: "fuzz-client", clientSecret: CLIENT_SECRET });
       },
+      batches: () => ({ fetched: async () => {} }),
     },
     finapiClients,
     statusStore: {

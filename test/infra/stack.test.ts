@@ -381,6 +381,17 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     );
   });
 
+  it("lets config-sync read its secrets 20 a call with a policy of its own that the function waits for", () => {
+    const batchSecretReads = stack.configSync.node.findChild("BatchSecretReads");
+    expect(statementsOf(synthesized, id(batchSecretReads))).toEqual([
+      { Effect: "Allow", Action: "secretsmanager:BatchGetSecretValue", Resource: "*" },
+    ]);
+    const policy = resourcesOf(synthesized, "AWS::IAM::Policy")[id(batchSecretReads)];
+    expect(policy?.Properties.Roles).toEqual([{ Ref: id(stack.configSync.handler.role) }]);
+    const fn = resourcesOf(synthesized, "AWS::Lambda::Function")[id(stack.configSync.handler.function)];
+    expect((fn as { DependsOn?: string[] } | undefined)?.DependsOn).toContain(id(batchSecretReads));
+  });
+
   it("keys the kept secret digests with a KMS HMAC key the callback may only generate MACs with", () => {
     synthesized.template.hasResourceProperties("AWS::KMS::Key", {
       KeySpec: "HMAC_256",
@@ -447,15 +458,25 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
     );
   });
 
-  it("grants no X-Ray action, and nothing on *, in any policy", () => {
+  it("grants no X-Ray action in any policy, and nothing on * but config-sync's BatchGetSecretValue, which IAM cannot scope", () => {
     const policies = resourcesOf(synthesized, "AWS::IAM::Policy");
     expect(Object.keys(policies).length).toBeGreaterThan(0);
+    const onEverything: unknown[] = [];
     for (const policyId of Object.keys(policies)) {
       for (const statement of statementsOf(synthesized, policyId) as Statement[]) {
         expect([statement.Action].flat().filter((action) => action.startsWith("xray:"))).toEqual([]);
-        expect([statement.Resource].flat()).not.toContain("*");
+        if ([statement.Resource].flat().includes("*")) onEverything.push({ policyId, ...statement });
       }
     }
+    /* BatchGetSecretValue has no resource type; Secrets Manager still checks GetSecretValue on each secret. */
+    expect(onEverything).toEqual([
+      {
+        policyId: id(stack.configSync.node.findChild("BatchSecretReads")),
+        Effect: "Allow",
+        Action: "secretsmanager:BatchGetSecretValue",
+        Resource: "*",
+      },
+    ]);
   });
 
   it("gives each function a role only Lambda can assume, with no managed policies and no other policy", () => {
@@ -473,7 +494,8 @@ describe("FinapiConfigSyncStack with two clients and the hosted callback", () =>
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies).toBeUndefined();
     }
-    synthesized.template.resourceCountIs("AWS::IAM::Policy", 3);
+    /* Each role's default policy, and config-sync's BatchSecretReads (its grant on *, on its own). */
+    synthesized.template.resourceCountIs("AWS::IAM::Policy", 4);
   });
 
   it("exposes only the callback, through a Function URL with auth NONE that anyone may invoke", () => {

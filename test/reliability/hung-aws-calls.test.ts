@@ -46,6 +46,7 @@ describe("the config-sync bundle when an AWS call is never answered", () => {
 
   it.each([
     ["SSM GetParameters (its document)", "ssm", "GetParameters"],
+    ["Secrets Manager BatchGetSecretValue (its secrets)", "secretsManager", "BatchGetSecretValue"],
     ["DynamoDB BatchGetItem (its status's version check)", "dynamodb", "BatchGetItem"],
     ["DynamoDB BatchWriteItem (its status)", "dynamodb", "BatchWriteItem"],
   ] as const)(
@@ -54,6 +55,8 @@ describe("the config-sync bundle when an AWS call is never answered", () => {
       documentNumber += 1;
       const document: DesiredDocument = { refreshTokensValidityPeriod: 7200 + documentNumber };
       const version = suite.deployment.ssm.putParameter(suite.client.parameterName, JSON.stringify(document));
+      /* A warm environment has the secrets cached: a cold one reads them. */
+      if (service === "secretsManager") await suite.deployment.configSync.recycle();
       suite.deployment.faults[service].arm(`${name} hangs`, operation(name), { kind: "hang" }, 1);
       const result = await suite.deployment.configSync.invoke(suite.deployment.ssm.changes.at(-1));
       expect(result).toMatchObject({ ok: true });

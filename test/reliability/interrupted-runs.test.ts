@@ -23,8 +23,21 @@ describe("config-sync when its environment dies part-way through a run", () => {
       .slice(since)
       .filter((request) => request.method === "PATCH" && request.clientId === suite.client.clientId);
 
-  it.each<[string, (request: ProxiedRequest) => boolean, "finapi" | "ssm" | "dynamodb", "delay" | "hang"]>([
+  it.each<
+    [
+      string,
+      (request: ProxiedRequest) => boolean,
+      "finapi" | "ssm" | "secretsManager" | "dynamodb",
+      "delay" | "hang",
+    ]
+  >([
     ["while reading its document from Parameter Store", operation("GetParameters"), "ssm", "delay"],
+    [
+      "while reading its secrets from Secrets Manager",
+      operation("BatchGetSecretValue"),
+      "secretsManager",
+      "delay",
+    ],
     ["while finAPI answers the GET", FINAPI_ROUTES.get, "finapi", "delay"],
     ["after finAPI applied the PATCH, before its answer arrived", FINAPI_ROUTES.patch, "finapi", "delay"],
     ["after the PATCH, while storing the status", operation("BatchWriteItem"), "dynamodb", "hang"],
@@ -36,6 +49,8 @@ describe("config-sync when its environment dies part-way through a run", () => {
       const version = suite.deployment.ssm.putParameter(suite.client.parameterName, JSON.stringify(document));
       const change = suite.deployment.ssm.changes.at(-1);
       const requestsBefore = suite.deployment.finapi.requests.length;
+      /* A warm environment has the secrets cached: a cold one reads them. */
+      if (service === "secretsManager") await suite.deployment.configSync.recycle();
       suite.deployment.faults[service].arm(
         "stalls past the kill",
         matches,

@@ -1,4 +1,5 @@
 import {
+  BatchGetSecretValueCommand,
   DecryptionFailure,
   DeleteSecretCommand,
   GetSecretValueCommand,
@@ -136,6 +137,59 @@ describe("startSecretsManager", () => {
     }
     standIn.setOutage(undefined);
     expect(await valueAt("acme/callback")).toBe("first-value");
+  });
+
+  it("answers BatchGetSecretValue with each current value by name or ARN, and each unreadable secret in Errors", async () => {
+    standIn.putSecret("batch/one", "one");
+    standIn.putSecret("batch/two", "two-old");
+    standIn.putSecret("batch/two", "two");
+    standIn.putSecret("batch/denied", "value");
+    standIn.denyAccess("batch/denied");
+    const answer = await client.send(
+      new BatchGetSecretValueCommand({
+        SecretIdList: ["batch/one", standIn.arnOf("batch/two"), "batch/missing", "batch/denied"],
+      }),
+    );
+    expect(answer.SecretValues).toEqual([
+      expect.objectContaining({
+        ARN: standIn.arnOf("batch/one"),
+        Name: "batch/one",
+        SecretString: "one",
+        VersionId: expect.any(String),
+        VersionStages: ["AWSCURRENT"],
+      }),
+      expect.objectContaining({ ARN: standIn.arnOf("batch/two"), Name: "batch/two", SecretString: "two" }),
+    ]);
+    expect(answer.Errors).toEqual([
+      {
+        SecretId: "batch/missing",
+        ErrorCode: "ResourceNotFoundException",
+        Message: "Secrets Manager can't find the specified secret.",
+      },
+      expect.objectContaining({ SecretId: "batch/denied", ErrorCode: "AccessDeniedException" }),
+    ]);
+    standIn.restoreAccess("batch/denied");
+  });
+
+  it("refuses a BatchGetSecretValue of more than 20 ids, of none, or with ids and filters both", async () => {
+    const ids = Array.from({ length: 21 }, (_, index) => `batch/${index}`);
+    await expect(client.send(new BatchGetSecretValueCommand({ SecretIdList: ids }))).rejects.toMatchObject({
+      name: "ValidationException",
+    });
+    await expect(client.send(new BatchGetSecretValueCommand({}))).rejects.toMatchObject({
+      name: "InvalidParameterException",
+    });
+    await expect(
+      client.send(
+        new BatchGetSecretValueCommand({
+          SecretIdList: ["acme/callback"],
+          Filters: [{ Key: "name", Values: ["acme"] }],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "InvalidParameterException" });
+    await expect(
+      client.send(new BatchGetSecretValueCommand({ SecretIdList: ["acme/callback"], MaxResults: 5 })),
+    ).rejects.toMatchObject({ name: "InvalidParameterException" });
   });
 
   it("removes a staging label from a version, after which that stage is not found", async () => {

@@ -153,7 +153,7 @@ export function secretsThrottling(random: SeededRandom, proxies: Proxies, longes
   return {
     label: "Secrets Manager throttling",
     proxy: proxies.secretsManager,
-    matches: operation("GetSecretValue"),
+    matches: operation("GetSecretValue", "BatchGetSecretValue"),
     fault: awsError(400, "ThrottlingException", "Rate exceeded"),
     times: random.int(1, longest),
   };

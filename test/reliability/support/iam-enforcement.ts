@@ -61,16 +61,31 @@ export interface Refusal {
   readonly resource: string;
 }
 
+/** One item of a batch call the caller may not touch, and the AWS error AWS answers for it. */
+export interface ItemRefusal {
+  readonly item: string;
+  readonly type: string;
+  readonly message: string;
+}
+
+/**
+ * A call refused as a whole (the AWS error to answer), or allowed with the items of a batch the
+ * caller may not touch: BatchGetSecretValue answers each of those in its Errors, not the call.
+ */
+export type CallDecision =
+  | { readonly allowed: false; readonly type: string; readonly message: string }
+  | { readonly allowed: true; readonly refusedItems: readonly ItemRefusal[] };
+
 export interface IamAuthority {
   /** The access key the function's environment signs with. */
   accessKeyOf(logicalId: string): string;
-  /** Why the call is refused (the AWS error to answer), or undefined when the caller's policies allow it. */
+  /** Whether the caller's policies allow the call, and which of its items they do not. */
   check(
     accessKeyId: string | undefined,
     targetPrefix: string,
     operation: string,
     input: Record<string, unknown>,
-  ): { readonly type: string; readonly message: string } | undefined;
+  ): CallDecision;
   /** Every call refused so far. */
   readonly refusals: readonly Refusal[];
   /** The grants no allowed call has used so far, per function. */
@@ -90,13 +105,18 @@ const text = (value: unknown) => (typeof value === "string" ? value : "");
 const nameFromArnOrName = (value: string, marker: string) =>
   value.startsWith("arn:") ? value.slice(value.indexOf(marker) + marker.length) : value;
 
+/** An IAM request of a call; with `item`, a denial fails only that item of a batch, not the call. */
+export interface CallAuthorization extends AuthorizationRequest {
+  readonly item?: string;
+}
+
 /** The IAM requests one call makes: one per resource it touches (and per event, for PutEvents). */
 export function authorizationRequests(
   prefix: string,
   operation: string,
   input: Record<string, unknown>,
   naming: ResourceNaming,
-): AuthorizationRequest[] {
+): CallAuthorization[] {
   const arn = (service: string, resource: string) =>
     `arn:aws:${service}:${naming.region}:${LOCAL_ACCOUNT}:${resource}`;
   const action = `${prefix}:${operation}`;
@@ -105,8 +125,20 @@ export function authorizationRequests(
       const names = Array.isArray(input.Names) ? input.Names.map(text) : [text(input.Name ?? input.Path)];
       return names.map((name) => ({ action, resource: arn("ssm", `parameter/${name.replace(/^\//, "")}`) }));
     }
-    case "secretsmanager":
-      return [{ action, resource: naming.secretArn(text(input.SecretId)) }];
+    case "secretsmanager": {
+      if (operation !== "BatchGetSecretValue")
+        return [{ action, resource: naming.secretArn(text(input.SecretId)) }];
+      /* The batch action has no resource type; each secret needs GetSecretValue, a denial answered in Errors. */
+      const secretIds = Array.isArray(input.SecretIdList) ? input.SecretIdList.map(text) : [];
+      return [
+        { action, resource: "*" },
+        ...secretIds.map((secretId) => ({
+          action: "secretsmanager:GetSecretValue",
+          resource: naming.secretArn(secretId),
+          item: secretId,
+        })),
+      ];
+    }
     case "dynamodb": {
       const table = (name: unknown) => arn("dynamodb", `table/${text(name)}`);
       if (Array.isArray(input.TransactItems)) {
@@ -168,15 +200,22 @@ export function createIamAuthority(
     refusals,
     check(accessKeyId, targetPrefix, operation, input) {
       const service = SERVICES[targetPrefix];
-      if (!service)
-        return { type: "UnknownOperationException", message: `no IAM mapping for ${targetPrefix}` };
+      if (!service) {
+        return {
+          allowed: false,
+          type: "UnknownOperationException",
+          message: `no IAM mapping for ${targetPrefix}`,
+        };
+      }
       const fn = accessKeyId === undefined ? undefined : byKey.get(accessKeyId);
       if (!fn) {
         return {
+          allowed: false,
           type: "UnrecognizedClientException",
           message: "The security token included in the request is invalid.",
         };
       }
+      const refusedItems: ItemRefusal[] = [];
       for (const request of authorizationRequests(service.prefix, operation, input, naming)) {
         const decision = evaluate(fn.statements, request);
         if (!decision.allowed) {
@@ -185,16 +224,19 @@ export function createIamAuthority(
             decision.reason === "explicit-deny"
               ? "with an explicit deny in an identity-based policy"
               : `because no identity-based policy allows the ${request.action} action`;
-          return {
+          const refusal = {
             type: service.errorType,
             message: `User: arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${fn.logicalId}Role/${fn.label} is not authorized to perform: ${request.action} on resource: ${request.resource} ${why}`,
           };
+          if (request.item === undefined) return { allowed: false, ...refusal };
+          refusedItems.push({ item: request.item, ...refusal });
+          continue;
         }
         for (const entry of grants.get(fn) ?? []) {
           if (!entry.used && usesGrant(entry.grant, request, decision.allowedBy)) entry.used = true;
         }
       }
-      return undefined;
+      return { allowed: true, refusedItems };
     },
     unusedGrants: () =>
       functions.flatMap((fn) =>
@@ -331,10 +373,31 @@ export async function startIamGate(upstreamUrl: string, authority: IamAuthority)
     } catch {
       /* Not JSON: the stand-in answers that; there is nothing to authorize against. */
     }
-    const refusal = authority.check(accessKeyIdOf(incoming.headers.authorization), prefix, operation, input);
-    if (refusal) {
-      refuse(outgoing, refusal.type, refusal.message);
+    const decision = authority.check(accessKeyIdOf(incoming.headers.authorization), prefix, operation, input);
+    if (!decision.allowed) {
+      refuse(outgoing, decision.type, decision.message);
       return;
+    }
+    /*
+     * A BatchGetSecretValue goes on without the secrets the caller may not read; AWS answers each of
+     * them in the response's Errors, which the gate adds to the stand-in's answer.
+     */
+    const refusedErrors = decision.refusedItems.map((refused) => ({
+      SecretId: refused.item,
+      ErrorCode: refused.type.slice(refused.type.lastIndexOf("#") + 1),
+      Message: refused.message,
+    }));
+    let forwarded = body;
+    if (refusedErrors.length > 0) {
+      const refusedIds = new Set(decision.refusedItems.map((refused) => refused.item));
+      const remaining = (input.SecretIdList as string[]).filter((secretId) => !refusedIds.has(secretId));
+      if (remaining.length === 0) {
+        outgoing
+          .writeHead(200, { "content-type": "application/x-amz-json-1.1" })
+          .end(JSON.stringify({ SecretValues: [], Errors: refusedErrors }));
+        return;
+      }
+      forwarded = Buffer.from(JSON.stringify({ ...input, SecretIdList: remaining }));
     }
     const upstreamRequest = forwardRequest(
       {
@@ -342,17 +405,31 @@ export async function startIamGate(upstreamUrl: string, authority: IamAuthority)
         port: upstream.port,
         method: incoming.method,
         path: incoming.url,
-        headers: { ...incoming.headers, host: upstream.host },
+        headers: { ...incoming.headers, host: upstream.host, "content-length": String(forwarded.length) },
       },
       (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
         answer.on("error", () => outgoing.destroy());
+        if (refusedErrors.length === 0 || answer.statusCode !== 200) {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+          return;
+        }
+        readBody(answer).then(
+          (answerBody) => {
+            const answered = JSON.parse(answerBody.toString("utf8")) as { Errors?: unknown[] };
+            const merged = Buffer.from(
+              JSON.stringify({ ...answered, Errors: [...(answered.Errors ?? []), ...refusedErrors] }),
+            );
+            const { "transfer-encoding": _chunked, ...headers } = answer.headers;
+            outgoing.writeHead(200, { ...headers, "content-length": String(merged.length) }).end(merged);
+          },
+          () => outgoing.destroy(),
+        );
       },
     );
     upstreamRequest.on("error", () => outgoing.destroy());
     outgoing.on("close", () => upstreamRequest.destroy());
-    upstreamRequest.end(body);
+    upstreamRequest.end(forwarded);
   });
   server.keepAliveTimeout = 1_000;
   const { url } = await listen(server, { purpose: "the IAM enforcement proxy" });

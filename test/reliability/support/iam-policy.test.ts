@@ -1,9 +1,11 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { BatchGetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DynamoDbStandIn, startDynamoDb } from "../../../local/aws/dynamodb.ts";
 import { type EventBridgeStandIn, startEventBridge } from "../../../local/aws/eventbridge.ts";
+import { type SecretsManagerStandIn, startSecretsManager } from "../../../local/aws/secrets-manager.ts";
 import { type SqsStandIn, startSqs } from "../../../local/aws/sqs.ts";
 import {
   accessKeyIdOf,
@@ -152,6 +154,13 @@ describe("authorizationRequests", () => {
     expect(
       authorizationRequests("secretsmanager", "GetSecretValue", { SecretId: "finapi/acme" }, naming),
     ).toEqual([{ action: "secretsmanager:GetSecretValue", resource: "arn:…:secret:finapi/acme-Ab12Cd" }]);
+    expect(
+      authorizationRequests("secretsmanager", "BatchGetSecretValue", { SecretIdList: ["a", "b"] }, naming),
+    ).toEqual([
+      { action: "secretsmanager:BatchGetSecretValue", resource: "*" },
+      { action: "secretsmanager:GetSecretValue", resource: "arn:…:secret:a-Ab12Cd", item: "a" },
+      { action: "secretsmanager:GetSecretValue", resource: "arn:…:secret:b-Ab12Cd", item: "b" },
+    ]);
     expect(
       authorizationRequests(
         "sqs",
@@ -315,6 +324,7 @@ describe("startIamGate", () => {
   let sqs: SqsStandIn;
   let dynamo: DynamoDbStandIn;
   let eventBridge: EventBridgeStandIn;
+  let secretsManager: SecretsManagerStandIn;
   let authority: IamAuthority;
   const gates: IamGate[] = [];
   let sqsGate: IamGate;
@@ -323,10 +333,11 @@ describe("startIamGate", () => {
   const queueArn = (name: string) => `arn:aws:sqs:${REGION}:000000000000:${name}`;
 
   beforeAll(async () => {
-    [sqs, dynamo, eventBridge] = await Promise.all([
+    [sqs, dynamo, eventBridge, secretsManager] = await Promise.all([
       startSqs({ queueNames: ["Allowed", "Other"] }),
       startDynamoDb(),
       startEventBridge({ busNames: ["user-sync"] }),
+      startSecretsManager({ "finapi/acme/credentials": "acme", "finapi/other/credentials": "other" }),
     ]);
     await dynamo.createTable("Idempotency");
     authority = createIamAuthority(
@@ -340,6 +351,19 @@ describe("startIamGate", () => {
             allow("events:PutEvents", BUS, { StringEquals: { "events:source": "finapi.user-sync" } }),
           ],
         },
+        {
+          label: "config-sync",
+          logicalId: "ConfigSync",
+          statements: [
+            allow("secretsmanager:BatchGetSecretValue", "*"),
+            allow("secretsmanager:GetSecretValue", "finapi/acme/credentials"),
+          ],
+        },
+        {
+          label: "without-batches",
+          logicalId: "WithoutBatches",
+          statements: [allow("secretsmanager:GetSecretValue", "finapi/acme/credentials")],
+        },
       ],
       { region: REGION, secretArn: (id) => id },
     );
@@ -351,7 +375,7 @@ describe("startIamGate", () => {
 
   afterAll(async () => {
     await Promise.all(gates.map((gate) => gate.close()));
-    await Promise.all([sqs.close(), dynamo.close(), eventBridge.close()]);
+    await Promise.all([sqs.close(), dynamo.close(), eventBridge.close(), secretsManager.close()]);
   });
 
   const credentials = (accessKeyId = authority.accessKeyOf("Callback")) => ({
@@ -439,6 +463,43 @@ describe("startIamGate", () => {
       "sqs:SendMessage",
       "dynamodb:GetItem",
       "events:PutEvents",
+    ]);
+  });
+
+  it("passes on a BatchGetSecretValue without the secrets the caller may not read, and answers those in Errors as AWS does", async () => {
+    const secretsGate = await startIamGate(secretsManager.url, authority);
+    gates.push(secretsGate);
+    const batchAs = (logicalId: string, secretIds: string[]) => {
+      const client = new SecretsManagerClient({
+        region: REGION,
+        endpoint: secretsGate.url,
+        credentials: credentials(authority.accessKeyOf(logicalId)),
+      });
+      return client
+        .send(new BatchGetSecretValueCommand({ SecretIdList: secretIds }))
+        .finally(() => client.destroy());
+    };
+
+    const answer = await batchAs("ConfigSync", ["finapi/acme/credentials", "finapi/other/credentials"]);
+    expect(answer.SecretValues?.map((entry) => entry.SecretString)).toEqual(["acme"]);
+    expect(answer.Errors).toEqual([
+      {
+        SecretId: "finapi/other/credentials",
+        ErrorCode: "AccessDeniedException",
+        Message: expect.stringContaining(
+          "not authorized to perform: secretsmanager:GetSecretValue on resource: finapi/other/credentials",
+        ),
+      },
+    ]);
+    const none = await batchAs("ConfigSync", ["finapi/other/credentials"]);
+    expect(none.SecretValues).toEqual([]);
+    expect(none.Errors?.map((error) => error.SecretId)).toEqual(["finapi/other/credentials"]);
+    await expect(batchAs("WithoutBatches", ["finapi/acme/credentials"])).rejects.toMatchObject({
+      name: "AccessDeniedException",
+      message: expect.stringContaining("secretsmanager:BatchGetSecretValue on resource: *"),
+    });
+    expect(secretsManager.calls.map((call) => call.input.SecretIdList)).toEqual([
+      ["finapi/acme/credentials"],
     ]);
   });
 });
