@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { GetParametersCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import { parameterKey } from "./config.ts";
+import { readAhead } from "./read-ahead.ts";
 
 /** The most names one GetParameters call takes (Parameter Store's limit). */
 export const GET_PARAMETERS_MAX_NAMES = 10;
@@ -109,52 +110,24 @@ export function createParameterSource(
 
   return {
     reader(names, { fresh, signal }) {
-      const order = [...new Set(names)];
-      const position = new Map(order.map((name, index) => [name, index]));
-      const reads = new Map<string, Promise<ParameterSnapshot | undefined>>();
-      const needsRead = (name: string) => !reads.has(name) && (fresh || cachedSnapshot(name) === undefined);
-
-      /* A batch: `name` and the next names in the run's order that need a read, up to the call's limit. */
-      const startBatch = (name: string) => {
-        const batch = [name];
-        for (let index = (position.get(name) ?? order.length) + 1; index < order.length; index++) {
-          if (batch.length === GET_PARAMETERS_MAX_NAMES) break;
-          const next = order[index] as string;
-          if (needsRead(next)) batch.push(next);
-        }
-        const fetched = fetchBatch(batch, signal);
-        for (const member of batch) {
-          const snapshot = fetched.then((found) => found.get(parameterKey(member)));
+      const reads = readAhead(names, {
+        batchSize: GET_PARAMETERS_MAX_NAMES,
+        aheadIds: READ_AHEAD_NAMES,
+        needsRead: (name) => fresh || cachedSnapshot(name) === undefined,
+        startCall: (batch) => {
+          const fetched = fetchBatch(batch, signal);
           /* A name read ahead may never be asked for (its client out of time): its failure is no one's. */
-          snapshot.catch(() => {});
-          reads.set(member, snapshot);
-        }
-      };
-
-      /*
-       * The names the run will ask for next are requested a batch ahead, so that a paced call is under
-       * way before a client waits for it.
-       */
-      const readAhead = (name: string) => {
-        const from = position.get(name);
-        if (from === undefined) return;
-        const until = Math.min(order.length, from + READ_AHEAD_NAMES);
-        for (let index = from + 1; index < until; index++) {
-          const next = order[index] as string;
-          if (needsRead(next)) startBatch(next);
-        }
-      };
-
+          fetched.catch(() => {});
+          return fetched;
+        },
+      });
       return {
         async read(name) {
-          const hit = reads.has(name) || fresh ? undefined : cachedSnapshot(name);
-          if (hit === undefined && !reads.has(name)) startBatch(name);
-          readAhead(name);
-          if (hit) return { snapshot: hit, cached: true };
-          return {
-            snapshot: await (reads.get(name) as Promise<ParameterSnapshot | undefined>),
-            cached: false,
-          };
+          /* Looked up before asking: a call holding the name is what it reads, else this is what the cache served. */
+          const hit = fresh ? undefined : cachedSnapshot(name);
+          const call = reads.ask(name);
+          if (call === undefined) return { snapshot: hit, cached: true };
+          return { snapshot: (await call).get(parameterKey(name)), cached: false };
         },
       };
     },

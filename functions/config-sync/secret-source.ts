@@ -4,6 +4,7 @@ import {
   type SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import type { SourceReadOptions } from "./parameter-source.ts";
+import { readAhead } from "./read-ahead.ts";
 
 /** The most secrets one BatchGetSecretValue call takes (Secrets Manager's limit). */
 export const BATCH_GET_SECRETS_MAX_IDS = 20;
@@ -102,40 +103,16 @@ export function createSecretSource(
           },
         };
       }
-      const order = [...new Set(secretIds)];
-      const position = new Map(order.map((secretId, index) => [secretId, index]));
-      const calls = new Map<string, Promise<void>>();
-      const needsRead = (secretId: string) => !calls.has(secretId) && cached(secretId) === undefined;
-
-      /* A batch: `secretId` and the next ids in the run's order that need a read, up to the call's limit. */
-      const startBatch = (secretId: string) => {
-        const batch = [secretId];
-        for (let index = (position.get(secretId) ?? order.length) + 1; index < order.length; index++) {
-          if (batch.length === BATCH_GET_SECRETS_MAX_IDS) break;
-          const next = order[index] as string;
-          if (needsRead(next)) batch.push(next);
-        }
+      const reads = readAhead(secretIds, {
+        batchSize: BATCH_GET_SECRETS_MAX_IDS,
+        aheadIds: READ_AHEAD_IDS,
+        needsRead: (secretId) => cached(secretId) === undefined,
         /* A failed call leaves its secrets to reads of their own, which report each client's failure. */
-        const call = fetchBatch(batch, signal).catch(() => {});
-        for (const member of batch) calls.set(member, call);
-      };
-
-      /* The secrets the run will ask for next are requested a batch ahead, before a client waits for them. */
-      const readAhead = (secretId: string) => {
-        const from = position.get(secretId);
-        if (from === undefined) return;
-        const until = Math.min(order.length, from + READ_AHEAD_IDS);
-        for (let index = from + 1; index < until; index++) {
-          const next = order[index] as string;
-          if (needsRead(next)) startBatch(next);
-        }
-      };
-
+        startCall: (batch) => fetchBatch(batch, signal).catch(() => {}),
+      });
       return {
         async fetched(secretId, readSignal) {
-          if (needsRead(secretId)) startBatch(secretId);
-          readAhead(secretId);
-          await calls.get(secretId);
+          await reads.ask(secretId);
           readSignal?.throwIfAborted();
         },
       };
