@@ -60,6 +60,18 @@ const OUTAGE_ERRORS: Readonly<Record<Exclude<SecretsManagerOutage, "hang">, () =
     new AwsServiceError("InternalServiceError", "An error occurred on the server side.", 500),
 };
 
+/** A version's value as GetSecretValue and BatchGetSecretValue answer it. */
+function secretValue(secret: StoredSecret, version: SecretVersion) {
+  return {
+    ARN: secret.arn,
+    Name: secret.name,
+    VersionId: version.versionId,
+    SecretString: version.secretString,
+    VersionStages: version.stages,
+    CreatedDate: version.createdDate,
+  };
+}
+
 function notFound(message = "Secrets Manager can't find the specified secret."): AwsServiceError {
   return new AwsServiceError("ResourceNotFoundException", message);
 }
@@ -179,14 +191,7 @@ export async function startSecretsManager(
               : `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
           );
         }
-        return {
-          ARN: secret.arn,
-          Name: secret.name,
-          VersionId: version.versionId,
-          SecretString: version.secretString,
-          VersionStages: version.stages,
-          CreatedDate: version.createdDate,
-        };
+        return secretValue(secret, version);
       }),
       BatchGetSecretValue: served((input) => {
         if (input.SecretIdList !== undefined && input.Filters !== undefined) {
@@ -230,14 +235,7 @@ export async function startSecretsManager(
             if (secret.readFault) throw secret.readFault;
             const version = secret.versions.find((candidate) => candidate.stages.includes(CURRENT));
             if (!version) throw notFound();
-            SecretValues.push({
-              ARN: secret.arn,
-              Name: secret.name,
-              VersionId: version.versionId,
-              SecretString: version.secretString,
-              VersionStages: version.stages,
-              CreatedDate: version.createdDate,
-            });
+            SecretValues.push(secretValue(secret, version));
           } catch (error) {
             if (!(error instanceof AwsServiceError)) throw error;
             Errors.push({ SecretId: secretId, ErrorCode: error.type, Message: error.message });
