@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { redactSecrets } from "../functions/finapi/redact.ts";
+import { type LineOutput, processLineOutput } from "./line-output.ts";
 import { formatActivity } from "./live-log.ts";
 import type { LocalLoop } from "./loop.ts";
 
@@ -18,12 +19,6 @@ deletion exactly once. Exits 0 when every step held, 1 when one did not.
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 64;
-
-/** Where the demo writes, a line at a time. */
-export interface DemoIo {
-  readonly write: (line: string) => void;
-  readonly fail: (line: string) => void;
-}
 
 interface DemoOptions {
   readonly timeoutMs: number;
@@ -51,7 +46,7 @@ function readOptions(argv: readonly string[]): DemoOptions | "help" {
 }
 
 /** `npm run demo`: answers its exit code. */
-export async function runDemo(argv: readonly string[], io: DemoIo): Promise<number> {
+export async function runDemo(argv: readonly string[], io: LineOutput): Promise<number> {
   const { write, fail } = io;
   let options: DemoOptions | "help";
   try {
@@ -108,8 +103,5 @@ export async function runDemo(argv: readonly string[], io: DemoIo): Promise<numb
 
 /* Run as `npm run demo`, not when a test imports `runDemo`. */
 if (import.meta.main) {
-  process.exitCode = await runDemo(process.argv.slice(2), {
-    write: (line) => process.stdout.write(`${line}\n`),
-    fail: (line) => process.stderr.write(`${line}\n`),
-  });
+  process.exitCode = await runDemo(process.argv.slice(2), processLineOutput);
 }

@@ -3,6 +3,7 @@ import { isAbsolute, relative } from "node:path";
 import { parseArgs } from "node:util";
 import * as z from "zod";
 import { redactSecrets } from "../functions/finapi/redact.ts";
+import { type LineOutput, processLineOutput } from "./line-output.ts";
 import { PortInUseError } from "./listen.ts";
 import { formatActivity } from "./live-log.ts";
 import type { LocalLoop } from "./loop.ts";
@@ -51,10 +52,8 @@ const startOptionsSchema = z.object({
 });
 type StartOptions = z.infer<typeof startOptionsSchema>;
 
-/** Where `npm start` writes (a line at a time) and what it reads its options from besides its arguments. */
-export interface StartIo {
-  readonly write: (line: string) => void;
-  readonly fail: (line: string) => void;
+/** Where `npm start` writes, and what it reads its options from besides its arguments. */
+export interface StartIo extends LineOutput {
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -226,11 +225,7 @@ export async function startLoop(argv: readonly string[], io: StartIo): Promise<S
 }
 
 async function main(): Promise<void> {
-  const started = await startLoop(process.argv.slice(2), {
-    write: (line) => process.stdout.write(`${line}\n`),
-    fail: (line) => process.stderr.write(`${line}\n`),
-    env: process.env,
-  });
+  const started = await startLoop(process.argv.slice(2), { ...processLineOutput, env: process.env });
   if (typeof started === "number") {
     process.exitCode = started;
     return;
@@ -243,7 +238,7 @@ async function main(): Promise<void> {
     const request = stopRequests.receive(signal);
     if (request === "repeat") return;
     if (request === "force") {
-      process.stderr.write(`${signal} again: exiting without waiting\n`);
+      processLineOutput.fail(`${signal} again: exiting without waiting`);
       process.exit(EXIT_FORCED);
     }
     void started
