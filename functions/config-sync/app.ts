@@ -32,6 +32,9 @@ export const DEFAULT_CONCURRENCY = 16;
 /* Status batches (BatchWriteItem calls) a run has in flight before a slot waits for the one it filled. */
 const STATUS_BATCHES_IN_FLIGHT = 2;
 
+/* The error line of a status the table did not take, whether its call failed or left it unprocessed. */
+const NOT_STORED = "could not store the client's status; its outcome is in this log line and the metrics";
+
 export const clientResultSchema = z.intersection(z.object({ client: z.string() }), reconcileOutcomeSchema);
 export type ClientResult = z.infer<typeof clientResultSchema>;
 
@@ -170,17 +173,14 @@ export function createConfigSync(dependencies: ConfigSyncDependencies) {
             ...version,
           });
         } else if (written[index] === "unprocessed") {
-          logger.error(
-            "could not store the client's status; its outcome is in this log line and the metrics",
-            {
-              client: status.client,
-              errorName: "UnprocessedItems",
-            },
-          );
+          logger.error(NOT_STORED, {
+            client: status.client,
+            errorName: "UnprocessedItems",
+          });
         }
       });
     } catch (error) {
-      notStored("could not store the client's status; its outcome is in this log line and the metrics", {
+      notStored(NOT_STORED, {
         errorName: errorName(error),
       });
     }
